@@ -1,0 +1,90 @@
+// The command line of one sandboxed job, as a pure function of its settings (tested without running it).
+//
+//   /bin/bash (root: joins the job's cgroups, reports on fd 3)
+//     -> setpriv (drops to the job's unprivileged uid/gid, no groups, no capabilities, empty bounding set)
+//     -> prlimit (per-process CPU time, processes, open files, file size, no core dumps)
+//     -> bwrap (every namespace unshared, read-only system, seccomp filter) -> the command.
+//
+// Order matters: as root, bwrap maps the sandbox to real root with full capabilities and RLIMIT_NPROC is
+// not enforced, so the uid is dropped before bwrap runs.
+
+export const SANDBOX_INPUT_DIR = '/input';
+export const SANDBOX_WORK_DIR = '/work';
+export const STATUS_FD = 3;
+export const SECCOMP_FD = 4;
+export const CGROUP_JOINED = 'cgroup-joined';
+
+export interface SandboxArgsOptions {
+  uid: number;
+  command: string[];
+  workDir: string;
+  inputDir?: string;
+  env: Record<string, string>;
+  cpuSeconds: number;
+  maxProcesses: number;
+  maxOpenFiles: number;
+  maxFileBytes: number;
+  cgroupProcsFiles: string[];
+  /** Host paths of the system's top-level links into /usr (/bin -> usr/bin ...), or real folders. */
+  rootLinks: Array<{ path: string; target?: string }>;
+  /** /dev/nvidia* nodes to pass in; empty without GPUs. */
+  gpuDevices: string[];
+  gpus: boolean;
+  tools: { bash: string; setpriv: string; prlimit: string; bwrap: string };
+}
+
+// Joins every cgroup before anything of the job runs, so no fork can escape the limits; tells the parent
+// on fd 3, which bwrap then keeps for its JSON status (and does not pass to the command). Closes every
+// other inherited descriptor above the seccomp one: a pipe or socket left open by whatever started the
+// worker would otherwise be a channel out of the sandbox. bash, not sh: dash cannot name fds above 9.
+const WRAPPER = [
+  `for fd in /proc/$$/fd/*; do n=\${fd##*/}; if [ "$n" -gt ${SECCOMP_FD} ]; then eval "exec $n>&-" 2>/dev/null; fi; done`,
+  'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done',
+  `echo ${CGROUP_JOINED} >&${STATUS_FD}`,
+  'exec "$@"',
+].join('; ');
+
+export function buildSandboxArgs(options: SandboxArgsOptions): { file: string; args: string[] } {
+  const { uid, tools } = options;
+  const setpriv = [
+    tools.setpriv, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--',
+  ];
+  const prlimit = [
+    tools.prlimit,
+    // The soft limit sends SIGXCPU, the hard one SIGKILL for programs that catch it.
+    `--cpu=${options.cpuSeconds}:${options.cpuSeconds + 2}`,
+    `--nproc=${options.maxProcesses}`,
+    `--nofile=${options.maxOpenFiles}`,
+    `--fsize=${options.maxFileBytes}`,
+    '--core=0',
+    '--',
+  ];
+  const bwrap = [
+    tools.bwrap,
+    '--unshare-all', '--unshare-user', '--disable-userns',
+    '--cap-drop', 'ALL', '--die-with-parent', '--new-session', '--clearenv',
+    '--hostname', 'sandbox',
+    '--ro-bind', '/usr', '/usr',
+  ];
+  for (const link of options.rootLinks) {
+    if (link.target !== undefined) bwrap.push('--symlink', link.target, link.path);
+    else bwrap.push('--ro-bind', link.path, link.path);
+  }
+  bwrap.push('--ro-bind', '/etc/ld.so.cache', '/etc/ld.so.cache', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
+  if (options.gpus) {
+    // The NVIDIA driver needs the device nodes themselves (a plain --bind refuses device access) and
+    // reads /sys; its user-space libraries are already under /usr.
+    for (const device of options.gpuDevices) bwrap.push('--dev-bind', device, device);
+    bwrap.push('--ro-bind', '/sys', '/sys');
+  }
+  if (options.inputDir !== undefined) bwrap.push('--ro-bind', options.inputDir, SANDBOX_INPUT_DIR);
+  bwrap.push('--bind', options.workDir, SANDBOX_WORK_DIR, '--chdir', SANDBOX_WORK_DIR);
+  for (const [name, value] of Object.entries(options.env)) bwrap.push('--setenv', name, value);
+  bwrap.push('--json-status-fd', String(STATUS_FD), '--seccomp', String(SECCOMP_FD), '--');
+
+  const procs = options.cgroupProcsFiles;
+  return {
+    file: tools.bash,
+    args: ['-c', WRAPPER, 'sandbox-wrapper', String(procs.length), ...procs, ...setpriv, ...prlimit, ...bwrap, ...options.command],
+  };
+}

@@ -1,0 +1,138 @@
+// Per-job cgroup v1 groups: the only limits that hold for a whole process tree (rlimits are per process,
+// and a job can fork). memory bounds RAM and tmpfs, pids bounds fork bombs, cpuacct (when present) measures
+// the CPU time of the whole job. The same groups are how every process of a job is found and killed.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const CGROUP_V1_ROOT = '/sys/fs/cgroup';
+const PARENT = 'proofboard';
+const REQUIRED = ['memory', 'pids'] as const;
+const OPTIONAL = ['cpuacct'] as const;
+type Controller = (typeof REQUIRED)[number] | (typeof OPTIONAL)[number];
+
+export interface JobCgroupLimits {
+  memoryBytes: number;
+  maxProcesses: number;
+}
+
+export interface JobCgroup {
+  /** `cgroup.procs` files the job's first process writes its pid into before it runs anything else. */
+  readonly procsFiles: string[];
+  /** Kill every process in the group until it is empty. */
+  killAll(): Promise<void>;
+  /** True when the kernel's OOM killer acted inside the group. */
+  oomKilled(): Promise<boolean>;
+  peakMemoryBytes(): Promise<number | undefined>;
+  /** CPU time of the whole job, when the cpuacct controller is available. */
+  cpuNanoseconds(): Promise<number | undefined>;
+  pids(): Promise<number[]>;
+  remove(): Promise<void>;
+}
+
+/** The controllers that are missing or not writable; empty when jobs can be limited. */
+export async function findMissingCgroupControllers(root = CGROUP_V1_ROOT): Promise<string[]> {
+  const missing: string[] = [];
+  for (const controller of REQUIRED) {
+    const dir = join(root, controller);
+    if (!existsSync(join(dir, 'cgroup.procs'))) {
+      missing.push(`cgroup v1 ${controller} controller (no ${dir}/cgroup.procs)`);
+      continue;
+    }
+    try {
+      await mkdir(join(dir, PARENT), { recursive: true });
+    } catch (error) {
+      missing.push(`write access to ${dir} (${(error as Error).message})`);
+    }
+  }
+  return missing;
+}
+
+export async function createJobCgroup(jobId: string, limits: JobCgroupLimits, root = CGROUP_V1_ROOT): Promise<JobCgroup> {
+  const dirs = new Map<Controller, string>();
+  const make = async (controller: Controller): Promise<void> => {
+    const dir = join(root, controller, PARENT, jobId);
+    await mkdir(dir, { recursive: true });
+    dirs.set(controller, dir);
+  };
+  for (const controller of REQUIRED) await make(controller);
+  for (const controller of OPTIONAL) {
+    if (existsSync(join(root, controller, 'cgroup.procs'))) await make(controller).catch(() => undefined);
+  }
+  const memory = dirs.get('memory')!;
+  const pidsDir = dirs.get('pids')!;
+  await writeFile(join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+  // Without memsw the job could push its pages to swap and use far more than its limit.
+  if (existsSync(join(memory, 'memory.memsw.limit_in_bytes'))) {
+    await writeFile(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
+  }
+  await writeFile(join(pidsDir, 'pids.max'), String(limits.maxProcesses));
+
+  const readNumber = async (file: string): Promise<number | undefined> => {
+    try {
+      const value = Number((await readFile(file, 'utf8')).trim());
+      return Number.isFinite(value) ? value : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const pids = async (): Promise<number[]> => {
+    const found = new Set<number>();
+    for (const dir of dirs.values()) {
+      const text = await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
+      for (const line of text.split('\n')) if (line.trim()) found.add(Number(line));
+    }
+    return [...found];
+  };
+  const killAll = async (): Promise<void> => {
+    // A fork bomb keeps making processes while we kill: repeat until the group stays empty. pids.max
+    // bounds how many there can be, so this converges.
+    for (let round = 0; round < 200; round += 1) {
+      const alive = await pids();
+      if (alive.length === 0) return;
+      for (const pid of alive) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, round < 10 ? 5 : 50));
+    }
+    throw new Error(`sandbox: processes of job ${jobId} survived SIGKILL: ${(await pids()).join(', ')}`);
+  };
+  return {
+    procsFiles: [...dirs.values()].map((dir) => join(dir, 'cgroup.procs')),
+    killAll,
+    pids,
+    async oomKilled() {
+      const control = await readFile(join(memory, 'memory.oom_control'), 'utf8').catch(() => '');
+      const match = /^oom_kill (\d+)$/m.exec(control);
+      if (match) return Number(match[1]) > 0;
+      return ((await readNumber(join(memory, 'memory.failcnt'))) ?? 0) > 0;
+    },
+    peakMemoryBytes: () => readNumber(join(memory, 'memory.max_usage_in_bytes')),
+    async cpuNanoseconds() {
+      const dir = dirs.get('cpuacct');
+      return dir ? readNumber(join(dir, 'cpuacct.usage')) : undefined;
+    },
+    async remove() {
+      await killAll();
+      for (const dir of dirs.values()) {
+        for (let attempt = 0; ; attempt += 1) {
+          try {
+            await rmdir(dir);
+            break;
+          } catch (error) {
+            const code = (error as NodeJS.ErrnoException).code;
+            if (code === 'ENOENT') break;
+            // EBUSY while the kernel finishes reaping the last exiting processes.
+            if (code !== 'EBUSY' || attempt >= 100) throw error;
+            await killAll();
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,292 @@
+// Runs one untrusted command under bubblewrap with an unprivileged uid, a seccomp filter, rlimits and
+// per-job cgroups, and leaves nothing of it running afterwards. See docs/sandbox.md for what it stops.
+//
+// There is no unsandboxed fallback: when a piece is missing, runInSandbox throws SandboxUnavailableError.
+import { spawn } from 'node:child_process';
+import { randomInt, randomUUID } from 'node:crypto';
+import { accessSync, constants, existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { chown, stat } from 'node:fs/promises';
+import { arch } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { buildSandboxArgs, CGROUP_JOINED, SANDBOX_INPUT_DIR, SANDBOX_WORK_DIR } from './sandbox-args.ts';
+import { createJobCgroup, findMissingCgroupControllers } from './sandbox-cgroup.ts';
+import { captureCapped } from './sandbox-output.ts';
+import { buildSeccompFilter, toSeccompArch } from './seccomp-filter.ts';
+
+export { SANDBOX_INPUT_DIR, SANDBOX_WORK_DIR };
+
+export interface SandboxLimits {
+  /** Wall-clock time of the whole job; past it every process of the job is killed. */
+  wallTimeMs: number;
+  /** CPU seconds: per process (RLIMIT_CPU) and, with cpuacct, for the whole job. */
+  cpuSeconds: number;
+  /** RAM (and RAM + swap) of the whole job, tmpfs files included. */
+  memoryBytes: number;
+  /** Processes and threads of the job (cgroup pids.max and RLIMIT_NPROC). */
+  maxProcesses: number;
+  maxOpenFiles: number;
+  /** Largest file the job may write (RLIMIT_FSIZE). */
+  maxFileBytes: number;
+  /** Bytes of stdout and of stderr kept; the rest is read and dropped. */
+  outputCapBytes: number;
+  /** Total stdout + stderr after which the job is killed. */
+  outputKillBytes: number;
+}
+
+export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
+  wallTimeMs: 10 * 60_000,
+  cpuSeconds: 20 * 60,
+  memoryBytes: 4 * 1024 ** 3,
+  maxProcesses: 256,
+  maxOpenFiles: 1024,
+  maxFileBytes: 1024 ** 3,
+  outputCapBytes: 1024 ** 2,
+  outputKillBytes: 64 * 1024 ** 2,
+};
+
+export interface SandboxSpec {
+  /** argv inside the sandbox; argv[0] is an absolute path there (e.g. /usr/bin/python3). */
+  command: string[];
+  /** Host folder mounted read-write at /work (the working directory); handed to the job's uid. */
+  workDir: string;
+  /** Host folder mounted read-only at /input. */
+  inputDir?: string;
+  env?: Record<string, string>;
+  limits?: Partial<SandboxLimits>;
+  /** Pass the host's NVIDIA device nodes and a read-only /sys. */
+  gpus?: boolean;
+  /** The unprivileged uid/gid to run as; a fresh random one when absent. */
+  uid?: number;
+}
+
+export type KillReason = 'none' | 'wall_time' | 'cpu_time' | 'memory' | 'output' | 'file_size';
+
+export interface SandboxResult {
+  /** bwrap's exit status: the command's, or 128 + signal when the command died of a signal. */
+  exitCode: number | null;
+  /** Set when the job was killed from outside (the bwrap process itself got the signal). */
+  signal: NodeJS.Signals | null;
+  killReason: KillReason;
+  stdout: Buffer;
+  stderr: Buffer;
+  stdoutBytes: number;
+  stderrBytes: number;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  wallMs: number;
+  cpuMs: number | undefined;
+  peakMemoryBytes: number | undefined;
+  uid: number;
+}
+
+export class SandboxUnavailableError extends Error {
+  override readonly name = 'SandboxUnavailableError';
+  constructor(readonly missing: string[]) {
+    super(`sandbox unavailable, refusing to run untrusted code: missing ${missing.join('; ')}`);
+  }
+}
+
+export type SandboxAvailability =
+  | { available: true; bwrap: string; arch: string }
+  | { available: false; missing: string[] };
+
+const TOOLS = { bash: '/bin/bash', setpriv: '/usr/bin/setpriv', prlimit: '/usr/bin/prlimit', bwrap: '/usr/bin/bwrap' };
+const UID_RANGE = { min: 2_000_000, max: 2_999_999 };
+const SIGXCPU_EXIT = 128 + 24;
+const SIGXFSZ_EXIT = 128 + 25;
+const CPU_POLL_MS = 250;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Cheap checks only (binaries, privileges, cgroups, architecture); `smoke` also runs /usr/bin/true inside. */
+export async function checkSandboxAvailable(options: { smoke?: boolean } = {}): Promise<SandboxAvailability> {
+  const missing: string[] = [];
+  for (const [name, path] of Object.entries(TOOLS)) {
+    try {
+      accessSync(path, constants.X_OK);
+    } catch {
+      missing.push(name === 'bwrap' ? `bubblewrap (${path}; Debian package "bubblewrap")` : `${name} (${path})`);
+    }
+  }
+  if (process.getuid?.() !== 0) missing.push('root privileges (to switch to the job uid and manage cgroups)');
+  const seccompArch = toSeccompArch(arch());
+  if (seccompArch === undefined) missing.push(`a seccomp filter for architecture ${arch()}`);
+  if (process.getuid?.() === 0) missing.push(...(await findMissingCgroupControllers()));
+  if (missing.length > 0) return { available: false, missing };
+  if (options.smoke) {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const work = await mkdtemp(resolve(tmpdir(), 'proofboard-smoke-'));
+    try {
+      const result = await runPrepared({ command: ['/usr/bin/true'], workDir: work });
+      if (result.exitCode !== 0) {
+        return { available: false, missing: [`a working bubblewrap (smoke test: ${result.stderr.toString().trim()})`] };
+      }
+    } catch (error) {
+      return { available: false, missing: [`a working bubblewrap (smoke test: ${(error as Error).message})`] };
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+  return { available: true, bwrap: TOOLS.bwrap, arch: seccompArch! };
+}
+
+export function allocateSandboxUid(): number {
+  return randomInt(UID_RANGE.min, UID_RANGE.max + 1);
+}
+
+export async function runInSandbox(spec: SandboxSpec): Promise<SandboxResult> {
+  const availability = await checkSandboxAvailable();
+  if (!availability.available) throw new SandboxUnavailableError(availability.missing);
+  return runPrepared(spec);
+}
+
+async function runPrepared(spec: SandboxSpec): Promise<SandboxResult> {
+  const limits = { ...DEFAULT_SANDBOX_LIMITS, ...spec.limits };
+  const command = spec.command;
+  if (command.length === 0 || !isAbsolute(command[0]!)) throw new Error('sandbox: command[0] must be an absolute path');
+  for (const name of Object.keys(spec.env ?? {})) {
+    if (!ENV_NAME.test(name)) throw new Error(`sandbox: invalid environment variable name ${JSON.stringify(name)}`);
+  }
+  const workDir = resolve(spec.workDir);
+  const inputDir = spec.inputDir === undefined ? undefined : resolve(spec.inputDir);
+  const uid = spec.uid ?? allocateSandboxUid();
+  await assertReachable(workDir, uid);
+  if (inputDir !== undefined) await assertReachable(inputDir, uid);
+  await chown(workDir, uid, uid);
+
+  const seccompArch = toSeccompArch(arch())!;
+  const cgroup = await createJobCgroup(`job-${randomUUID()}`, {
+    memoryBytes: limits.memoryBytes,
+    maxProcesses: limits.maxProcesses,
+  });
+  try {
+    const env = { PATH: '/usr/bin:/bin', HOME: SANDBOX_WORK_DIR, TMPDIR: '/tmp', LANG: 'C.UTF-8', ...spec.env };
+    const { file, args } = buildSandboxArgs({
+      uid,
+      command,
+      workDir,
+      ...(inputDir !== undefined ? { inputDir } : {}),
+      env,
+      cpuSeconds: Math.max(1, Math.ceil(limits.cpuSeconds)),
+      maxProcesses: limits.maxProcesses,
+      maxOpenFiles: limits.maxOpenFiles,
+      maxFileBytes: limits.maxFileBytes,
+      cgroupProcsFiles: cgroup.procsFiles,
+      rootLinks: listRootLinks(),
+      gpuDevices: spec.gpus ? listNvidiaDevices() : [],
+      gpus: spec.gpus ?? false,
+      tools: TOOLS,
+    });
+    const started = performance.now();
+    const child = spawn(file, args, {
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+      env: { PATH: '/usr/bin:/bin' },
+    });
+    let killReason: KillReason = 'none';
+    const killFor = (reason: KillReason): void => {
+      if (killReason === 'none') killReason = reason;
+      void cgroup.killAll().catch(() => undefined);
+    };
+    const outputs = { stdout: 0, stderr: 0 };
+    const onOutput = (name: 'stdout' | 'stderr') => (total: number) => {
+      outputs[name] = total;
+      if (outputs.stdout + outputs.stderr > limits.outputKillBytes) killFor('output');
+    };
+    const stdout = captureCapped(child.stdout!, limits.outputCapBytes, onOutput('stdout'));
+    const stderr = captureCapped(child.stderr!, limits.outputCapBytes, onOutput('stderr'));
+    const status = captureCapped(child.stdio[3] as Readable, 64 * 1024, () => undefined);
+    const seccompPipe = child.stdio[4] as Writable;
+    seccompPipe.on('error', () => undefined);
+    seccompPipe.end(buildSeccompFilter(seccompArch));
+
+    const wallTimer = setTimeout(() => killFor('wall_time'), limits.wallTimeMs);
+    const cpuTimer = setInterval(() => {
+      void cgroup.cpuNanoseconds().then((ns) => {
+        if (ns !== undefined && ns > limits.cpuSeconds * 1e9) killFor('cpu_time');
+      });
+    }, CPU_POLL_MS);
+    const closed = Promise.all(
+      [child.stdout!, child.stderr!, child.stdio[3]!].map((stream) => new Promise((done) => stream.once('close', done))),
+    );
+    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
+      child.once('error', fail);
+      child.once('exit', (code, signal) => done({ code, signal }));
+    }).finally(() => {
+      clearTimeout(wallTimer);
+      clearInterval(cpuTimer);
+    });
+    // Nothing of the job may outlive it: bwrap's pid namespace dies with it, and the cgroup sweep
+    // catches anything that got out of the namespace's reach.
+    await cgroup.killAll();
+    await closed;
+    const wallMs = performance.now() - started;
+
+    const statusText = status.bytes().toString('utf8');
+    if (!statusText.startsWith(CGROUP_JOINED)) {
+      throw new Error(`sandbox: job did not join its cgroups (exit ${exit.code}): ${stderr.bytes().toString().trim()}`);
+    }
+    if (!statusText.includes('"child-pid"')) {
+      throw new Error(`sandbox: bubblewrap failed to start the job (exit ${exit.code}): ${stderr.bytes().toString().trim()}`);
+    }
+    const cpuNs = await cgroup.cpuNanoseconds();
+    if (killReason === 'none' && (await cgroup.oomKilled())) killReason = 'memory';
+    if (killReason === 'none' && exit.code === SIGXCPU_EXIT) killReason = 'cpu_time';
+    if (killReason === 'none' && cpuNs !== undefined && cpuNs > limits.cpuSeconds * 1e9) killReason = 'cpu_time';
+    if (killReason === 'none' && exit.code === SIGXFSZ_EXIT) killReason = 'file_size';
+    return {
+      exitCode: exit.code,
+      signal: exit.signal,
+      killReason,
+      stdout: stdout.bytes(),
+      stderr: stderr.bytes(),
+      stdoutBytes: stdout.totalBytes(),
+      stderrBytes: stderr.totalBytes(),
+      stdoutTruncated: stdout.truncated(),
+      stderrTruncated: stderr.truncated(),
+      wallMs,
+      cpuMs: cpuNs === undefined ? undefined : cpuNs / 1e6,
+      peakMemoryBytes: await cgroup.peakMemoryBytes(),
+      uid,
+    };
+  } finally {
+    await cgroup.remove();
+  }
+}
+
+/** bwrap mounts host paths as the job's uid, so each folder above them must be searchable by others. */
+async function assertReachable(path: string, uid: number): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isDirectory()) throw new Error(`sandbox: ${path} is not a folder`);
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const mode = (await stat(dir)).mode;
+    if ((mode & 0o001) === 0) {
+      throw new Error(`sandbox: ${path} is unreachable for uid ${uid}: ${dir} has mode ${(mode & 0o777).toString(8)}`);
+    }
+    if (dir === '/') break;
+  }
+}
+
+function listRootLinks(): Array<{ path: string; target?: string }> {
+  const links: Array<{ path: string; target?: string }> = [];
+  for (const path of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']) {
+    const info = lstatSync(path, { throwIfNoEntry: false });
+    if (info === undefined) continue;
+    if (info.isSymbolicLink()) {
+      const target = readlinkSync(path);
+      // Only links into /usr are recreated; anything else is left out rather than exposing more host.
+      if (/^\/?usr\//.test(target)) links.push({ path, target });
+    } else if (info.isDirectory()) {
+      links.push({ path });
+    }
+  }
+  return links;
+}
+
+function listNvidiaDevices(): string[] {
+  if (!existsSync('/dev')) return [];
+  const devices = readdirSync('/dev')
+    .filter((name) => name.startsWith('nvidia'))
+    .map((name) => `/dev/${name}`);
+  return devices.sort();
+}
