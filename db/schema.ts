@@ -1,0 +1,202 @@
+// One schema for both drivers (PGlite embedded, PostgreSQL through postgres.js). Migrations are generated from
+// this file by drizzle-kit into db/migrations and committed.
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const tasks = pgTable('tasks', {
+  id: text('id').primaryKey(),
+  title: text('title').notNull(),
+  description: text('description').notNull().default(''),
+  metricName: text('metric_name').notNull(),
+  // 'higher' or 'lower': which way is better for the leaderboard.
+  direction: text('direction').notNull(),
+  // The task's verification policy (quorum, tolerance, runs, audits, stamps); validated by src/attest/policy.
+  policy: jsonb('policy').notNull(),
+  // Replay harness and training command, interpreted by src/replay; null for tasks that accept no replay.
+  replay: jsonb('replay'),
+  evalSetCommitment: text('eval_set_commitment'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const circuits = pgTable('circuits', {
+  id: text('id').primaryKey(),
+  taskId: text('task_id').notNull().references(() => tasks.id),
+  protocol: text('protocol').notNull(),
+  vkey: jsonb('vkey').notNull(),
+  // The pin: a verification key is only used when its SHA-256 matches this value (never a client's key).
+  vkeySha256: text('vkey_sha256').notNull(),
+  params: jsonb('params').notNull().default(sql`'{}'::jsonb`),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const verifierKeys = pgTable('verifier_keys', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  publicKey: text('public_key').notNull().unique(),
+  tasks: jsonb('tasks').notNull().$type<string[]>(),
+  validFrom: ts('valid_from').notNull(),
+  validUntil: ts('valid_until'),
+  revokedAt: ts('revoked_at'),
+  revocationReason: text('revocation_reason'),
+  reputation: integer('reputation').notNull().default(0),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const submitterKeys = pgTable('submitter_keys', {
+  publicKey: text('public_key').primaryKey(),
+  reputation: integer('reputation').notNull().default(0),
+  verifiedCount: integer('verified_count').notNull().default(0),
+  rejectedCount: integer('rejected_count').notNull().default(0),
+  disputedCount: integer('disputed_count').notNull().default(0),
+  bannedAt: ts('banned_at'),
+  banReason: text('ban_reason'),
+  firstSeenAt: ts('first_seen_at').notNull().defaultNow(),
+});
+
+export const blobs = pgTable('blobs', {
+  sha256: text('sha256').primaryKey(),
+  size: bigint('size', { mode: 'number' }).notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const claims = pgTable(
+  'claims',
+  {
+    // SHA-256 of the exact signed payload bytes.
+    id: text('id').primaryKey(),
+    taskId: text('task_id').notNull().references(() => tasks.id),
+    submitter: text('submitter').notNull().references(() => submitterKeys.publicKey),
+    commit: text('commit').notNull(),
+    parent: text('parent'),
+    beatsParent: boolean('beats_parent').notNull().default(false),
+    metricName: text('metric_name').notNull(),
+    metricValue: doublePrecision('metric_value').notNull(),
+    bundleSha256: text('bundle_sha256').notNull(),
+    // The envelope exactly as it verified: payload stays base64, so the signed bytes are kept bit for bit.
+    envelope: jsonb('envelope').notNull(),
+    claimedAt: ts('claimed_at').notNull(),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+    // pending | verified | rejected | disputed; the latest verdict's status, kept here for the leaderboard.
+    status: text('status').notNull(),
+    method: text('method'),
+    reasonCode: text('reason_code'),
+    stampBits: integer('stamp_bits').notNull().default(0),
+  },
+  (t) => [
+    index('claims_task_status_idx').on(t.taskId, t.status),
+    index('claims_submitter_idx').on(t.submitter, t.status),
+  ],
+);
+
+export const evidence = pgTable(
+  'evidence',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    claimId: text('claim_id').notNull().references(() => claims.id),
+    // zk | attestation
+    kind: text('kind').notNull(),
+    body: jsonb('body').notNull(),
+    digest: text('digest').notNull(),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('evidence_claim_digest_uq').on(t.claimId, t.digest)],
+);
+
+// Proof malleability: a Groth16 proof can be re-randomised, so a statement (circuit + public signals), not the
+// proof bytes, is what may count once across all claims.
+export const zkStatements = pgTable('zk_statements', {
+  digest: text('digest').primaryKey(),
+  claimId: text('claim_id').notNull().references(() => claims.id),
+});
+
+export const verdicts = pgTable(
+  'verdicts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    claimId: text('claim_id').notNull().references(() => claims.id),
+    status: text('status').notNull(),
+    method: text('method'),
+    reasonCode: text('reason_code'),
+    rule: text('rule').notNull(),
+    evidenceDigests: jsonb('evidence_digests').notNull().$type<string[]>(),
+    decidedAt: ts('decided_at').notNull(),
+    logIndex: bigint('log_index', { mode: 'number' }),
+  },
+  (t) => [index('verdicts_claim_idx').on(t.claimId)],
+);
+
+export const replayJobs = pgTable(
+  'replay_jobs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    claimId: text('claim_id').notNull().references(() => claims.id),
+    // replay: the claim has no cheap evidence; audit: a cheaply verified claim chosen for a re-run.
+    kind: text('kind').notNull(),
+    // queued | leased | done | failed
+    state: text('state').notNull(),
+    priority: integer('priority').notNull().default(0),
+    attempts: integer('attempts').notNull().default(0),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: ts('lease_expires_at'),
+    result: jsonb('result'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('replay_jobs_state_idx').on(t.state, t.priority, t.createdAt),
+    uniqueIndex('replay_jobs_claim_kind_uq').on(t.claimId, t.kind),
+  ],
+);
+
+export const logLeaves = pgTable('log_leaves', {
+  index: bigint('index', { mode: 'number' }).primaryKey(),
+  leafHash: text('leaf_hash').notNull(),
+  // Canonical bytes of the verdict record (UTF-8 JSON), exactly what was hashed.
+  data: text('data').notNull(),
+  claimId: text('claim_id').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+// One row: the head of the log. Appends lock it, so leaves get gap-free indexes under concurrency.
+export const logHead = pgTable('log_head', {
+  id: integer('id').primaryKey(),
+  size: bigint('size', { mode: 'number' }).notNull(),
+  // Roots of the perfect subtrees covering [0, size): O(log n) state from which the next root is computed.
+  frontier: jsonb('frontier').notNull().$type<string[]>(),
+});
+
+export const logCheckpoints = pgTable('log_checkpoints', {
+  size: bigint('size', { mode: 'number' }).primaryKey(),
+  rootHash: text('root_hash').notNull(),
+  note: text('note').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const auditLog = pgTable('audit_log', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  actor: text('actor').notNull(),
+  action: text('action').notNull(),
+  target: text('target').notNull(),
+  details: jsonb('details').notNull(),
+  at: ts('at').notNull().defaultNow(),
+});
+
+export const rateCounters = pgTable('rate_counters', {
+  key: text('key').primaryKey(),
+  windowStart: ts('window_start').notNull(),
+  count: integer('count').notNull(),
+});

@@ -1,0 +1,58 @@
+// The HTTP API. Handlers only validate, call one service function, and shape the answer; errors are mapped in
+// src/api/errors.ts. /openapi.json is generated from the same zod schemas that validate requests.
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import type { AppContext } from '../service/context.ts';
+import { ServiceError } from '../service/errors.ts';
+import { errorResponse, toErrorResponse } from './errors.ts';
+import { registerClaimRoutes } from './routes/claims.ts';
+import { registerTaskRoutes } from './routes/tasks.ts';
+import { registerBlobRoutes } from './routes/blobs.ts';
+import { registerVerifierKeyRoutes } from './routes/verifier-keys.ts';
+
+export type AppOptions = { log?: (msg: string, err?: unknown) => void };
+export type Api = OpenAPIHono;
+
+export function createApp(ctx: AppContext, opts: AppOptions = {}): Api {
+  const log = opts.log ?? ((msg, err) => console.error(msg, err));
+  const app = new OpenAPIHono({
+    // A request that fails its schema is a 400 with the first issue named, never a zod dump or a 500.
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const issue = result.error.issues[0];
+        const where = issue?.path.length ? issue.path.join('.') : 'request';
+        return errorResponse(c, 'bad_request', `${where}: ${issue?.message ?? 'invalid'}`);
+      }
+    },
+  });
+
+  // Every JSON route has a body limit; blob uploads stream with their own, larger limit (routes/blobs.ts).
+  const jsonLimit = bodyLimit({
+    maxSize: ctx.config.maxBodyBytes,
+    onError: (c) => errorResponse(c, 'body_too_large', `request body over ${ctx.config.maxBodyBytes} bytes`),
+  });
+  app.use('*', async (c, next) => (c.req.path.startsWith('/v1/blobs/') ? next() : jsonLimit(c, next)));
+
+  app.get('/healthz', async (c) => c.json({ ok: true, database: ctx.driver }));
+
+  registerTaskRoutes(app, ctx);
+  registerClaimRoutes(app, ctx);
+  registerBlobRoutes(app, ctx);
+  registerVerifierKeyRoutes(app, ctx);
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'proofboard',
+      version: '0.1.0',
+      description: 'Verifies research claims from an untrusted crowd. Every 4xx answers {error:{code,message}}.',
+    },
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'operator', { type: 'http', scheme: 'bearer' });
+
+  app.notFound((c) => errorResponse(c, 'not_found', `no route ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => toErrorResponse(err, c, (e) => log('request failed', e)));
+  return app;
+}
+
+export { ServiceError };

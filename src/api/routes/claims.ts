@@ -1,0 +1,59 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { AppContext } from '../../service/context.ts';
+import { submitClaim, submitClaimSchema } from '../../service/submit-claim.ts';
+import { getClaim, toClaimJson } from '../../service/read-claims.ts';
+import { getClaimBundle } from '../../service/claim-bundle.ts';
+import { anyJson, claimIdParam, errorResponses, jsonOk } from '../schemas.ts';
+
+export function registerClaimRoutes(app: OpenAPIHono, ctx: AppContext) {
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/claims',
+      summary: 'Submit a signed claim with its evidence',
+      description:
+        'The claim is a DSSE envelope (payloadType application/vnd.proofboard.claim.v1+json) signed by the ' +
+        'submitter key named in its keyid. Idempotent: the same claim twice is one claim. Answers 200 with the ' +
+        'verdict when the evidence settles it at once, 202 when it waits for attestations or replay.',
+      request: { body: { required: true, content: { 'application/json': { schema: submitClaimSchema } } } },
+      responses: {
+        200: jsonOk(anyJson, 'Settled at once, or already known'),
+        202: jsonOk(anyJson, 'Accepted, pending'),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const result = await submitClaim(ctx, c.req.valid('json'));
+      const body = {
+        id: result.claimId,
+        status: result.status,
+        created: result.created,
+        verdict: result.verdict,
+        location: `/v1/claims/${result.claimId}`,
+      };
+      return c.json(body, result.status === 'pending' && result.created ? 202 : 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/claims/{id}',
+      summary: 'A claim: status, verdict and its rule, evidence, replay state',
+      request: { params: claimIdParam },
+      responses: { 200: jsonOk(anyJson, 'The claim'), ...errorResponses },
+    }),
+    async (c) => c.json(toClaimJson(await getClaim(ctx, c.req.valid('param').id), ctx.now()), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/claims/{id}/bundle',
+      summary: 'Everything a third party needs to re-check a claim on its own machine',
+      request: { params: claimIdParam },
+      responses: { 200: jsonOk(anyJson, 'The re-check bundle'), ...errorResponses },
+    }),
+    async (c) => c.json(await getClaimBundle(ctx, c.req.valid('param').id), 200),
+  );
+}

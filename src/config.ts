@@ -1,0 +1,41 @@
+// Every setting proofboard reads from the environment, in one place (documented in docs/configuration.md).
+import { resolve } from 'node:path';
+
+export type Config = {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  operatorToken: string | undefined;
+  /** Largest accepted blob (git bundle) in bytes. */
+  maxBlobBytes: number;
+  /** Largest accepted JSON request body in bytes. */
+  maxBodyBytes: number;
+  /** Run one replay worker inside `serve` when the sandbox is available. */
+  inProcessWorker: boolean;
+  logLevel: string;
+};
+
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    port: intFromEnv(env, 'PORT', 8080, 0, 65535),
+    host: env.HOST ?? '127.0.0.1',
+    dataDir: resolve(env.PROOFBOARD_DATA ?? './.proofboard'),
+    databaseUrl: env.DATABASE_URL || undefined,
+    operatorToken: env.PROOFBOARD_OPERATOR_TOKEN || undefined,
+    maxBlobBytes: intFromEnv(env, 'PROOFBOARD_MAX_BLOB_BYTES', 64 * 1024 * 1024, 1024, 2 ** 40),
+    maxBodyBytes: intFromEnv(env, 'PROOFBOARD_MAX_BODY_BYTES', 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+    inProcessWorker: (env.PROOFBOARD_WORKER ?? 'auto') !== 'off',
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+}

@@ -1,0 +1,18 @@
+// What every service function receives: storage, configuration, the clock and the trust material.
+import type { Db } from '../../db/client.ts';
+import type { BlobStore } from '../blobs/blob-store.ts';
+import type { Config } from '../config.ts';
+
+export type LogSigner = { origin: string; secretKey: Uint8Array; publicKey: Uint8Array };
+
+export type AppContext = {
+  db: Db;
+  driver: 'pglite' | 'postgres';
+  blobs: BlobStore;
+  config: Config;
+  /** The clock is injected so that tests and replays decide what "now" is. */
+  now: () => Date;
+  logSigner: LogSigner;
+  /** Secret for unpredictable audit selection (a keyed choice submitters cannot compute). */
+  auditKey: Uint8Array;
+};

@@ -1,0 +1,56 @@
+// The closed set of error codes every 4xx carries. src/api/errors.ts maps them to HTTP in one place.
+
+export const ERROR_STATUS = {
+  bad_request: 400,
+  bad_json: 400,
+  bad_digest: 400,
+  bad_envelope: 400,
+  bad_claim: 400,
+  bad_evidence: 400,
+  bad_query: 400,
+  wrong_payload_type: 400,
+  payload_too_large: 413,
+  body_too_large: 413,
+  blob_too_large: 413,
+  unsupported_media_type: 415,
+  bad_signature: 401,
+  submitter_mismatch: 401,
+  unauthorized: 401,
+  forbidden: 403,
+  submitter_banned: 403,
+  not_found: 404,
+  unknown_task: 404,
+  unknown_claim: 404,
+  unknown_verifier_key: 404,
+  unknown_blob: 422,
+  digest_mismatch: 422,
+  metric_mismatch: 422,
+  bad_attestation: 422,
+  conflict: 409,
+  task_exists: 409,
+  verifier_key_exists: 409,
+  rate_limited: 429,
+  pending_limit: 429,
+  stamp_required: 428,
+  bad_stamp: 422,
+  stamp_reused: 409,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
+
+/** A refusal the caller can act on (bad input, missing thing, no permission). Never used for faults. */
+export class ServiceError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'ServiceError';
+  }
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
