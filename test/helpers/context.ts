@@ -1,0 +1,37 @@
+// A service context over a test database: real blob store in a temp folder, fixed secrets, real clock.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FsBlobStore } from '../../src/blobs/blob-store.ts';
+import { loadConfig } from '../../src/config.ts';
+import type { AppContext } from '../../src/service/context.ts';
+import { ed25519PublicKey } from '../../src/attest/ed25519.ts';
+import { seedExampleTask } from '../../src/service/example-task.ts';
+import { openTestDatabase, type DatabaseKind } from './databases.ts';
+
+export const OPERATOR_TOKEN = 'test-operator-token-0123456789';
+
+export async function makeTestContext(kind: DatabaseKind, overrides: Partial<AppContext> = {}) {
+  const database = await openTestDatabase(kind);
+  const dir = mkdtempSync(join(tmpdir(), 'proofboard-test-'));
+  const logSecret = new Uint8Array(32).fill(7);
+  const ctx: AppContext = {
+    db: database.db,
+    driver: database.driver,
+    blobs: new FsBlobStore(join(dir, 'blobs')),
+    config: { ...loadConfig({}), dataDir: dir, operatorToken: OPERATOR_TOKEN },
+    now: () => new Date(),
+    logSigner: { origin: 'test.proofboard/log', secretKey: logSecret, publicKey: ed25519PublicKey(logSecret) },
+    auditKey: new Uint8Array(32).fill(9),
+    ...overrides,
+  };
+  await seedExampleTask(ctx);
+  return {
+    ctx,
+    dir,
+    close: async () => {
+      await database.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
