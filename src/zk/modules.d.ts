@@ -1,0 +1,14 @@
+// Minimal typings for the untyped packages src/zk uses; only the members called here are declared.
+declare module 'circomlibjs' {
+  export function buildPoseidonReference(): Promise<unknown>;
+}
+declare module 'snarkjs' {
+  export const groth16: {
+    fullProve(input: unknown, wasm: string | Uint8Array, zkey: string | Uint8Array): Promise<{ proof: unknown; publicSignals: string[] }>;
+    verify(vkey: unknown, publicSignals: unknown, proof: unknown): Promise<boolean>;
+  };
+  export const wtns: {
+    calculate(input: unknown, wasm: string | Uint8Array, out: { type: 'mem'; data?: Uint8Array }): Promise<void>;
+    exportJson(wtns: { type: 'mem'; data?: Uint8Array }): Promise<bigint[]>;
+  };
+}

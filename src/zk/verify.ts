@@ -1,0 +1,414 @@
+// The one typed wrapper around Groth16 on BN254 for proofboard (STYLE rule 5): the only module that imports snarkjs
+// or a pairing library. Every check on the statement runs before any pairing, and the result is a value with a
+// reason code, never a bare boolean.
+import { createHash, getRandomValues } from 'node:crypto';
+import mcl from 'mcl-wasm';
+import { z } from 'zod';
+import type { ClaimPayload } from '../attest/claim.ts';
+import {
+  commitToFields,
+  FIELD_MODULUS,
+  PUBLIC_SIGNALS,
+  statementDigest,
+  statementFromSignals,
+  submitterToFields,
+  taskToField,
+  type Statement,
+} from './statement.ts';
+
+/** BN254 base field modulus q: proof coordinates are elements of F_q. */
+export const BASE_FIELD_MODULUS = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+export const MAX_SHARDS = 64;
+export const MAX_EVIDENCE_BYTES = 256 * 1024;
+
+// Canonical decimal only: no sign, no leading zeros, at most 78 digits (a value below 2^256). Non-canonical forms
+// would give one statement many spellings and so many digests.
+const dec = z.string().regex(/^(?:0|[1-9][0-9]{0,77})$/, 'canonical decimal string');
+const g1Schema = z.tuple([dec, dec, z.literal('1')]);
+const g2Schema = z.tuple([z.tuple([dec, dec]), z.tuple([dec, dec]), z.tuple([z.literal('1'), z.literal('0')])]);
+export const groth16ProofSchema = z
+  .object({
+    pi_a: g1Schema,
+    pi_b: g2Schema,
+    pi_c: g1Schema,
+    protocol: z.literal('groth16'),
+    curve: z.literal('bn128'),
+  })
+  .strict();
+export type Groth16Proof = z.infer<typeof groth16ProofSchema>;
+
+/** Evidence of kind `zk` as sent by a client: one proof per eval shard. */
+export const zkEvidenceSchema = z
+  .object({
+    type: z.literal('zk'),
+    circuit: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,63}$/),
+    shards: z
+      .array(z.object({ proof: groth16ProofSchema, publicSignals: z.array(dec).max(64) }).strict())
+      .min(1)
+      .max(MAX_SHARDS),
+  })
+  .strict();
+export type ZkEvidence = z.infer<typeof zkEvidenceSchema>;
+
+/** A circuit the operator registered: its verification key as exact bytes, pinned by SHA-256. */
+export type RegisteredCircuit = {
+  id: string;
+  protocol: 'groth16';
+  curve: 'bn128';
+  /** The verification key JSON exactly as registered (snarkjs `zkey export verificationkey`). */
+  vkeyJson: string;
+  /** Hex SHA-256 of vkeyJson, pinned at registration. */
+  vkeySha256: string;
+  /** Public signals the statement layout expects (src/zk/statement.ts). */
+  nPublic: number;
+};
+
+/** What the task record says about the evaluation: the trusted side of every binding. */
+export type ZkContext = {
+  circuit: RegisteredCircuit;
+  metricName: string;
+  /** Poseidon fold of the shard commitments (src/zk/reference-evaluator.ts evalSetLayout). */
+  evalSetCommitment: bigint;
+  /** Shard commitments in eval-set order; each must be proven exactly once. */
+  shardCommitments: readonly bigint[];
+  /** If the weights are known (published with the claim), their Poseidon commitment. */
+  expectedWeightsCommitment?: bigint;
+};
+
+export type ZkReason =
+  | 'zk_malformed'
+  | 'zk_circuit_mismatch'
+  | 'zk_vkey_mismatch'
+  | 'zk_signal_count'
+  | 'zk_signal_range'
+  | 'zk_binding_task'
+  | 'zk_binding_commit'
+  | 'zk_binding_submitter'
+  | 'zk_binding_metric'
+  | 'zk_binding_weights'
+  | 'zk_shard_coverage'
+  | 'zk_bad_point'
+  | 'zk_pairing_failed';
+
+export type ZkCheck =
+  | { ok: true; metric: { name: string; value: number }; weightsCommitment: string; statementDigests: string[] }
+  | { ok: false; reason: ZkReason; message: string };
+
+const deny = (reason: ZkReason, message: string): ZkCheck => ({ ok: false, reason, message });
+
+export function sha256Hex(s: string | Uint8Array): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+/** Builds a RegisteredCircuit from vkey bytes and the pin the operator registered; throws if they differ. */
+export function registerCircuit(id: string, vkeyJson: string, vkeySha256: string): RegisteredCircuit {
+  if (sha256Hex(vkeyJson) !== vkeySha256) throw new Error(`circuit ${id}: verification key does not match its pin`);
+  const nPublic = parseVkey(vkeyJson).IC.length - 1;
+  return { id, protocol: 'groth16', curve: 'bn128', vkeyJson, vkeySha256, nPublic };
+}
+
+const vkeySchema = z.object({
+  protocol: z.literal('groth16'),
+  curve: z.literal('bn128'),
+  nPublic: z.number().int().min(1).max(64),
+  vk_alpha_1: z.array(dec).length(3),
+  vk_beta_2: z.array(z.array(dec).length(2)).length(3),
+  vk_gamma_2: z.array(z.array(dec).length(2)).length(3),
+  vk_delta_2: z.array(z.array(dec).length(2)).length(3),
+  IC: z.array(z.array(dec).length(3)).min(2).max(65),
+});
+type Vkey = z.infer<typeof vkeySchema>;
+
+function parseVkey(json: string): Vkey {
+  const v = vkeySchema.parse(JSON.parse(json));
+  if (v.IC.length !== v.nPublic + 1) throw new Error('verification key: IC length differs from nPublic + 1');
+  return v;
+}
+
+// ---- pairing backend: mcl-wasm, BN_SNARK1 is the BN254 curve of snarkjs/circom (alt_bn128) ----
+
+let mclReady: Promise<void> | undefined;
+function initMcl(): Promise<void> {
+  mclReady ??= mcl.init(mcl.BN_SNARK1);
+  return mclReady;
+}
+
+type Prepared = {
+  alphaBeta: mcl.GT;
+  negGamma: mcl.PrecomputedG2;
+  negDelta: mcl.PrecomputedG2;
+  ic: mcl.G1[];
+};
+const prepared = new Map<string, Prepared>();
+
+function g1From(p: readonly string[], what: string): mcl.G1 {
+  const [x, y] = [BigInt(p[0]!), BigInt(p[1]!)];
+  if (x >= BASE_FIELD_MODULUS || y >= BASE_FIELD_MODULUS) throw new BadPoint(`${what}: coordinate not below q`);
+  const g = new mcl.G1();
+  try {
+    g.setStr(`1 ${x} ${y}`, 10);
+  } catch {
+    throw new BadPoint(`${what}: not on the curve`);
+  }
+  // Threat: off-curve points break the pairing equation's soundness. G1 of BN254 has cofactor 1, so on-curve
+  // implies the prime-order group; isValidOrder is kept as a cheap second check.
+  if (!g.isValid() || !g.isValidOrder() || g.isZero()) throw new BadPoint(`${what}: not a valid G1 point`);
+  return g;
+}
+
+function g2From(p: readonly (readonly string[])[], what: string): mcl.G2 {
+  const c = [p[0]![0]!, p[0]![1]!, p[1]![0]!, p[1]![1]!].map((s) => BigInt(s));
+  if (c.some((v) => v >= BASE_FIELD_MODULUS)) throw new BadPoint(`${what}: coordinate not below q`);
+  const g = new mcl.G2();
+  try {
+    g.setStr(`1 ${c.join(' ')}`, 10);
+  } catch {
+    throw new BadPoint(`${what}: not on the twist curve`);
+  }
+  // Threat: G2 of BN254 has a large cofactor; a point outside the order-r subgroup makes the pairing check
+  // meaningless (small-subgroup attacks), so the subgroup is checked explicitly.
+  if (!g.isValid() || !g.isValidOrder() || g.isZero()) throw new BadPoint(`${what}: not in the G2 subgroup`);
+  return g;
+}
+
+class BadPoint extends Error {}
+
+async function prepare(circuit: RegisteredCircuit): Promise<Prepared> {
+  const hit = prepared.get(circuit.vkeySha256);
+  if (hit) return hit;
+  await initMcl();
+  const v = parseVkey(circuit.vkeyJson);
+  const p: Prepared = {
+    alphaBeta: mcl.pairing(g1From(v.vk_alpha_1, 'vk.alpha'), g2From(v.vk_beta_2, 'vk.beta')),
+    negGamma: new mcl.PrecomputedG2(mcl.neg(g2From(v.vk_gamma_2, 'vk.gamma'))),
+    negDelta: new mcl.PrecomputedG2(mcl.neg(g2From(v.vk_delta_2, 'vk.delta'))),
+    ic: v.IC.map((pt, i) => g1From(pt, `vk.IC[${i}]`)),
+  };
+  prepared.set(circuit.vkeySha256, p);
+  return p;
+}
+
+function frFrom(v: bigint): mcl.Fr {
+  const f = new mcl.Fr();
+  f.setStr(v.toString(10), 10);
+  return f;
+}
+
+/** A uniformly random 128-bit nonzero scalar from the OS CSPRNG (batch verification weights). */
+function randomScalar(): mcl.Fr {
+  for (;;) {
+    const b = getRandomValues(new Uint8Array(16));
+    if (b.some((x) => x !== 0)) {
+      const f = new mcl.Fr();
+      f.setLittleEndian(b);
+      return f;
+    }
+  }
+}
+
+export type Groth16Item = { proof: Groth16Proof; publicSignals: readonly bigint[] };
+type ParsedItem = { a: mcl.G1; b: mcl.G2; c: mcl.G1; signals: readonly bigint[] };
+
+export type BatchResult = { ok: true } | { ok: false; reason: 'zk_bad_point' | 'zk_pairing_failed'; index: number; message: string };
+
+function parseItem(it: Groth16Item, i: number): ParsedItem {
+  return {
+    a: g1From(it.proof.pi_a, `shards[${i}].pi_a`),
+    b: g2From(it.proof.pi_b, `shards[${i}].pi_b`),
+    c: g1From(it.proof.pi_c, `shards[${i}].pi_c`),
+    signals: it.publicSignals,
+  };
+}
+
+/** e(A,B) · e(vk_x,-γ) · e(C,-δ) == e(α,β), with vk_x = IC0 + Σ s_j IC_j. */
+function checkOne(p: Prepared, it: ParsedItem): boolean {
+  const vkx = mcl.add(p.ic[0]!, mcl.mulVec(p.ic.slice(1), it.signals.map(frFrom)));
+  const ml = mcl.mul(mcl.precomputedMillerLoop2mixed(it.a, it.b, it.c, p.negDelta), mcl.precomputedMillerLoop(vkx, p.negGamma));
+  return mcl.finalExp(ml).isEqual(p.alphaBeta);
+}
+
+/**
+ * Checks n proofs of one circuit with one final exponentiation: with fresh random r_i,
+ * Π e(r_i·A_i, B_i) · e(Σ r_i·vk_x_i, -γ) · e(Σ r_i·C_i, -δ) == e(α,β)^(Σ r_i).
+ * A cheating prover who does not know the r_i passes with probability about 2^-128. On failure the proofs are
+ * checked one by one to name the first bad one. Signals must already be range- and count-checked.
+ */
+export async function verifyGroth16Batch(circuit: RegisteredCircuit, items: readonly Groth16Item[]): Promise<BatchResult> {
+  const p = await prepare(circuit);
+  let parsed: ParsedItem[];
+  try {
+    parsed = items.map(parseItem);
+  } catch (e) {
+    if (e instanceof BadPoint) {
+      const index = Number(/shards\[(\d+)\]/.exec(e.message)?.[1] ?? 0);
+      return { ok: false, reason: 'zk_bad_point', index, message: e.message };
+    }
+    throw e;
+  }
+  for (const it of parsed) {
+    if (it.signals.length !== p.ic.length - 1) throw new RangeError('verifyGroth16Batch: public signal count differs from the key');
+  }
+  if (parsed.length === 1) {
+    return checkOne(p, parsed[0]!) ? { ok: true } : { ok: false, reason: 'zk_pairing_failed', index: 0, message: 'pairing check failed' };
+  }
+  const r = parsed.map(randomScalar);
+  const nPub = p.ic.length - 1;
+  // Σ_i r_i·vk_x_i = (Σ r_i)·IC0 + Σ_j (Σ_i r_i·s_ij)·IC_j: one multi-scalar multiplication per batch.
+  let rSum = new mcl.Fr();
+  const coeff: mcl.Fr[] = Array.from({ length: nPub }, () => new mcl.Fr());
+  parsed.forEach((it, i) => {
+    rSum = mcl.add(rSum, r[i]!);
+    for (let j = 0; j < nPub; j++) {
+      const s = it.signals[j]!;
+      if (s !== 0n) coeff[j] = mcl.add(coeff[j]!, mcl.mul(r[i]!, frFrom(s)));
+    }
+  });
+  const vkx = mcl.mulVec(p.ic, [rSum, ...coeff]);
+  const cSum = mcl.mulVec(
+    parsed.map((it) => it.c),
+    r,
+  );
+  let ml = mcl.mul(mcl.precomputedMillerLoop(vkx, p.negGamma), mcl.precomputedMillerLoop(cSum, p.negDelta));
+  for (let i = 0; i < parsed.length; i += 1) {
+    ml = mcl.mul(ml, mcl.millerLoop(mcl.mul(parsed[i]!.a, r[i]!), parsed[i]!.b));
+  }
+  if (mcl.finalExp(ml).isEqual(mcl.pow(p.alphaBeta, rSum))) return { ok: true };
+  for (let i = 0; i < parsed.length; i++) {
+    if (!checkOne(p, parsed[i]!)) return { ok: false, reason: 'zk_pairing_failed', index: i, message: `shards[${i}]: pairing check failed` };
+  }
+  // The batch failed but every proof passes alone: only possible with a probability-2^-128 event or a bug.
+  return { ok: false, reason: 'zk_pairing_failed', index: -1, message: 'batch pairing check failed' };
+}
+
+type Parsed = { evidence: ZkEvidence; statements: Statement[]; signals: bigint[][] };
+
+/**
+ * All checks that need no pairing, in order: shape and size, circuit id, key pin, signal count and range, then
+ * every public signal against the claim and the task.
+ */
+function checkStatement(untrusted: unknown, claim: ClaimPayload, ctx: ZkContext): Parsed | ZkCheck {
+  const shape = zkEvidenceSchema.safeParse(untrusted);
+  if (!shape.success) {
+    const i = shape.error.issues[0];
+    return deny('zk_malformed', i ? `${i.path.join('.') || 'evidence'}: ${i.message}` : 'invalid zk evidence');
+  }
+  const ev = shape.data;
+  if (ev.circuit !== ctx.circuit.id) return deny('zk_circuit_mismatch', `evidence is for circuit ${ev.circuit}, task uses ${ctx.circuit.id}`);
+  // Threat: a verification key swapped in storage or in memory would accept proofs of anything.
+  if (sha256Hex(ctx.circuit.vkeyJson) !== ctx.circuit.vkeySha256) return deny('zk_vkey_mismatch', 'verification key does not match its pinned SHA-256');
+  if (ctx.circuit.nPublic !== PUBLIC_SIGNALS.length) return deny('zk_vkey_mismatch', 'verification key has a different public-signal layout');
+
+  const signals: bigint[][] = [];
+  for (const [i, sh] of ev.shards.entries()) {
+    // Threat: snarkjs once skipped these checks; extra or missing signals shift every binding below.
+    if (sh.publicSignals.length !== ctx.circuit.nPublic) {
+      return deny('zk_signal_count', `shards[${i}]: ${sh.publicSignals.length} public signals, the key expects ${ctx.circuit.nPublic}`);
+    }
+    const vals = sh.publicSignals.map((s) => BigInt(s));
+    // Threat: s and s + r are the same field element, so an unreduced signal would verify yet compare unequal
+    // to the claim here (or equal a different statement's digest).
+    const bad = vals.findIndex((v) => v >= FIELD_MODULUS);
+    if (bad >= 0) return deny('zk_signal_range', `shards[${i}].publicSignals[${bad}] is not below the field modulus`);
+    signals.push(vals);
+  }
+  const statements = signals.map(statementFromSignals);
+
+  if (claim.metric.name !== ctx.metricName) return deny('zk_binding_metric', `claim metric ${claim.metric.name}, task metric ${ctx.metricName}`);
+  const task = taskToField(claim.task);
+  const commit = commitToFields(claim.commit);
+  const who = submitterToFields(claim.submitter);
+  for (const [i, st] of statements.entries()) {
+    if (st.task !== task) return deny('zk_binding_task', `shards[${i}] is for another task`);
+    if (st.commitHi !== commit.commitHi || st.commitLo !== commit.commitLo || st.commitLen !== commit.commitLen) {
+      return deny('zk_binding_commit', `shards[${i}] is for another commit`);
+    }
+    if (st.submitterHi !== who.submitterHi || st.submitterLo !== who.submitterLo) {
+      return deny('zk_binding_submitter', `shards[${i}] is for another submitter`);
+    }
+  }
+  // One model for the whole set: mixing models across shards would add up the best shard of each.
+  const w = statements[0]!.weightsCommitment;
+  if (statements.some((s) => s.weightsCommitment !== w)) return deny('zk_binding_weights', 'shards prove different models');
+  if (ctx.expectedWeightsCommitment !== undefined && w !== ctx.expectedWeightsCommitment) {
+    return deny('zk_binding_weights', 'proofs are for other weights than the published ones');
+  }
+
+  // Coverage: every shard of the task exactly once, linked 0 -> ... -> evalSetCommitment.
+  const index = new Map(ctx.shardCommitments.map((c, k) => [c, k]));
+  const order: number[] = new Array(ctx.shardCommitments.length).fill(-1);
+  for (const [i, st] of statements.entries()) {
+    const k = index.get(st.shardCommitment);
+    if (k === undefined) return deny('zk_shard_coverage', `shards[${i}] proves a shard that is not in the task's eval set`);
+    if (order[k] !== -1) return deny('zk_shard_coverage', `eval shard ${k} is proven twice`);
+    order[k] = i;
+  }
+  const missing = order.indexOf(-1);
+  if (missing >= 0) return deny('zk_shard_coverage', `eval shard ${missing} is not proven`);
+  let chain = 0n;
+  for (const [k, i] of order.entries()) {
+    const st = statements[i]!;
+    if (st.chainIn !== chain) return deny('zk_shard_coverage', `eval shard ${k} does not chain from the previous shard`);
+    chain = st.chainOut;
+  }
+  if (chain !== ctx.evalSetCommitment) return deny('zk_shard_coverage', 'shard chain does not end at the task eval-set commitment');
+
+  const total = statements.reduce((s, st) => s + st.correct, 0n);
+  if (total > BigInt(Number.MAX_SAFE_INTEGER) || Number(total) !== claim.metric.value) {
+    return deny('zk_binding_metric', `proofs show ${ctx.metricName} = ${total}, the claim says ${claim.metric.value}`);
+  }
+  return { evidence: ev, statements, signals };
+}
+
+/**
+ * Verifies zk evidence for a claim: statement checks first, then one batched pairing check over all shards.
+ * Returns statementDigests (one per shard) for the store's uniqueness constraint: a re-randomised proof of the
+ * same statement has the same digest and must not count again.
+ */
+export async function verifyZkEvidence(untrusted: unknown, claim: ClaimPayload, ctx: ZkContext): Promise<ZkCheck> {
+  const st = checkStatement(untrusted, claim, ctx);
+  if ('ok' in st) return st;
+  const r = await verifyGroth16Batch(
+    ctx.circuit,
+    st.evidence.shards.map((s, i) => ({ proof: s.proof, publicSignals: st.signals[i]! })),
+  );
+  if (!r.ok) return deny(r.reason, r.message);
+  return {
+    ok: true,
+    metric: { name: ctx.metricName, value: claim.metric.value },
+    weightsCommitment: st.statements[0]!.weightsCommitment.toString(10),
+    statementDigests: st.signals.map((s) => statementDigest(ctx.circuit.id, s)),
+  };
+}
+
+// ---- snarkjs: the reference verifier (benchmark baseline) and the prover, loaded only when asked for ----
+
+type Snarkjs = typeof import('snarkjs');
+let snarkjsP: Promise<Snarkjs> | undefined;
+const snarkjs = () => (snarkjsP ??= import('snarkjs'));
+
+/** Plain snarkjs.groth16.verify, for comparison only: it does none of the checks above. */
+export async function snarkjsVerify(circuit: RegisteredCircuit, proof: Groth16Proof, publicSignals: readonly string[]): Promise<boolean> {
+  return (await snarkjs()).groth16.verify(JSON.parse(circuit.vkeyJson), publicSignals, proof);
+}
+
+/** Groth16 full prove (witness + proof) with a circuit's wasm and proving key. */
+export async function proveGroth16(input: unknown, wasm: string | Uint8Array, zkey: string | Uint8Array): Promise<{ proof: Groth16Proof; publicSignals: string[] }> {
+  const r = await (await snarkjs()).groth16.fullProve(input, wasm, zkey);
+  return { proof: groth16ProofSchema.parse(r.proof), publicSignals: r.publicSignals };
+}
+
+/** The witness for an input (index 0 is the constant 1, then outputs, then public inputs...). */
+export async function calculateWitness(input: unknown, wasm: string | Uint8Array): Promise<bigint[]> {
+  const s = await snarkjs();
+  const out: { type: 'mem'; data?: Uint8Array } = { type: 'mem' };
+  await s.wtns.calculate(input, wasm, out);
+  return s.wtns.exportJson(out);
+}
+
+/** Lets the process exit: snarkjs keeps worker threads alive until its curve is terminated. */
+export async function shutdownZk(): Promise<void> {
+  if (!snarkjsP) return;
+  const g = globalThis as { curve_bn128?: { terminate(): Promise<void> | void } };
+  await g.curve_bn128?.terminate();
+  delete g.curve_bn128;
+}
