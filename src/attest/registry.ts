@@ -1,0 +1,121 @@
+// The operator's trust registry of verifier keys, and the pure rule that decides whether a signature by one of them
+// counts for an attestation. The registry itself lives in the database; this module only judges records passed in.
+import { z } from 'zod';
+import { publicKeyHexSchema, taskIdSchema } from './claim.ts';
+
+const timestampSchema = z.iso.datetime({ offset: false });
+
+export const revocationReasonSchema = z.enum(['compromised', 'retired']);
+export type RevocationReason = z.infer<typeof revocationReasonSchema>;
+
+export const verifierKeySchema = z
+  .object({
+    /** The operator's stable id for this key record; what verdicts and reputations name. */
+    id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
+    name: z.string().min(1).max(128),
+    publicKey: publicKeyHexSchema,
+    validFrom: timestampSchema,
+    validUntil: timestampSchema.nullable(),
+    revokedAt: timestampSchema.nullable(),
+    revocationReason: revocationReasonSchema.nullable(),
+    /** Task ids this key may attest for. No wildcard: trust is granted task by task. */
+    tasks: z.array(taskIdSchema).max(1024),
+  })
+  .strict()
+  .refine((k) => (k.revokedAt === null) === (k.revocationReason === null), {
+    message: 'revokedAt and revocationReason are set together',
+    path: ['revocationReason'],
+  })
+  .refine((k) => k.validUntil === null || Date.parse(k.validUntil) > Date.parse(k.validFrom), {
+    message: 'validUntil must be after validFrom',
+    path: ['validUntil'],
+  });
+
+export type VerifierKey = z.infer<typeof verifierKeySchema>;
+
+export type KeyRejection = 'key_revoked' | 'key_expired' | 'key_not_yet_valid' | 'key_not_trusted_for_task';
+export type KeyJudgement = { ok: true } | { ok: false; reason: KeyRejection; message: string };
+
+export type KeyUse = {
+  task: string;
+  /** When the verifier says it produced the attestation (the statement's finishedAt): the signer's own word. */
+  signedAt: Date;
+  /** When the server received the attestation: recorded by the service, not chosen by the signer. */
+  receivedAt: Date;
+  /** The time of judging. Revocations dated after `now` have not happened yet. */
+  now: Date;
+};
+
+/**
+ * The time a key's validity window and a retirement are checked at: the later of the signed time and the received
+ * time, which in practice is the received time.
+ *
+ * Why the later one: the signed time is chosen by whoever holds the key. A key that has expired or been retired but
+ * is still in someone's hands (a decommissioned machine, a former operator) could otherwise sign a result today and
+ * date it before the cut-off. The received time is recorded by the service, so the key holder cannot move it
+ * earlier; and taking the maximum means a signer can only ever make its attestation look later, which only hurts it.
+ * The cost falls on the honest late deliverer: a result signed before a retirement but delivered after it does not
+ * count, and is re-signed with the operator's new key.
+ */
+export function effectiveTime(use: Pick<KeyUse, 'signedAt' | 'receivedAt'>): Date {
+  return use.signedAt.getTime() > use.receivedAt.getTime() ? use.signedAt : use.receivedAt;
+}
+
+/** Whether the key record has been revoked as of `now`. */
+export function isRevokedAt(key: VerifierKey, now: Date): boolean {
+  return key.revokedAt !== null && Date.parse(key.revokedAt) <= now.getTime();
+}
+
+/**
+ * Decides whether a valid signature by `key` counts for an attestation about `use.task`.
+ *
+ * - Revoked as `compromised` (as of `now`): never counts, whatever the attestation's time. Anyone may have signed
+ *   with it, and a signed time proves nothing, so everything it signed is re-judged without it.
+ * - Revoked as `retired`: counts only if the effective time is before the revocation.
+ * - Outside [validFrom, validUntil) at the effective time: key_not_yet_valid / key_expired.
+ * - Not trusted for the task: a key trusted for one task's hardware says nothing about another task.
+ */
+export function judgeKeyUse(key: VerifierKey, use: KeyUse): KeyJudgement {
+  const at = effectiveTime(use).getTime();
+  if (isRevokedAt(key, use.now)) {
+    if (key.revocationReason === 'compromised') {
+      return deny('key_revoked', `key ${key.id} was revoked as compromised at ${key.revokedAt}; nothing it signed counts`);
+    }
+    if (at >= Date.parse(key.revokedAt!)) {
+      return deny('key_revoked', `key ${key.id} was retired at ${key.revokedAt}, before this attestation's time`);
+    }
+  }
+  if (at < Date.parse(key.validFrom)) return deny('key_not_yet_valid', `key ${key.id} is valid from ${key.validFrom}`);
+  if (key.validUntil !== null && at >= Date.parse(key.validUntil)) {
+    return deny('key_expired', `key ${key.id} expired at ${key.validUntil}`);
+  }
+  if (!key.tasks.includes(use.task)) return deny('key_not_trusted_for_task', `key ${key.id} is not trusted for task ${use.task}`);
+  return { ok: true };
+}
+
+function deny(reason: KeyRejection, message: string): KeyJudgement {
+  return { ok: false, reason, message };
+}
+
+/** A registry record as storage hands it over, with Date or ISO-string times. */
+export type VerifierKeyRecord = Omit<VerifierKey, 'validFrom' | 'validUntil' | 'revokedAt' | 'revocationReason'> & {
+  validFrom: Date | string;
+  validUntil: Date | string | null;
+  revokedAt: Date | string | null;
+  revocationReason: string | null;
+};
+
+/** Converts and validates a stored record; throws a ZodError on a malformed one (trust material is never guessed). */
+export function toVerifierKey(record: VerifierKeyRecord): VerifierKey {
+  const iso = (t: Date | string | null) => (t instanceof Date ? t.toISOString() : t);
+  return verifierKeySchema.parse({
+    id: record.id,
+    name: record.name,
+    publicKey: record.publicKey,
+    tasks: record.tasks,
+    validFrom: iso(record.validFrom),
+    validUntil: iso(record.validUntil),
+    revokedAt: iso(record.revokedAt),
+    revocationReason: record.revocationReason,
+  });
+}
