@@ -24,8 +24,12 @@ export const tasks = pgTable('tasks', {
   metricName: text('metric_name').notNull(),
   // 'higher' or 'lower': which way is better for the leaderboard.
   direction: text('direction').notNull(),
-  // The task's verification policy (quorum, tolerance, runs, audits, stamps); validated by src/attest/policy.
+  // The attestation policy (quorum, tolerance, runs, seeds, beats-parent test): src/attest/policy.ts.
   policy: jsonb('policy').notNull(),
+  // Fraction of cheaply verified claims replayed anyway, chosen by a keyed hash submitters cannot predict.
+  auditFraction: doublePrecision('audit_fraction').notNull().default(0),
+  // Base proof-of-work difficulty (leading zero bits) for claims that go to replay; raised with queue depth.
+  stampBaseBits: integer('stamp_base_bits').notNull().default(0),
   // Replay harness and training command, interpreted by src/replay; null for tasks that accept no replay.
   replay: jsonb('replay'),
   evalSetCommitment: text('eval_set_commitment'),
@@ -95,6 +99,8 @@ export const claims = pgTable(
     method: text('method'),
     reasonCode: text('reason_code'),
     stampBits: integer('stamp_bits').notNull().default(0),
+    // Set when an audit replay agreed with a cheaply verified claim.
+    auditedAt: ts('audited_at'),
   },
   (t) => [
     index('claims_task_status_idx').on(t.taskId, t.status),
@@ -150,7 +156,9 @@ export const replayJobs = pgTable(
     state: text('state').notNull(),
     priority: integer('priority').notNull().default(0),
     attempts: integer('attempts').notNull().default(0),
+    // verifier key id and worker instance, "keyid/instance": only that worker may heartbeat or complete the job.
     leaseOwner: text('lease_owner'),
+    lastError: text('last_error'),
     leaseExpiresAt: ts('lease_expires_at'),
     result: jsonb('result'),
     createdAt: ts('created_at').notNull().defaultNow(),

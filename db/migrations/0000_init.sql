@@ -39,7 +39,8 @@ CREATE TABLE "claims" (
 	"status" text NOT NULL,
 	"method" text,
 	"reason_code" text,
-	"stamp_bits" integer DEFAULT 0 NOT NULL
+	"stamp_bits" integer DEFAULT 0 NOT NULL,
+	"audited_at" timestamp with time zone
 );
 --> statement-breakpoint
 CREATE TABLE "evidence" (
@@ -86,6 +87,7 @@ CREATE TABLE "replay_jobs" (
 	"priority" integer DEFAULT 0 NOT NULL,
 	"attempts" integer DEFAULT 0 NOT NULL,
 	"lease_owner" text,
+	"last_error" text,
 	"lease_expires_at" timestamp with time zone,
 	"result" jsonb,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
@@ -110,6 +112,8 @@ CREATE TABLE "tasks" (
 	"metric_name" text NOT NULL,
 	"direction" text NOT NULL,
 	"policy" jsonb NOT NULL,
+	"audit_fraction" double precision DEFAULT 0 NOT NULL,
+	"stamp_base_bits" integer DEFAULT 0 NOT NULL,
 	"replay" jsonb,
 	"eval_set_commitment" text,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL

@@ -1,5 +1,6 @@
 // The example task registered on first start, so that a fresh `npm start` has a task to show and to submit to.
 import { tasks } from '../../db/schema.ts';
+import type { TaskPolicy } from '../attest/policy.ts';
 import type { AppContext } from './context.ts';
 import { writeAudit } from './audit-trail.ts';
 
@@ -13,13 +14,17 @@ export const exampleTask = {
     'The metric is the number of correct predictions on the committed evaluation split; higher is better.',
   metricName: 'correct',
   direction: 'higher' as const,
+  // The metric is an exact count computed by a deterministic integer harness, so replays must agree exactly.
   policy: {
     quorum: 2,
+    direction: 'higher',
     tolerance: { absolute: 0 },
     runs: 1,
     seeds: [0],
-    audit: { fraction: 0.1 },
-  },
+    beatsParent: { test: 'welch-t', alpha: 0.05 },
+  } satisfies TaskPolicy,
+  auditFraction: 0.1,
+  stampBaseBits: 12,
   replay: null,
   evalSetCommitment: null,
 };

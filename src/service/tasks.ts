@@ -2,6 +2,7 @@
 import { asc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { taskIdSchema } from '../attest/claim.ts';
+import { taskPolicySchema } from '../attest/policy.ts';
 import { circuits, tasks } from '../../db/schema.ts';
 import type { AppContext } from './context.ts';
 import { ServiceError } from './errors.ts';
@@ -14,11 +15,14 @@ export const createTaskSchema = z
     description: z.string().max(4000).default(''),
     metricName: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/),
     direction: z.enum(['higher', 'lower']),
-    policy: z.record(z.string(), z.unknown()).default({}),
+    policy: taskPolicySchema,
+    auditFraction: z.number().min(0).max(1).default(0),
+    stampBaseBits: z.number().int().min(0).max(40).default(0),
     replay: z.record(z.string(), z.unknown()).nullable().default(null),
     evalSetCommitment: z.string().max(200).nullable().default(null),
   })
-  .strict();
+  .strict()
+  .refine((t) => t.policy.direction === t.direction, { message: 'policy.direction must equal direction', path: ['policy', 'direction'] });
 export type CreateTaskInput = z.infer<typeof createTaskSchema>;
 
 export type TaskRow = typeof tasks.$inferSelect;

@@ -113,7 +113,10 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
   });
 
   it('lets only the operator register tasks, and audits it in the same transaction', async () => {
-    const task = { id: 'speedrun-loss', title: 'Lower loss', metricName: 'val_loss', direction: 'lower' };
+    const policy = { quorum: 1, direction: 'lower', tolerance: { relative: 0.01 }, runs: 3 };
+    const task = { id: 'speedrun-loss', title: 'Lower loss', metricName: 'val_loss', direction: 'lower', policy };
+    const mismatched = await postJson(app, '/v1/tasks', { ...task, policy: { ...policy, direction: 'higher' } }, auth);
+    expect(mismatched.status).toBe(400);
     const anon = await postJson(app, '/v1/tasks', task);
     expect(anon.status).toBe(401);
     const wrong = await postJson(app, '/v1/tasks', task, { authorization: 'Bearer nope' });

@@ -13,6 +13,8 @@ export function toTaskJson(t: TaskRow) {
     metricName: t.metricName,
     direction: t.direction,
     policy: t.policy,
+    auditFraction: t.auditFraction,
+    stampBaseBits: t.stampBaseBits,
     evalSetCommitment: t.evalSetCommitment,
     createdAt: t.createdAt.toISOString(),
   };
