@@ -61,7 +61,11 @@ export function buildSandboxArgs(options: SandboxArgsOptions): { file: string; a
   ];
   const bwrap = [
     tools.bwrap,
-    '--unshare-all', '--unshare-user', '--disable-userns',
+    // --as-pid-1: the command is the namespace's init and the outer bwrap's own child, so the outer bwrap
+    // reaps it. With bwrap's separate reaper, the outer bwrap exits first and the reaper is re-parented to
+    // the host's PID 1, which in a container may never reap it. When the command exits, the kernel kills
+    // whatever else is left in its pid namespace (daemons included).
+    '--unshare-all', '--unshare-user', '--disable-userns', '--as-pid-1',
     '--cap-drop', 'ALL', '--die-with-parent', '--new-session', '--clearenv',
     '--hostname', 'sandbox',
     '--ro-bind', '/usr', '/usr',
@@ -79,6 +83,9 @@ export function buildSandboxArgs(options: SandboxArgsOptions): { file: string; a
   }
   if (options.inputDir !== undefined) bwrap.push('--ro-bind', options.inputDir, SANDBOX_INPUT_DIR);
   bwrap.push('--bind', options.workDir, SANDBOX_WORK_DIR, '--chdir', SANDBOX_WORK_DIR);
+  // The sandbox's own root (where /etc and the mount points live) is read-only too: /work and /tmp are the
+  // only places a job can write.
+  bwrap.push('--remount-ro', '/');
   for (const [name, value] of Object.entries(options.env)) bwrap.push('--setenv', name, value);
   bwrap.push('--json-status-fd', String(STATUS_FD), '--seccomp', String(SECCOMP_FD), '--');
 

@@ -19,8 +19,8 @@ export interface JobCgroupLimits {
 export interface JobCgroup {
   /** `cgroup.procs` files the job's first process writes its pid into before it runs anything else. */
   readonly procsFiles: string[];
-  /** Kill every process in the group until it is empty. */
-  killAll(): Promise<void>;
+  /** Kill every process in the group (but `spare`) until it is empty. */
+  killAll(spare?: number): Promise<void>;
   /** True when the kernel's OOM killer acted inside the group. */
   oomKilled(): Promise<boolean>;
   peakMemoryBytes(): Promise<number | undefined>;
@@ -84,11 +84,11 @@ export async function createJobCgroup(jobId: string, limits: JobCgroupLimits, ro
     }
     return [...found];
   };
-  const killAll = async (): Promise<void> => {
+  const killAll = async (spare?: number): Promise<void> => {
     // A fork bomb keeps making processes while we kill: repeat until the group stays empty. pids.max
     // bounds how many there can be, so this converges.
     for (let round = 0; round < 200; round += 1) {
-      const alive = await pids();
+      const alive = (await pids()).filter((pid) => pid !== spare);
       if (alive.length === 0) return;
       for (const pid of alive) {
         try {

@@ -78,6 +78,8 @@ export interface SandboxResult {
   cpuMs: number | undefined;
   peakMemoryBytes: number | undefined;
   uid: number;
+  /** Name of the job's cgroups under /sys/fs/cgroup/<controller>/proofboard/ (removed when this returns). */
+  jobId: string;
 }
 
 export class SandboxUnavailableError extends Error {
@@ -91,7 +93,19 @@ export type SandboxAvailability =
   | { available: true; bwrap: string; arch: string }
   | { available: false; missing: string[] };
 
-const TOOLS = { bash: '/bin/bash', setpriv: '/usr/bin/setpriv', prlimit: '/usr/bin/prlimit', bwrap: '/usr/bin/bwrap' };
+export interface SandboxTools {
+  bash: string;
+  setpriv: string;
+  prlimit: string;
+  bwrap: string;
+}
+
+export const DEFAULT_SANDBOX_TOOLS: SandboxTools = {
+  bash: '/bin/bash',
+  setpriv: '/usr/bin/setpriv',
+  prlimit: '/usr/bin/prlimit',
+  bwrap: '/usr/bin/bwrap',
+};
 const UID_RANGE = { min: 2_000_000, max: 2_999_999 };
 const SIGXCPU_EXIT = 128 + 24;
 const SIGXFSZ_EXIT = 128 + 25;
@@ -99,9 +113,12 @@ const CPU_POLL_MS = 250;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Cheap checks only (binaries, privileges, cgroups, architecture); `smoke` also runs /usr/bin/true inside. */
-export async function checkSandboxAvailable(options: { smoke?: boolean } = {}): Promise<SandboxAvailability> {
+export async function checkSandboxAvailable(
+  options: { smoke?: boolean; tools?: Partial<SandboxTools> } = {},
+): Promise<SandboxAvailability> {
+  const tools = { ...DEFAULT_SANDBOX_TOOLS, ...options.tools };
   const missing: string[] = [];
-  for (const [name, path] of Object.entries(TOOLS)) {
+  for (const [name, path] of Object.entries(tools)) {
     try {
       accessSync(path, constants.X_OK);
     } catch {
@@ -118,7 +135,7 @@ export async function checkSandboxAvailable(options: { smoke?: boolean } = {}): 
     const { tmpdir } = await import('node:os');
     const work = await mkdtemp(resolve(tmpdir(), 'proofboard-smoke-'));
     try {
-      const result = await runPrepared({ command: ['/usr/bin/true'], workDir: work });
+      const result = await runPrepared({ command: ['/usr/bin/true'], workDir: work }, tools);
       if (result.exitCode !== 0) {
         return { available: false, missing: [`a working bubblewrap (smoke test: ${result.stderr.toString().trim()})`] };
       }
@@ -128,20 +145,21 @@ export async function checkSandboxAvailable(options: { smoke?: boolean } = {}): 
       await rm(work, { recursive: true, force: true });
     }
   }
-  return { available: true, bwrap: TOOLS.bwrap, arch: seccompArch! };
+  return { available: true, bwrap: tools.bwrap, arch: seccompArch! };
 }
 
 export function allocateSandboxUid(): number {
   return randomInt(UID_RANGE.min, UID_RANGE.max + 1);
 }
 
-export async function runInSandbox(spec: SandboxSpec): Promise<SandboxResult> {
-  const availability = await checkSandboxAvailable();
+export async function runInSandbox(spec: SandboxSpec, options: { tools?: Partial<SandboxTools> } = {}): Promise<SandboxResult> {
+  const tools = { ...DEFAULT_SANDBOX_TOOLS, ...options.tools };
+  const availability = await checkSandboxAvailable({ tools });
   if (!availability.available) throw new SandboxUnavailableError(availability.missing);
-  return runPrepared(spec);
+  return runPrepared(spec, tools);
 }
 
-async function runPrepared(spec: SandboxSpec): Promise<SandboxResult> {
+async function runPrepared(spec: SandboxSpec, tools: SandboxTools): Promise<SandboxResult> {
   const limits = { ...DEFAULT_SANDBOX_LIMITS, ...spec.limits };
   const command = spec.command;
   if (command.length === 0 || !isAbsolute(command[0]!)) throw new Error('sandbox: command[0] must be an absolute path');
@@ -156,7 +174,8 @@ async function runPrepared(spec: SandboxSpec): Promise<SandboxResult> {
   await chown(workDir, uid, uid);
 
   const seccompArch = toSeccompArch(arch())!;
-  const cgroup = await createJobCgroup(`job-${randomUUID()}`, {
+  const jobId = `job-${randomUUID()}`;
+  const cgroup = await createJobCgroup(jobId, {
     memoryBytes: limits.memoryBytes,
     maxProcesses: limits.maxProcesses,
   });
@@ -176,7 +195,7 @@ async function runPrepared(spec: SandboxSpec): Promise<SandboxResult> {
       rootLinks: listRootLinks(),
       gpuDevices: spec.gpus ? listNvidiaDevices() : [],
       gpus: spec.gpus ?? false,
-      tools: TOOLS,
+      tools,
     });
     const started = performance.now();
     const child = spawn(file, args, {
@@ -186,7 +205,10 @@ async function runPrepared(spec: SandboxSpec): Promise<SandboxResult> {
     let killReason: KillReason = 'none';
     const killFor = (reason: KillReason): void => {
       if (killReason === 'none') killReason = reason;
-      void cgroup.killAll().catch(() => undefined);
+      // The outer bwrap is spared so that it reaps the namespace's init: killed together, the init would
+      // be re-parented to the host's PID 1, which in a container may never reap it (a zombie per job).
+      // The sweep after the exit kills the outer bwrap if it is still there.
+      void cgroup.killAll(child.pid).catch(() => undefined);
     };
     const outputs = { stdout: 0, stderr: 0 };
     const onOutput = (name: 'stdout' | 'stderr') => (total: number) => {
@@ -248,6 +270,7 @@ async function runPrepared(spec: SandboxSpec): Promise<SandboxResult> {
       cpuMs: cpuNs === undefined ? undefined : cpuNs / 1e6,
       peakMemoryBytes: await cgroup.peakMemoryBytes(),
       uid,
+      jobId,
     };
   } finally {
     await cgroup.remove();
