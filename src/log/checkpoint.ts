@@ -1,6 +1,6 @@
 // C2SP tlog-checkpoint (https://c2sp.org/tlog-checkpoint): the signed head of the log's Merkle tree.
 import { fromBase64, toBase64 } from '../attest/bytes.ts';
-import { HASH_BYTES, type Hash } from './merkle.ts';
+import { hashLeaf, HASH_BYTES, verifyConsistency, verifyInclusion, type Hash, type ProofResult } from './merkle.ts';
 import { signNote, verifyNote, type NoteFailure, type NoteSigner, type NoteVerifierKey, type Rejection } from './note.ts';
 
 export interface Checkpoint {
@@ -81,4 +81,35 @@ export function verifyCheckpoint(
     return { ok: false, reason: 'wrong-origin', detail: `checkpoint origin is not ${JSON.stringify(origin)}` };
   }
   return { ok: true, checkpoint: parsed.value };
+}
+
+/**
+ * Verifies that the leaf with these exact bytes is entry `index` of the tree a verified checkpoint signs. Size and
+ * root both come from the checkpoint: an inclusion proof alone does not always bind the tree size.
+ */
+export function verifyLeafInCheckpoint(
+  leaf: { readonly data: Uint8Array; readonly index: number; readonly proof: readonly Hash[] },
+  checkpoint: Checkpoint,
+): ProofResult {
+  return verifyInclusion({
+    leafHash: hashLeaf(leaf.data),
+    index: leaf.index,
+    size: checkpoint.size,
+    proof: leaf.proof,
+    root: checkpoint.rootHash,
+  });
+}
+
+/**
+ * Verifies that checkpoint `newer` extends checkpoint `older` of the same log: nothing before `older.size` was
+ * changed. Two checkpoints of one size with different roots (a split view) fail with 'root-mismatch'.
+ */
+export function verifyCheckpointConsistency(older: Checkpoint, newer: Checkpoint, proof: readonly Hash[]): ProofResult {
+  return verifyConsistency({
+    size1: older.size,
+    size2: newer.size,
+    root1: older.rootHash,
+    root2: newer.rootHash,
+    proof,
+  });
 }

@@ -107,8 +107,8 @@ export function consistencyProof(leafHashes: readonly Hash[], size1: number): Ha
 type LeafRange = readonly [start: number, end: number];
 
 function inclusionRanges(index: number, size: number): LeafRange[] {
-  const out: LeafRange[] = [];
-  // PATH(m, D[start:end]) unrolled: the recursion only appends after recursing, so collect in reverse.
+  // PATH(m, D[start:end]) unrolled: the recursion appends a sibling after recursing, so collect top-down and
+  // reverse.
   let start = 0;
   let end = size;
   const stack: LeafRange[] = [];
@@ -122,8 +122,7 @@ function inclusionRanges(index: number, size: number): LeafRange[] {
       start = start + k;
     }
   }
-  while (stack.length > 0) out.push(stack.pop()!);
-  return out;
+  return stack.reverse();
 }
 
 function consistencyRanges(size1: number, size2: number): LeafRange[] {

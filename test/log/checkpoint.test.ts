@@ -2,7 +2,15 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatCheckpoint, parseCheckpoint, signCheckpoint, verifyCheckpoint, type Checkpoint } from '../../src/log/checkpoint.ts';
+import {
+  formatCheckpoint,
+  parseCheckpoint,
+  signCheckpoint,
+  verifyCheckpoint,
+  verifyCheckpointConsistency,
+  verifyLeafInCheckpoint,
+  type Checkpoint,
+} from '../../src/log/checkpoint.ts';
 import { consistencyProofFrom, EMPTY_ROOT, hashLeaf, inclusionProofFrom, verifyConsistency, verifyInclusion } from '../../src/log/merkle.ts';
 import { MemoryTree } from '../../src/log/memory-tree.ts';
 import { generateSignerKey, parseNote, parseVerifierKey, type NoteVerifierKey } from '../../src/log/note.ts';
@@ -162,13 +170,13 @@ describe('a log over its life, as a third party checks it', () => {
       const cp = verifyCheckpoint(note, logKey);
       if (!cp.ok) throw new Error(cp.reason);
       const proof = await consistencyProofFrom(log, previous.size, cp.checkpoint.size);
-      expect(
-        verifyConsistency({ size1: previous.size, size2: cp.checkpoint.size, root1: previous.rootHash, root2: cp.checkpoint.rootHash, proof }),
-      ).toEqual({ ok: true });
+      expect(verifyCheckpointConsistency(previous, cp.checkpoint, proof)).toEqual({ ok: true });
       for (const index of [0, Math.floor(log.size / 2), log.size - 1]) {
-        const leafHash = hashLeaf(new TextEncoder().encode(`verdict ${index}`));
+        const data = new TextEncoder().encode(`verdict ${index}`);
         const path = await inclusionProofFrom(log, index, cp.checkpoint.size);
-        expect(verifyInclusion({ leafHash, index, size: cp.checkpoint.size, proof: path, root: cp.checkpoint.rootHash })).toEqual({ ok: true });
+        expect(verifyLeafInCheckpoint({ data, index, proof: path }, cp.checkpoint)).toEqual({ ok: true });
+        const other = new TextEncoder().encode(`verdict ${index}, edited`);
+        expect(verifyLeafInCheckpoint({ data: other, index, proof: path }, cp.checkpoint).ok).toBe(false);
       }
       previous = cp.checkpoint;
     }
@@ -179,10 +187,8 @@ describe('a log over its life, as a third party checks it', () => {
     const forkedNote = signCheckpoint({ origin: ORIGIN, size: forked.size, rootHash: forked.root(), extensions: [] }, signer);
     const f = verifyCheckpoint(forkedNote, logKey);
     if (!f.ok) throw new Error(f.reason);
-    expect(verifyConsistency({ size1: previous.size, size2: f.checkpoint.size, root1: previous.rootHash, root2: f.checkpoint.rootHash, proof: [] })).toEqual({
-      ok: false,
-      reason: 'root-mismatch',
-    });
+    expect(f.checkpoint.size).toBe(previous.size);
+    expect(verifyCheckpointConsistency(previous, f.checkpoint, [])).toEqual({ ok: false, reason: 'root-mismatch' });
     // Growing the forked tree does not help: no consistency proof links the honest checkpoint to it.
     forked.appendData(new Uint8Array([1]));
     const proof = await consistencyProofFrom(forked, previous.size, forked.size);
@@ -191,5 +197,21 @@ describe('a log over its life, as a third party checks it', () => {
     const leafHash = hashLeaf(new TextEncoder().encode('verdict 3'));
     const path = await inclusionProofFrom(forked, 3, forked.size);
     expect(verifyInclusion({ leafHash, index: 3, size: forked.size, proof: path, root: forked.root() }).ok).toBe(false);
+  });
+});
+
+describe('docs/transparency-log.md', () => {
+  it('its example checkpoint verifies and matches the tree of "verdict 0" … "verdict 41"', () => {
+    const doc = readFileSync(new URL('../../docs/transparency-log.md', import.meta.url), 'utf8');
+    const note = `${/```\n(proofboard\.example\/log\n42\n[\s\S]*?\n)```/.exec(doc)![1]}`;
+    const key = parseVerifierKey(/`(proofboard\.example\/log\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+)`/.exec(doc)![1]!);
+    if (!key.ok) throw new Error(key.reason);
+    expect(key.value).toEqual(logKey);
+    const log = new MemoryTree();
+    for (let i = 0; i < 42; i++) log.appendData(new TextEncoder().encode(`verdict ${i}`));
+    expect(verifyCheckpoint(note, key.value)).toEqual({
+      ok: true,
+      checkpoint: { origin: ORIGIN, size: 42, rootHash: log.root(), extensions: [] },
+    });
   });
 });
