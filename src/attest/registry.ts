@@ -34,7 +34,8 @@ export const verifierKeySchema = z
 export type VerifierKey = z.infer<typeof verifierKeySchema>;
 
 export type KeyRejection = 'key_revoked' | 'key_expired' | 'key_not_yet_valid' | 'key_not_trusted_for_task';
-export type KeyJudgement = { ok: true } | { ok: false; reason: KeyRejection; message: string };
+export type KeyDenial = { ok: false; reason: KeyRejection; message: string };
+export type KeyJudgement = { ok: true } | KeyDenial;
 
 export type KeyUse = {
   task: string;
@@ -93,7 +94,7 @@ export function judgeKeyUse(key: VerifierKey, use: KeyUse): KeyJudgement {
   return { ok: true };
 }
 
-function deny(reason: KeyRejection, message: string): KeyJudgement {
+function deny(reason: KeyRejection, message: string): KeyDenial {
   return { ok: false, reason, message };
 }
 

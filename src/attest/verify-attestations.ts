@@ -6,7 +6,7 @@ import { EncodingError, fromHex, toHex } from './bytes.ts';
 import type { ClaimPayload } from './claim.ts';
 import { decodeDsse, dsseEnvelopeSchema, preAuthEncoding, verifyDsseSignature, type DecodedEnvelope } from './dsse.ts';
 import { allowedShortfall, describeTolerance, shortfall, type TaskPolicy } from './policy.ts';
-import { isRevokedAt, judgeKeyUse, type KeyRejection, type VerifierKey } from './registry.ts';
+import { isRevokedAt, judgeKeyUse, type KeyDenial, type KeyUse, type VerifierKey } from './registry.ts';
 import { IN_TOTO_PAYLOAD_TYPE, MAX_STATEMENT_BYTES, parseReplayStatement, type ReplayStatement, type Run } from './statement.ts';
 import { mean, tTestOneSided } from './stats.ts';
 
@@ -168,14 +168,11 @@ function verifySignatures(decoded: DecodedEnvelope, ctx: AttestationContext): { 
  * be counted twice). The verifier is the public key: it counts at most once, and if any of its records is revoked as
  * compromised it counts for nothing.
  */
-function judgeRecords(
-  records: VerifierKey[],
-  use: Parameters<typeof judgeKeyUse>[1],
-): { ok: true; key: VerifierKey } | { ok: false; reason: KeyRejection; message: string } {
+function judgeRecords(records: VerifierKey[], use: KeyUse): { ok: true; key: VerifierKey } | KeyDenial {
   const compromised = records.find((k) => k.revocationReason === 'compromised' && isRevokedAt(k, use.now));
-  if (compromised) return judgeKeyUse(compromised, use) as { ok: false; reason: KeyRejection; message: string };
-  let first: { ok: false; reason: KeyRejection; message: string } | undefined;
-  for (const key of records) {
+  const ordered = compromised ? [compromised] : records;
+  let first: KeyDenial | undefined;
+  for (const key of ordered) {
     const judged = judgeKeyUse(key, use);
     if (judged.ok) return { ok: true, key };
     first ??= judged;
