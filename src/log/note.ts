@@ -2,8 +2,10 @@
 //
 // Ed25519 goes through src/attest/ed25519.ts, the project's one wrapper over @noble/curves, with the verification
 // mode pinned to 'strict' at each call below: RFC 8032 with canonical encodings, so a signature line cannot be
-// mauled into a second accepted spelling.
+// mauled into a second accepted spelling. @noble/curves is imported here only to check vkey points, in the
+// same strict mode.
 import { createHash } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { concatBytes, equalBytes, fromBase64, toBase64, utf8 } from '../attest/bytes.ts';
 import { ed25519PublicKey, signEd25519, verifyEd25519 } from '../attest/ed25519.ts';
 
@@ -222,6 +224,9 @@ export function parseVerifierKey(vkey: string): Parsed<NoteVerifierKey, KeyFailu
   const parsed = parseKeyFields(vkey, 'vkey');
   if (!parsed.ok) return parsed;
   const { name, keyId, key: publicKey } = parsed.value;
+  // A key that is not a canonical curve point can never verify (strict mode, as at the verify call): refuse it
+  // here, where an operator configures it, instead of reporting every signature under it as invalid.
+  if (!ed25519.utils.isValidPublicKey(publicKey, false)) return reject('malformed-key', 'vkey is not an Ed25519 point');
   // A key id that does not match the key would make signatures from this key unfindable, or match another's.
   if (ed25519KeyId(name, publicKey) !== keyId) return reject('key-id-mismatch', 'vkey key id does not match its key');
   return { ok: true, value: { name, keyId, publicKey } };

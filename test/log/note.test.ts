@@ -217,3 +217,14 @@ describe('hostile input', () => {
     expect(verifyNote(note, [key])).toMatchObject({ ok: false, reason: 'bad-base64' });
   });
 });
+
+describe('verifier keys', () => {
+  it('refuses a key that is not a canonical Ed25519 point, even with a matching key id', () => {
+    // y = p (2^255 - 19) is the non-canonical encoding of y = 0; strict mode rejects it.
+    const nonCanonical = new Uint8Array(32).fill(0xff);
+    nonCanonical[0] = 0xed;
+    nonCanonical[31] = 0x7f;
+    const key = { name: 'example.com/log', keyId: ed25519KeyId('example.com/log', nonCanonical), publicKey: nonCanonical };
+    expect(parseVerifierKey(formatVerifierKey(key))).toMatchObject({ ok: false, reason: 'malformed-key' });
+  });
+});
