@@ -10,6 +10,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -183,9 +184,19 @@ export const logLeaves = pgTable('log_leaves', {
 export const logHead = pgTable('log_head', {
   id: integer('id').primaryKey(),
   size: bigint('size', { mode: 'number' }).notNull(),
-  // Roots of the perfect subtrees covering [0, size): O(log n) state from which the next root is computed.
-  frontier: jsonb('frontier').notNull().$type<string[]>(),
 });
+
+// Hashes of the tree's perfect subtrees (level 0: leaf hashes), written with their leaf in one transaction and
+// never changed: proofs read O(log² n) of them (src/log/merkle.ts, "stored nodes").
+export const logNodes = pgTable(
+  'log_nodes',
+  {
+    level: integer('level').notNull(),
+    idx: bigint('idx', { mode: 'number' }).notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.level, t.idx] })],
+);
 
 export const logCheckpoints = pgTable('log_checkpoints', {
   size: bigint('size', { mode: 'number' }).primaryKey(),

@@ -61,8 +61,7 @@ CREATE TABLE "log_checkpoints" (
 --> statement-breakpoint
 CREATE TABLE "log_head" (
 	"id" integer PRIMARY KEY NOT NULL,
-	"size" bigint NOT NULL,
-	"frontier" jsonb NOT NULL
+	"size" bigint NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "log_leaves" (
@@ -71,6 +70,13 @@ CREATE TABLE "log_leaves" (
 	"data" text NOT NULL,
 	"claim_id" text NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "log_nodes" (
+	"level" integer NOT NULL,
+	"idx" bigint NOT NULL,
+	"hash" text NOT NULL,
+	CONSTRAINT "log_nodes_level_idx_pk" PRIMARY KEY("level","idx")
 );
 --> statement-breakpoint
 CREATE TABLE "rate_counters" (

@@ -9,6 +9,7 @@ import { registerClaimRoutes } from './routes/claims.ts';
 import { registerTaskRoutes } from './routes/tasks.ts';
 import { registerBlobRoutes } from './routes/blobs.ts';
 import { registerVerifierKeyRoutes } from './routes/verifier-keys.ts';
+import { registerReplayRoutes } from './routes/replay.ts';
 
 export type AppOptions = { log?: (msg: string, err?: unknown) => void };
 export type Api = OpenAPIHono;
@@ -39,6 +40,7 @@ export function createApp(ctx: AppContext, opts: AppOptions = {}): Api {
   registerClaimRoutes(app, ctx);
   registerBlobRoutes(app, ctx);
   registerVerifierKeyRoutes(app, ctx);
+  registerReplayRoutes(app, ctx);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -7,7 +7,7 @@ import { logHead, logLeaves } from '../../db/schema.ts';
 import type { AppContext } from './context.ts';
 
 export async function appendLogLeaf(_ctx: AppContext, tx: Tx, data: Uint8Array, claimId: string): Promise<number> {
-  await tx.insert(logHead).values({ id: 1, size: 0, frontier: [] }).onConflictDoNothing();
+  await tx.insert(logHead).values({ id: 1, size: 0 }).onConflictDoNothing();
   const [head] = await tx.select().from(logHead).where(eq(logHead.id, 1)).for('update');
   if (!head) throw new Error('log head row missing after insert');
   const index = head.size;

@@ -10,6 +10,7 @@ import {
   updateVerifierKey,
   updateVerifierKeySchema,
 } from '../../service/verifier-keys.ts';
+import { rejudgeAfterRevocation } from '../../service/attestations.ts';
 import { requireOperator } from '../operator-auth.ts';
 import { anyJson, errorResponses, jsonOk } from '../schemas.ts';
 
@@ -69,6 +70,11 @@ export function registerVerifierKeyRoutes(app: OpenAPIHono, ctx: AppContext) {
       responses: { 200: jsonOk(anyJson, 'The revoked key'), ...errorResponses },
     }),
     async (c) =>
-      c.json(toVerifierKeyJson(await revokeVerifierKey(ctx, operator, c.req.valid('param').id, c.req.valid('json'))), 200),
+      c.json(
+        toVerifierKeyJson(
+          await revokeVerifierKey(ctx, operator, c.req.valid('param').id, c.req.valid('json'), (tx, key) => rejudgeAfterRevocation(ctx, tx, key)),
+        ),
+        200,
+      ),
   );
 }

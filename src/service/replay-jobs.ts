@@ -1,0 +1,231 @@
+// The replay queue: durable rows in the database, leased to workers with an expiry. A worker that dies loses
+// nothing: its lease runs out and the next lease request takes the job again. Completion happens in one
+// transaction that checks the lease is still held, so a claim gets exactly one verdict per job.
+import { and, asc, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { claims, evidence, replayJobs, submitterKeys, tasks, verdicts, verifierKeys } from '../../db/schema.ts';
+import type { Tx } from '../../db/client.ts';
+import { verifyAttestation } from '../attest/verify-attestations.ts';
+import { taskPolicySchema } from '../attest/policy.ts';
+import { verifyClaimEnvelope, type ClaimPayload } from '../attest/claim.ts';
+import type { AppContext } from './context.ts';
+import { ServiceError } from './errors.ts';
+import { authorizeWorker } from './worker-auth.ts';
+import { evidenceDigest, judgeAttestationItems } from './judge-evidence.ts';
+import { loadRegistry } from './registry.ts';
+import { recordVerdict } from './record-verdict.ts';
+import type { Verdict } from './verdict.ts';
+
+export const LEASE_MS = 60_000;
+/** A job whose workers died this many times is parked as failed for an operator to look at, not retried forever. */
+export const MAX_ATTEMPTS = 5;
+
+export type LeasedJob = {
+  jobId: number;
+  kind: string;
+  attempt: number;
+  leaseExpiresAt: string;
+  claim: { id: string; task: string; commit: string; parent: string | null; metric: { name: string; value: number }; bundle: string };
+  task: { id: string; policy: unknown; replay: unknown };
+};
+
+export async function leaseJob(ctx: AppContext, envelope: unknown): Promise<LeasedJob | null> {
+  const worker = await authorizeWorker(ctx, envelope, 'lease');
+  if (worker.tasks.length === 0) return null;
+  const now = ctx.now();
+  return ctx.db.transaction(async (tx) => {
+    // Lease expiry is checked here, on every lease request, so no separate reaper has to be alive for jobs to recover.
+    const [job] = await tx
+      .select({ id: replayJobs.id, kind: replayJobs.kind, attempts: replayJobs.attempts, claimId: replayJobs.claimId })
+      .from(replayJobs)
+      .innerJoin(claims, eq(claims.id, replayJobs.claimId))
+      .innerJoin(submitterKeys, eq(submitterKeys.publicKey, claims.submitter))
+      .where(
+        and(
+          inArray(claims.taskId, worker.tasks),
+          or(eq(replayJobs.state, 'queued'), and(eq(replayJobs.state, 'leased'), lt(replayJobs.leaseExpiresAt, now))),
+        ),
+      )
+      .orderBy(desc(queueScore(now)), asc(replayJobs.createdAt), asc(replayJobs.id))
+      .limit(1)
+      .for('update', { of: replayJobs, skipLocked: true });
+    if (!job) return null;
+    if (job.attempts >= MAX_ATTEMPTS) {
+      await tx
+        .update(replayJobs)
+        .set({ state: 'failed', lastError: `gave up after ${job.attempts} leases expired or failed`, updatedAt: now })
+        .where(eq(replayJobs.id, job.id));
+      return null;
+    }
+    const expires = new Date(now.getTime() + LEASE_MS);
+    await tx
+      .update(replayJobs)
+      .set({ state: 'leased', leaseOwner: worker.owner, leaseExpiresAt: expires, attempts: job.attempts + 1, updatedAt: now })
+      .where(eq(replayJobs.id, job.id));
+    const [claim] = await tx.select().from(claims).where(eq(claims.id, job.claimId));
+    const [task] = await tx.select().from(tasks).where(eq(tasks.id, claim!.taskId));
+    return {
+      jobId: job.id,
+      kind: job.kind,
+      attempt: job.attempts + 1,
+      leaseExpiresAt: expires.toISOString(),
+      claim: {
+        id: claim!.id,
+        task: claim!.taskId,
+        commit: claim!.commit,
+        parent: claim!.parent,
+        metric: { name: claim!.metricName, value: claim!.metricValue },
+        bundle: `sha256:${claim!.bundleSha256}`,
+      },
+      task: { id: task!.id, policy: task!.policy, replay: task!.replay },
+    };
+  });
+}
+
+/**
+ * Queue order: the submitter's record first (verified claims raise it, rejected and disputed lower it), then the
+ * proof-of-work in the claim's stamp, then age. Age grows without bound (one point per minute waited), so no job
+ * waits forever behind better-reputed submitters.
+ */
+function queueScore(now: Date) {
+  return sql`(${submitterKeys.reputation} * 10 + ${claims.stampBits} + extract(epoch from (${now.toISOString()}::timestamptz - ${replayJobs.createdAt})) / 60)`;
+}
+
+async function lockLeasedJob(tx: Tx, jobId: number, owner: string, now: Date) {
+  const [job] = await tx.select().from(replayJobs).where(eq(replayJobs.id, jobId)).for('update');
+  if (!job) throw new ServiceError('not_found', `no replay job ${jobId}`);
+  // A worker whose lease ran out must not finish the job: another worker may already hold it.
+  if (job.state !== 'leased' || job.leaseOwner !== owner || !job.leaseExpiresAt || job.leaseExpiresAt < now) {
+    throw new ServiceError('conflict', 'lease lost: the job is no longer leased to this worker', { reason: 'lease_lost' });
+  }
+  return job;
+}
+
+export async function heartbeatJob(ctx: AppContext, jobId: number, envelope: unknown) {
+  const worker = await authorizeWorker(ctx, envelope, 'heartbeat');
+  if (worker.request.jobId !== jobId) throw new ServiceError('bad_request', 'the signed request names another job');
+  const now = ctx.now();
+  return ctx.db.transaction(async (tx) => {
+    await lockLeasedJob(tx, jobId, worker.owner, now);
+    const expires = new Date(now.getTime() + LEASE_MS);
+    await tx.update(replayJobs).set({ leaseExpiresAt: expires, updatedAt: now }).where(eq(replayJobs.id, jobId));
+    return { leaseExpiresAt: expires.toISOString() };
+  });
+}
+
+export async function failJob(ctx: AppContext, jobId: number, envelope: unknown) {
+  const worker = await authorizeWorker(ctx, envelope, 'fail');
+  const { request } = worker;
+  if (request.jobId !== jobId || !request.failure) throw new ServiceError('bad_request', 'a fail request names its job and failure');
+  const now = ctx.now();
+  return ctx.db.transaction(async (tx) => {
+    const job = await lockLeasedJob(tx, jobId, worker.owner, now);
+    if (request.failure!.code === 'infrastructure') {
+      // The worker's own trouble says nothing about the claim: give the job back for another worker.
+      await tx
+        .update(replayJobs)
+        .set({ state: 'queued', leaseOwner: null, leaseExpiresAt: null, lastError: request.failure!.message, updatedAt: now })
+        .where(eq(replayJobs.id, jobId));
+      return { state: 'queued', verdict: null };
+    }
+    const [claim] = await tx.select().from(claims).where(eq(claims.id, job.claimId)).for('update');
+    const reasonCode = `replay_${request.failure!.code}`;
+    const verdict: Verdict = {
+      status: claim!.status === 'verified' ? 'disputed' : 'rejected',
+      method: null,
+      reasonCode,
+      rule: `replay by verifier ${worker.keyId}: ${request.failure!.code}: ${request.failure!.message.slice(0, 200)}`,
+      evidenceDigests: [],
+    };
+    const settles = claim!.status === 'pending' || claim!.status === 'verified';
+    if (settles) await recordVerdict(ctx, tx, claim!, verdict, now);
+    await tx
+      .update(replayJobs)
+      .set({ state: 'done', result: { failure: request.failure }, lastError: request.failure!.message, updatedAt: now })
+      .where(eq(replayJobs.id, jobId));
+    return { state: 'done', verdict: settles ? verdict : null };
+  });
+}
+
+export async function completeJob(ctx: AppContext, jobId: number, envelope: unknown, attestation: unknown) {
+  const worker = await authorizeWorker(ctx, envelope, 'complete');
+  if (worker.request.jobId !== jobId) throw new ServiceError('bad_request', 'the signed request names another job');
+  const now = ctx.now();
+  return ctx.db.transaction(async (tx) => {
+    const job = await lockLeasedJob(tx, jobId, worker.owner, now);
+    const [claim] = await tx.select().from(claims).where(eq(claims.id, job.claimId)).for('update');
+    const [task] = await tx.select().from(tasks).where(eq(tasks.id, claim!.taskId));
+    const registry = await loadRegistry(tx);
+    const payload = claimPayloadOf(claim!);
+    const single = verifyAttestation(attestation, { claim: payload, claimId: claim!.id, registry, receivedAt: now, now });
+    if (!single.ok) throw new ServiceError('bad_attestation', `${single.reason}: ${single.message}`);
+    // The result must be signed by the worker that held the lease, not by some other key it carries along.
+    if (!single.verifierKeyIds.includes(worker.keyId)) {
+      throw new ServiceError('bad_attestation', 'the attestation is not signed by the leasing verifier key');
+    }
+    const policy = { ...taskPolicySchema.parse(task!.policy), quorum: 1 };
+    const judged = judgeAttestationItems({ ...task!, policy }, { ...payload, claimId: claim!.id }, [{ envelope: attestation, receivedAt: now }], registry, now);
+    if (judged.outcome === 'insufficient') {
+      const why = judged.rejected[0]?.message ?? 'does not meet the task policy';
+      throw new ServiceError('bad_attestation', `replay result not usable: ${why}`);
+    }
+    const item = { type: 'attestation', envelope: attestation, source: `replay-job:${jobId}` };
+    const digest = evidenceDigest(item);
+    await tx.insert(evidence).values({ claimId: claim!.id, kind: 'attestation', body: item, digest, receivedAt: now }).onConflictDoNothing();
+
+    const agrees = judged.outcome === 'verified';
+    let verdict: Verdict | null = null;
+    if (claim!.status === 'pending') {
+      verdict = agrees
+        ? { status: 'verified', method: 'replayed', reasonCode: null, rule: `replay: ${judged.rule}`, evidenceDigests: [digest] }
+        : { status: 'rejected', method: null, reasonCode: 'replay_contradicts', rule: `replay: ${judged.rule}`, evidenceDigests: [digest] };
+    } else if (claim!.status === 'verified' && !agrees) {
+      verdict = { status: 'disputed', method: null, reasonCode: 'audit_contradicts', rule: `audit replay: ${judged.rule}`, evidenceDigests: [digest] };
+      await penalizeAttesters(tx, claim!, now);
+    } else if (claim!.status === 'verified' && agrees) {
+      await tx.update(claims).set({ auditedAt: now }).where(eq(claims.id, claim!.id));
+    }
+    if (verdict) await recordVerdict(ctx, tx, claim!, verdict, now);
+    await tx
+      .update(replayJobs)
+      .set({ state: 'done', result: { outcome: judged.outcome, rule: judged.rule, evidence: digest }, updatedAt: now })
+      .where(eq(replayJobs.id, jobId));
+    return { state: 'done', outcome: judged.outcome, verdict };
+  });
+}
+
+// A disputed entry counts against every verifier whose attestation had vouched for it. The signers are found by
+// verifying the counted attestations again, never from their keyid hints.
+async function penalizeAttesters(tx: Tx, claim: typeof claims.$inferSelect, now: Date) {
+  const [last] = await tx
+    .select()
+    .from(verdicts)
+    .where(and(eq(verdicts.claimId, claim.id), eq(verdicts.status, 'verified')))
+    .orderBy(desc(verdicts.id))
+    .limit(1);
+  if (!last) return;
+  const items = await tx.select().from(evidence).where(and(eq(evidence.claimId, claim.id), eq(evidence.kind, 'attestation')));
+  const registry = await loadRegistry(tx);
+  const payload = claimPayloadOf(claim);
+  const ids = new Set<string>();
+  for (const e of items.filter((i) => last.evidenceDigests.includes(i.digest))) {
+    const check = verifyAttestation((e.body as { envelope?: unknown }).envelope, { claim: payload, claimId: claim.id, registry, receivedAt: e.receivedAt, now });
+    if (check.ok) for (const id of check.verifierKeyIds) ids.add(id);
+  }
+  if (ids.size) await tx.update(verifierKeys).set({ reputation: sql`${verifierKeys.reputation} - 5` }).where(inArray(verifierKeys.id, [...ids]));
+}
+
+/** The claim exactly as its submitter signed it, re-read from the stored envelope. */
+export function claimPayloadOf(claim: typeof claims.$inferSelect): ClaimPayload {
+  const checked = verifyClaimEnvelope(claim.envelope);
+  // Stored claims passed this check at intake; failing now means the database was altered behind our back.
+  if (!checked.ok || checked.claimId !== claim.id) throw new Error(`stored claim ${claim.id} no longer verifies`);
+  return checked.claim;
+}
+
+export async function queueDepth(ctx: AppContext): Promise<number> {
+  const [row] = await ctx.db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(replayJobs)
+    .where(or(eq(replayJobs.state, 'queued'), eq(replayJobs.state, 'leased')));
+  return row?.n ?? 0;
+}
