@@ -19,6 +19,7 @@ export interface SandboxArgsOptions {
   command: string[];
   workDir: string;
   inputDir?: string;
+  readOnlyPaths: string[];
   env: Record<string, string>;
   cpuSeconds: number;
   maxProcesses: number;
@@ -81,6 +82,7 @@ export function buildSandboxArgs(options: SandboxArgsOptions): { file: string; a
     for (const device of options.gpuDevices) bwrap.push('--dev-bind', device, device);
     bwrap.push('--ro-bind', '/sys', '/sys');
   }
+  for (const path of options.readOnlyPaths) bwrap.push('--ro-bind', path, path);
   if (options.inputDir !== undefined) bwrap.push('--ro-bind', options.inputDir, SANDBOX_INPUT_DIR);
   bwrap.push('--bind', options.workDir, SANDBOX_WORK_DIR, '--chdir', SANDBOX_WORK_DIR);
   // The sandbox's own root (where /etc and the mount points live) is read-only too: /work and /tmp are the

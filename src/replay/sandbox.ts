@@ -52,6 +52,11 @@ export interface SandboxSpec {
   workDir: string;
   /** Host folder mounted read-only at /input. */
   inputDir?: string;
+  /**
+   * Host folders mounted read-only at the same path, for toolchains outside /usr (a Python environment
+   * under /opt, say). Never a folder holding secrets: the job reads everything in it.
+   */
+  readOnlyPaths?: string[];
   env?: Record<string, string>;
   limits?: Partial<SandboxLimits>;
   /** Pass the host's NVIDIA device nodes and a read-only /sys. */
@@ -171,6 +176,14 @@ async function runPrepared(spec: SandboxSpec, tools: SandboxTools): Promise<Sand
   const uid = spec.uid ?? allocateSandboxUid();
   await assertReachable(workDir, uid);
   if (inputDir !== undefined) await assertReachable(inputDir, uid);
+  const readOnlyPaths = (spec.readOnlyPaths ?? []).map((path) => resolve(path));
+  for (const path of readOnlyPaths) {
+    // Would cover the sandbox's own /proc, /dev, /input or /work, or hide its /tmp.
+    if (/^\/(?:(?:proc|sys|dev|input|work)(?:\/|$)|(?:tmp)?$)/.test(path)) {
+      throw new Error(`sandbox: cannot mount ${path} read-only`);
+    }
+    await assertReachable(path, uid);
+  }
   await chown(workDir, uid, uid);
 
   const seccompArch = toSeccompArch(arch())!;
@@ -186,6 +199,7 @@ async function runPrepared(spec: SandboxSpec, tools: SandboxTools): Promise<Sand
       command,
       workDir,
       ...(inputDir !== undefined ? { inputDir } : {}),
+      readOnlyPaths,
       env,
       cpuSeconds: Math.max(1, Math.ceil(limits.cpuSeconds)),
       maxProcesses: limits.maxProcesses,

@@ -132,6 +132,31 @@ describeSandbox('replay sandbox: escapes and abuse are contained', () => {
     await Promise.all([removeDir(hostDir), removeDir(inputDir), removeDir(result.workDir)]);
   });
 
+  it('mounts extra toolchain folders read-only', async () => {
+    const toolchain = await makeTempDir('toolchain');
+    const { chmod } = await import('node:fs/promises');
+    await chmod(toolchain, 0o755);
+    await writeFile(join(toolchain, 'lib.py'), 'VALUE = 42\n', { mode: 0o644 });
+    const result = await runPython(
+      dedent(`
+        import sys
+        sys.path.insert(0, "${toolchain}")
+        import lib
+        print("value", lib.VALUE)
+        try:
+            open("${toolchain}/lib.py", "w").write("VALUE = 0")
+            print("written")
+        except OSError as e:
+            print("denied", type(e).__name__)
+      `),
+      { readOnlyPaths: [toolchain] },
+    );
+    expect(result.out).toContain('value 42');
+    expect(result.out).toMatch(/denied/);
+    expect(await readFile(join(toolchain, 'lib.py'), 'utf8')).toBe('VALUE = 42\n');
+    await removeDir(toolchain);
+  });
+
   it('runs unprivileged, with no capabilities, no inherited descriptors and the seccomp filter on', async () => {
     const result = await runPython(dedent(`
       import json, os

@@ -1,0 +1,48 @@
+import { expect, it } from 'vitest';
+import { buildSandboxArgs, type SandboxArgsOptions } from '../../src/replay/sandbox-args.ts';
+
+const base: SandboxArgsOptions = {
+  uid: 2_000_123,
+  command: ['/usr/bin/python3', 'train.py'],
+  workDir: '/srv/jobs/1/work',
+  inputDir: '/srv/jobs/1/input',
+  readOnlyPaths: [],
+  env: { PATH: '/usr/bin' },
+  cpuSeconds: 60,
+  maxProcesses: 64,
+  maxOpenFiles: 256,
+  maxFileBytes: 1 << 20,
+  cgroupProcsFiles: ['/sys/fs/cgroup/memory/proofboard/j/cgroup.procs', '/sys/fs/cgroup/pids/proofboard/j/cgroup.procs'],
+  rootLinks: [{ path: '/lib', target: 'usr/lib' }],
+  gpuDevices: ['/dev/nvidia0', '/dev/nvidiactl'],
+  gpus: false,
+  tools: { bash: '/bin/bash', setpriv: '/usr/bin/setpriv', prlimit: '/usr/bin/prlimit', bwrap: '/usr/bin/bwrap' },
+};
+
+it('drops the uid before bwrap runs, and the command comes last', () => {
+  const { file, args } = buildSandboxArgs(base);
+  expect(file).toBe('/bin/bash');
+  const at = (value: string) => args.indexOf(value);
+  expect(at('/usr/bin/setpriv')).toBeGreaterThan(0);
+  expect(at('/usr/bin/setpriv')).toBeLessThan(at('/usr/bin/prlimit'));
+  expect(at('/usr/bin/prlimit')).toBeLessThan(at('/usr/bin/bwrap'));
+  expect(args).toContain('--reuid=2000123');
+  expect(args).toContain('--bounding-set=-all');
+  expect(args).toContain('--core=0');
+  expect(args.slice(-3)).toEqual(['--', '/usr/bin/python3', 'train.py']);
+  for (const flag of ['--unshare-all', '--die-with-parent', '--new-session', '--clearenv', '--as-pid-1']) expect(args).toContain(flag);
+  expect(args.join(' ')).toContain('--cap-drop ALL');
+  expect(args.join(' ')).toContain('--seccomp 4');
+  expect(args.join(' ')).toContain('--ro-bind /srv/jobs/1/input /input');
+  expect(args.join(' ')).toContain('--bind /srv/jobs/1/work /work');
+  expect(args).not.toContain('--dev-bind');
+  expect(args).not.toContain('/sys');
+});
+
+it('passes GPU device nodes with --dev-bind and a read-only /sys only when asked', () => {
+  const { args } = buildSandboxArgs({ ...base, gpus: true });
+  const text = args.join(' ');
+  expect(text).toContain('--dev-bind /dev/nvidia0 /dev/nvidia0');
+  expect(text).toContain('--dev-bind /dev/nvidiactl /dev/nvidiactl');
+  expect(text).toContain('--ro-bind /sys /sys');
+});
