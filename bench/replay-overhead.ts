@@ -2,7 +2,7 @@
 // run, interleaved so that load from other processes hits both alike; and the fixed cost per job
 // (sandboxed minus bare `true`, median of several). Ends with one line of JSON.
 //
-//   npm run bench:replay-overhead -- [--reps 3] [--steps 500] [--fixed-runs 9]
+//   npm run bench:replay-overhead -- [--reps 3] [--steps 360] [--fixed-runs 9]
 //
 // Wall time is what the JSON's bare_s / sandboxed_s report; the job's own CPU time (time.process_time)
 // is reported beside it because on a shared, loaded machine wall time mostly measures the neighbours.
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       reps: { type: 'string', default: '3' },
-      steps: { type: 'string', default: '500' },
+      steps: { type: 'string', default: '360' },
       'fixed-runs': { type: 'string', default: '9' },
     },
   });
