@@ -1,0 +1,60 @@
+// Proving for submitters: one Groth16 proof per eval shard of the digits-mlp task, bound to the task, the commit
+// and the submitter's key, returned as the evidence JSON the server verifies (src/zk/verify.ts).
+import { circuitArtifacts, DIGITS_CIRCUIT_ID, DIGITS_TASK_ID, loadDigitsEvalRows } from './example-task.ts';
+import {
+  chainStep,
+  circuitInput,
+  countCorrect,
+  parseWeights,
+  shardCommitment,
+  toShards,
+  weightsCommitment,
+  type DigitsWeights,
+} from './reference-evaluator.ts';
+import { commitToFields, PUBLIC_SIGNALS, submitterToFields, taskToField } from './statement.ts';
+import { proveGroth16, type ZkEvidence } from './verify.ts';
+
+export type ProveOptions = {
+  /** Untrusted model JSON value (parsed strictly) or already-parsed weights. */
+  weights: unknown;
+  task: string;
+  commit: string;
+  submitterPublicKeyHex: string;
+  onProgress?: (done: number, total: number, stage: string) => void;
+  /** Override circuit artifacts (tests). */
+  artifacts?: { wasm: string; zkey: string };
+};
+
+export type ProveResult = { evidence: ZkEvidence; metric: { name: 'correct'; value: number }; weightsCommitment: string };
+
+export async function proveClaim(opts: ProveOptions): Promise<ProveResult> {
+  if (opts.task !== DIGITS_TASK_ID) throw new Error(`task ${opts.task}: no circuit is known for it (only ${DIGITS_TASK_ID})`);
+  const w: DigitsWeights = parseWeights(opts.weights);
+  const art = opts.artifacts ?? circuitArtifacts(DIGITS_CIRCUIT_ID);
+  const rows = loadDigitsEvalRows();
+  const shards = toShards(rows);
+  const progress = opts.onProgress ?? (() => {});
+  const common = { task: taskToField(opts.task), ...commitToFields(opts.commit), ...submitterToFields(opts.submitterPublicKeyHex) };
+  const wc = await weightsCommitment(w);
+  const out: ZkEvidence['shards'] = [];
+  let chain = 0n;
+  for (const [k, shard] of shards.entries()) {
+    progress(k, shards.length, `proving shard ${k + 1}/${shards.length}`);
+    const sc = await shardCommitment(shard);
+    const next = await chainStep(chain, sc);
+    const { proof, publicSignals } = await proveGroth16(circuitInput(w, shard, { chainIn: chain, ...common }), art.wasm, art.zkey);
+    // The circuit and the reference evaluator must agree; a difference is a bug, not a submitter error.
+    const expected = [wc, sc, next, BigInt(countCorrect(w, shard)), chain, common.task, common.commitHi, common.commitLo, common.commitLen, common.submitterHi, common.submitterLo];
+    if (publicSignals.length !== PUBLIC_SIGNALS.length || publicSignals.some((s, i) => BigInt(s) !== expected[i])) {
+      throw new Error(`shard ${k}: circuit output differs from the reference evaluator`);
+    }
+    out.push({ proof, publicSignals });
+    chain = next;
+  }
+  progress(shards.length, shards.length, 'done');
+  return {
+    evidence: { type: 'zk', circuit: DIGITS_CIRCUIT_ID, shards: out },
+    metric: { name: 'correct', value: countCorrect(w, rows) },
+    weightsCommitment: wc.toString(10),
+  };
+}
