@@ -6,6 +6,7 @@ import { chmod, lstat, mkdir, readFile, readlink, symlink, writeFile } from 'nod
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { checkoutBundle } from '../../src/replay/git-checkout.ts';
+import { HUGE_BLOB_BYTES, writeHugeBlobBundle } from './huge-bundle.ts';
 import { bundleTree, bundleWorkTree, git, initRepo, writeBlob, writeRawTree } from './git-fixtures.ts';
 import { makeTempDir, removeDir } from './hostile.ts';
 import { describeSandbox } from './sandbox-gate.ts';
@@ -166,6 +167,17 @@ describeSandbox('replay git checkout: hostile bundles', () => {
       limits: { maxObjectBytes: 1024 ** 2 },
     });
     expect(result).toMatchObject({ ok: false, reason: 'object_too_large' });
+    expect(existsSync(dest)).toBe(false);
+  });
+
+  it('refuses a real 2 GiB object (a 2 MB bundle) at the default limits without writing it out', async () => {
+    const { dest } = await fresh();
+    const bundle = join(root, `huge-${count}.bundle`);
+    const commit = await writeHugeBlobBundle(bundle);
+    expect((await lstat(bundle)).size).toBeLessThan(4 * 1024 ** 2);
+    const result = await checkoutBundle({ bundlePath: bundle, commit, destDir: dest });
+    expect(result).toMatchObject({ ok: false, reason: 'object_too_large' });
+    if (!result.ok) expect(result.detail).toContain(String(HUGE_BLOB_BYTES));
     expect(existsSync(dest)).toBe(false);
   });
 
