@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import type { AppContext } from './service/context.ts';
 import { seedExampleTask } from './service/example-task.ts';
 import { loadSecrets, type ServiceSecrets } from './service/secrets.ts';
+import { logVerifierKey } from './service/log-read.ts';
 
 export const LOG_ORIGIN_DEFAULT = 'proofboard.local/log';
 
@@ -48,6 +49,8 @@ export async function startService(config: Config, log: (line: string) => void =
       ? `operator token: in ${join(config.dataDir, 'secrets', 'operator-token')}`
       : 'operator token: from PROOFBOARD_OPERATOR_TOKEN',
   );
+  // The C2SP vkey third parties pin for `proofboard recheck --log-key` (docs/transparency-log.md).
+  log(`log key: ${logVerifierKey(ctx)}`);
   let closing: Promise<void> | null = null;
   return {
     ctx,

@@ -10,6 +10,7 @@ import { registerTaskRoutes } from './routes/tasks.ts';
 import { registerBlobRoutes } from './routes/blobs.ts';
 import { registerVerifierKeyRoutes } from './routes/verifier-keys.ts';
 import { registerReplayRoutes } from './routes/replay.ts';
+import { registerLogRoutes } from './routes/log.ts';
 
 export type AppOptions = { log?: (msg: string, err?: unknown) => void };
 export type Api = OpenAPIHono;
@@ -41,6 +42,7 @@ export function createApp(ctx: AppContext, opts: AppOptions = {}): Api {
   registerBlobRoutes(app, ctx);
   registerVerifierKeyRoutes(app, ctx);
   registerReplayRoutes(app, ctx);
+  registerLogRoutes(app, ctx);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

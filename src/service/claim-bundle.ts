@@ -6,6 +6,7 @@ import type { AppContext } from './context.ts';
 import { getClaim, toClaimJson } from './read-claims.ts';
 import { getTask } from './tasks.ts';
 import { listVerifierKeys, toVerifierKeyJson } from './verifier-keys.ts';
+import { bundleLogProofs } from './log-bundle.ts';
 
 export async function getClaimBundle(ctx: AppContext, claimId: string) {
   const view = await getClaim(ctx, claimId);
@@ -27,7 +28,9 @@ export async function getClaimBundle(ctx: AppContext, claimId: string) {
       evalSetCommitment: task.evalSetCommitment,
       circuits: taskCircuits.map((k) => ({ id: k.id, protocol: k.protocol, vkeySha256: k.vkeySha256, vkey: k.vkey, params: k.params })),
     },
-    verifierKeys: (await listVerifierKeys(ctx)).map(toVerifierKeyJson),
-    log: { leaves: leaves.map((l) => ({ index: l.index, leafHash: l.leafHash, data: l.data })) },
+    // registeredAt lets a re-check refuse trust granted after the fact (a key back-dated by its validFrom).
+    verifierKeys: (await listVerifierKeys(ctx)).map((k) => ({ ...toVerifierKeyJson(k), registeredAt: k.createdAt.toISOString() })),
+    // Leaves first, then the checkpoint: every committed leaf is covered by the latest checkpoint (log-append.ts).
+    log: await bundleLogProofs(ctx, leaves),
   };
 }
