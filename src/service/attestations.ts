@@ -1,9 +1,12 @@
 // Attestations that arrive after their claim, and re-judging when the trust registry changes.
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, or } from 'drizzle-orm';
 import { claims, evidence, replayJobs, tasks } from '../../db/schema.ts';
 import type { Tx } from '../../db/client.ts';
-import { verifyAttestation } from '../attest/verify-attestations.ts';
+import { verifyAttestation, type AttestationRejection } from '../attest/verify-attestations.ts';
+import type { ClaimPayload } from '../attest/claim.ts';
+import { taskPolicySchema, withinTolerance } from '../attest/policy.ts';
 import type { VerifierKey } from '../attest/registry.ts';
+import { mean } from '../attest/stats.ts';
 import type { AppContext } from './context.ts';
 import { ServiceError } from './errors.ts';
 import { evidenceDigest, judgeAttestationItems } from './judge-evidence.ts';
@@ -21,9 +24,15 @@ export async function addAttestation(ctx: AppContext, claimId: string, envelope:
     const [claim] = await tx.select().from(claims).where(eq(claims.id, claimId)).for('update');
     if (!claim) throw new ServiceError('unknown_claim', `no claim ${claimId}`);
     const registry = await loadRegistry(tx);
-    const check = verifyAttestation(envelope, { claim: claimPayloadOf(claim), claimId, registry, receivedAt: now, now });
+    const payload = claimPayloadOf(claim);
+    const check = verifyAttestation(envelope, { claim: payload, claimId, registry, receivedAt: now, now });
     // Only attestations that verify on their own are kept: a forged one is refused, not stored as evidence.
-    if (!check.ok) throw new ServiceError('bad_attestation', `${check.reason}: ${check.message}`, { reason: check.reason });
+    if (!check.ok) throw refusal(check.reason, check.message);
+    // An envelope padded with a copy of its own signature, or signed twice by one key, is an attempt to be counted
+    // twice; an honest verifier never sends one, so it is refused whole rather than trimmed.
+    const padded = check.rejectedSignatures.find((r) => r.reason === 'duplicate_signature' || r.reason === 'duplicate_verifier');
+    if (padded) throw refusal(padded.reason, padded.message);
+    await refuseIfAddsNothing(tx, claim, payload, envelope, check.statement.predicate.runs, registry, now);
     const item = { type: 'attestation', envelope };
     await tx
       .insert(evidence)
@@ -34,6 +43,49 @@ export async function addAttestation(ctx: AppContext, claimId: string, envelope:
     return { claimId, status: after!.status, method: after!.method, verdict };
   });
 }
+
+function refusal(reason: AttestationRejection, message: string): ServiceError {
+  return new ServiceError('bad_attestation', `${reason}: ${message}`, { reason });
+}
+
+/**
+ * Judges the new attestation together with those already held for the claim, and refuses it when it would neither
+ * count toward the quorum nor contradict the claim: runs that do not match the policy, the same attestation again,
+ * or a second agreeing attestation by a verifier already counted. Storing those would change nothing but the
+ * evidence list, and the caller learns exactly why its attestation does not count. A contradiction is always kept,
+ * even from a verifier already counted: a trusted contradiction is never ignored.
+ */
+async function refuseIfAddsNothing(
+  tx: Tx,
+  claim: ClaimRow,
+  payload: ClaimPayload,
+  envelope: unknown,
+  runs: readonly { value: number }[],
+  registry: VerifierKey[],
+  now: Date,
+) {
+  const [task] = await tx.select().from(tasks).where(eq(tasks.id, claim.taskId));
+  const held = await tx
+    .select()
+    .from(evidence)
+    .where(and(eq(evidence.claimId, claim.id), eq(evidence.kind, 'attestation')))
+    .orderBy(asc(evidence.id));
+  const items = [
+    ...held.map((e) => ({ envelope: (e.body as { envelope?: unknown }).envelope, receivedAt: e.receivedAt })),
+    { envelope, receivedAt: now },
+  ];
+  const judged = judgeAttestationItems(task!, { ...payload, claimId: claim.id }, items, registry, now);
+  const index = held.length;
+  const own = judged.rejected.filter((r) => r.index === index && NOTHING_ADDED.has(r.reason));
+  const first = own[0];
+  if (first && (first.reason === 'runs_mismatch' || first.reason === 'duplicate_attestation')) throw refusal(first.reason, first.message);
+  if (judged.counted.some((c) => c.index === index)) return;
+  const policy = taskPolicySchema.parse(task!.policy);
+  if (!withinTolerance(policy, payload.metric.value, mean(runs.map((r) => r.value)))) return;
+  throw refusal(first?.reason ?? 'duplicate_verifier', first?.message ?? 'this attestation adds nothing to the claim');
+}
+
+const NOTHING_ADDED = new Set<AttestationRejection>(['runs_mismatch', 'duplicate_attestation', 'duplicate_signature', 'duplicate_verifier']);
 
 /**
  * Judges all attestation evidence of a claim again and records a verdict when the outcome changes what the claim's
@@ -68,40 +120,89 @@ export async function rejudgeAttestations(ctx: AppContext, tx: Tx, claim: ClaimR
   } else if (judged.outcome !== 'verified' && claim.status === 'verified' && claim.method === 'attested') {
     // The attestations that verified it no longer count (a key was revoked as compromised): back to pending.
     verdict = { status: 'pending', method: null, reasonCode: 'quorum_lost', rule: judged.rule, evidenceDigests: digests };
-    await tx
-      .insert(replayJobs)
-      .values({ claimId: claim.id, kind: 'replay', state: 'queued', createdAt: now, updatedAt: now })
-      .onConflictDoUpdate({
-        target: [replayJobs.claimId, replayJobs.kind],
-        set: { state: 'queued', leaseOwner: null, leaseExpiresAt: null, updatedAt: now },
-      });
+    await queueReplay(tx, claim.id, now);
   }
   if (verdict) await recordVerdict(ctx, tx, claim, verdict, now);
   return verdict;
 }
 
 /**
- * After a key is revoked as compromised, everything it signed is judged again: every claim with attestation evidence
- * that is verified by attestation or by replay. Runs inside the revocation's transaction.
+ * After a key is revoked, what it signed is judged again, inside the revocation's transaction:
+ * - claims verified by attestation: re-judged without the attestations that no longer count (all of them for a
+ *   compromised key; those received after a back-dated retirement), back to pending when the quorum is lost;
+ * - claims verified by a replay the key signed, when it is compromised: re-opened and replayed again;
+ * - claims rejected or disputed by a contradiction: re-opened when the contradiction no longer counts. A stolen key
+ *   must not be able to knock honest entries off the leaderboard any more than it can put false ones on it.
  */
 export async function rejudgeAfterRevocation(ctx: AppContext, tx: Tx, key: VerifierKeyRow) {
-  if (key.revocationReason !== 'compromised') return;
   const now = ctx.now();
   const registry = await loadRegistry(tx);
-  const withAttestations = await tx
-    .selectDistinct({ claimId: evidence.claimId })
-    .from(evidence)
-    .where(eq(evidence.kind, 'attestation'));
-  if (withAttestations.length === 0) return;
+  // A subquery, not a list of ids: the number of claims with attestations is unbounded.
+  const withAttestations = tx.selectDistinct({ claimId: evidence.claimId }).from(evidence).where(eq(evidence.kind, 'attestation'));
   const affected = await tx
     .select()
     .from(claims)
-    .where(and(inArray(claims.id, withAttestations.map((r) => r.claimId)), eq(claims.status, 'verified')))
+    .where(
+      and(
+        inArray(claims.id, withAttestations),
+        or(eq(claims.status, 'verified'), inArray(claims.reasonCode, [...CONTRADICTION_REASONS])),
+      ),
+    )
+    .orderBy(asc(claims.id))
     .for('update');
   for (const claim of affected) {
-    if (claim.method === 'attested') await rejudgeAttestations(ctx, tx, claim, registry, now);
-    else if (claim.method === 'replayed') await reopenReplayedBy(ctx, tx, claim, key, now);
+    if (claim.status === 'verified' && claim.method === 'attested') await rejudgeAttestations(ctx, tx, claim, registry, now);
+    else if (claim.status === 'verified' && claim.method === 'replayed') {
+      if (key.revocationReason === 'compromised') await reopenReplayedBy(ctx, tx, claim, key, now);
+    } else if (claim.status === 'rejected' || claim.status === 'disputed') await reopenWithdrawnContradiction(ctx, tx, claim, registry, now);
   }
+}
+
+const CONTRADICTION_REASONS = ['attestation_contradicts', 'replay_contradicts', 'audit_contradicts'] as const;
+
+/**
+ * A claim rejected or disputed because a trusted attestation (or a replay's) contradicted it: if, judged again, no
+ * contradiction counts any more, the verdict rested on a key that no longer counts. The claim is verified if the
+ * remaining attestations reach the quorum, and otherwise goes back to pending with a replay queued.
+ */
+async function reopenWithdrawnContradiction(ctx: AppContext, tx: Tx, claim: ClaimRow, registry: VerifierKey[], now: Date) {
+  const [task] = await tx.select().from(tasks).where(eq(tasks.id, claim.taskId));
+  const items = await tx
+    .select()
+    .from(evidence)
+    .where(and(eq(evidence.claimId, claim.id), eq(evidence.kind, 'attestation')))
+    .orderBy(asc(evidence.id));
+  const judged = judgeAttestationItems(
+    task!,
+    { ...claimPayloadOf(claim), claimId: claim.id },
+    items.map((e) => ({ envelope: (e.body as { envelope?: unknown }).envelope, receivedAt: e.receivedAt })),
+    registry,
+    now,
+  );
+  if (judged.outcome === 'contradicted') return;
+  const digests = items.map((e) => e.digest);
+  if (judged.outcome === 'verified') {
+    await recordVerdict(ctx, tx, claim, { status: 'verified', method: 'attested', reasonCode: null, rule: judged.rule, evidenceDigests: digests }, now);
+    return;
+  }
+  await recordVerdict(
+    ctx,
+    tx,
+    claim,
+    { status: 'pending', method: null, reasonCode: 'contradiction_withdrawn', rule: `the contradiction no longer counts; ${judged.rule}`, evidenceDigests: digests },
+    now,
+  );
+  await queueReplay(tx, claim.id, now);
+}
+
+async function queueReplay(tx: Tx, claimId: string, now: Date) {
+  await tx
+    .insert(replayJobs)
+    .values({ claimId, kind: 'replay', state: 'queued', createdAt: now, updatedAt: now })
+    .onConflictDoUpdate({
+      target: [replayJobs.claimId, replayJobs.kind],
+      set: { state: 'queued', leaseOwner: null, leaseExpiresAt: null, attempts: 0, updatedAt: now },
+    });
 }
 
 // A replay verdict signed by a compromised key proves nothing any more: re-open the claim and queue a new replay.
