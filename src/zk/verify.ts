@@ -3,6 +3,7 @@
 // reason code, never a bare boolean.
 import { createHash, getRandomValues } from 'node:crypto';
 import mcl from 'mcl-wasm';
+import mclRaw from 'mcl-wasm/dist/mcl.js';
 import { z } from 'zod';
 import type { ClaimPayload } from '../attest/claim.ts';
 import {
@@ -129,14 +130,19 @@ function parseVkey(json: string): Vkey {
 
 let mclReady: Promise<void> | undefined;
 function initMcl(): Promise<void> {
-  mclReady ??= mcl.init(mcl.BN_SNARK1);
+  mclReady ??= mcl.init(mcl.BN_SNARK1).then(() => {
+    // setStr then checks only that a point is on the curve; g1From/g2From check the subgroup explicitly, so that a
+    // refusal says which of the two failed.
+    mcl.verifyOrderG1(false);
+    mcl.verifyOrderG2(false);
+  });
   return mclReady;
 }
 
 type Prepared = {
   alphaBeta: mcl.GT;
-  negGamma: mcl.PrecomputedG2;
-  negDelta: mcl.PrecomputedG2;
+  negGamma: mcl.G2;
+  negDelta: mcl.G2;
   ic: mcl.G1[];
 };
 const prepared = new Map<string, Prepared>();
@@ -150,9 +156,9 @@ function g1From(p: readonly string[], what: string): mcl.G1 {
   } catch {
     throw new BadPoint(`${what}: not on the curve`);
   }
-  // Threat: off-curve points break the pairing equation's soundness. G1 of BN254 has cofactor 1, so on-curve
-  // implies the prime-order group; isValidOrder is kept as a cheap second check.
-  if (!g.isValid() || !g.isValidOrder() || g.isZero()) throw new BadPoint(`${what}: not a valid G1 point`);
+  // Threat: off-curve points break the pairing equation's soundness. G1 of BN254 has cofactor 1, so a point on
+  // the curve is in the prime-order group and no separate subgroup check is needed.
+  if (!g.isValid() || g.isZero()) throw new BadPoint(`${what}: not a valid G1 point`);
   return g;
 }
 
@@ -180,8 +186,8 @@ async function prepare(circuit: RegisteredCircuit): Promise<Prepared> {
   const v = parseVkey(circuit.vkeyJson);
   const p: Prepared = {
     alphaBeta: mcl.pairing(g1From(v.vk_alpha_1, 'vk.alpha'), g2From(v.vk_beta_2, 'vk.beta')),
-    negGamma: new mcl.PrecomputedG2(mcl.neg(g2From(v.vk_gamma_2, 'vk.gamma'))),
-    negDelta: new mcl.PrecomputedG2(mcl.neg(g2From(v.vk_delta_2, 'vk.delta'))),
+    negGamma: mcl.neg(g2From(v.vk_gamma_2, 'vk.gamma')),
+    negDelta: mcl.neg(g2From(v.vk_delta_2, 'vk.delta')),
     ic: v.IC.map((pt, i) => g1From(pt, `vk.IC[${i}]`)),
   };
   prepared.set(circuit.vkeySha256, p);
@@ -195,15 +201,41 @@ function frFrom(v: bigint): mcl.Fr {
 }
 
 /** A uniformly random 128-bit nonzero scalar from the OS CSPRNG (batch verification weights). */
-function randomScalar(): mcl.Fr {
+function randomScalar(): bigint {
   for (;;) {
     const b = getRandomValues(new Uint8Array(16));
-    if (b.some((x) => x !== 0)) {
-      const f = new mcl.Fr();
-      f.setLittleEndian(b);
-      return f;
-    }
+    const v = b.reduce((acc, x) => (acc << 8n) | BigInt(x), 0n);
+    if (v !== 0n) return v;
   }
+}
+
+type MclValue = { a_: Uint32Array };
+const MILLER_CHUNK = 32;
+
+/**
+ * Π e'(P_i, Q_i) without final exponentiation through mcl's multi-Miller loop (mclBn_millerLoopVec), which shares
+ * the Fp12 squarings across pairs. mcl-wasm does not wrap it, so the arrays are copied onto the wasm stack the way
+ * its own mulVec does; chunks keep the stack use small.
+ */
+function millerLoopVec(ps: mcl.G1[], qs: mcl.G2[]): mcl.GT {
+  let acc: mcl.GT | undefined;
+  for (let off = 0; off < ps.length; off += MILLER_CHUNK) {
+    const p = ps.slice(off, off + MILLER_CHUNK);
+    const q = qs.slice(off, off + MILLER_CHUNK);
+    const z = new mcl.GT();
+    const stack = mclRaw.stackSave();
+    try {
+      const zPos = mclRaw.salloc((z as unknown as MclValue).a_);
+      const pPos = mclRaw.sallocArray(p.map((x) => (x as unknown as MclValue).a_));
+      const qPos = mclRaw.sallocArray(q.map((x) => (x as unknown as MclValue).a_));
+      ((mclRaw as unknown as { mod: unknown }).mod as { _mclBn_millerLoopVec(z: number, p: number, q: number, n: number): void })._mclBn_millerLoopVec(zPos, pPos, qPos, p.length);
+      mclRaw.copyFromHeap32((z as unknown as MclValue).a_, zPos);
+    } finally {
+      mclRaw.stackRestore(stack);
+    }
+    acc = acc ? mcl.mul(acc, z) : z;
+  }
+  return acc!;
 }
 
 export type Groth16Item = { proof: Groth16Proof; publicSignals: readonly bigint[] };
@@ -223,8 +255,7 @@ function parseItem(it: Groth16Item, i: number): ParsedItem {
 /** e(A,B) · e(vk_x,-γ) · e(C,-δ) == e(α,β), with vk_x = IC0 + Σ s_j IC_j. */
 function checkOne(p: Prepared, it: ParsedItem): boolean {
   const vkx = mcl.add(p.ic[0]!, mcl.mulVec(p.ic.slice(1), it.signals.map(frFrom)));
-  const ml = mcl.mul(mcl.precomputedMillerLoop2mixed(it.a, it.b, it.c, p.negDelta), mcl.precomputedMillerLoop(vkx, p.negGamma));
-  return mcl.finalExp(ml).isEqual(p.alphaBeta);
+  return mcl.finalExp(millerLoopVec([it.a, vkx, it.c], [it.b, p.negGamma, p.negDelta])).isEqual(p.alphaBeta);
 }
 
 /**
@@ -245,34 +276,33 @@ export async function verifyGroth16Batch(circuit: RegisteredCircuit, items: read
     }
     throw e;
   }
+  const nPub = p.ic.length - 1;
   for (const it of parsed) {
-    if (it.signals.length !== p.ic.length - 1) throw new RangeError('verifyGroth16Batch: public signal count differs from the key');
+    if (it.signals.length !== nPub) throw new RangeError('verifyGroth16Batch: public signal count differs from the key');
+    if (it.signals.some((s) => s < 0n || s >= FIELD_MODULUS)) throw new RangeError('verifyGroth16Batch: public signal out of range');
   }
   if (parsed.length === 1) {
     return checkOne(p, parsed[0]!) ? { ok: true } : { ok: false, reason: 'zk_pairing_failed', index: 0, message: 'pairing check failed' };
   }
   const r = parsed.map(randomScalar);
-  const nPub = p.ic.length - 1;
-  // Σ_i r_i·vk_x_i = (Σ r_i)·IC0 + Σ_j (Σ_i r_i·s_ij)·IC_j: one multi-scalar multiplication per batch.
-  let rSum = new mcl.Fr();
-  const coeff: mcl.Fr[] = Array.from({ length: nPub }, () => new mcl.Fr());
+  // Σ_i r_i·vk_x_i = (Σ r_i)·IC0 + Σ_j (Σ_i r_i·s_ij)·IC_j: the scalars are folded in BigInt (mod the group order)
+  // and the key's IC points see one multi-scalar multiplication per batch.
+  let rSum = 0n;
+  const coeff: bigint[] = new Array(nPub).fill(0n);
   parsed.forEach((it, i) => {
-    rSum = mcl.add(rSum, r[i]!);
-    for (let j = 0; j < nPub; j++) {
-      const s = it.signals[j]!;
-      if (s !== 0n) coeff[j] = mcl.add(coeff[j]!, mcl.mul(r[i]!, frFrom(s)));
-    }
+    const ri = r[i]!;
+    rSum += ri;
+    for (let j = 0; j < nPub; j++) coeff[j] = coeff[j]! + ri * it.signals[j]!;
   });
-  const vkx = mcl.mulVec(p.ic, [rSum, ...coeff]);
+  const rFr = r.map(frFrom);
+  const rSumFr = frFrom(rSum % FIELD_MODULUS);
+  const vkx = mcl.mulVec(p.ic, [rSumFr, ...coeff.map((c) => frFrom(c % FIELD_MODULUS))]);
   const cSum = mcl.mulVec(
     parsed.map((it) => it.c),
-    r,
+    rFr,
   );
-  let ml = mcl.mul(mcl.precomputedMillerLoop(vkx, p.negGamma), mcl.precomputedMillerLoop(cSum, p.negDelta));
-  for (let i = 0; i < parsed.length; i += 1) {
-    ml = mcl.mul(ml, mcl.millerLoop(mcl.mul(parsed[i]!.a, r[i]!), parsed[i]!.b));
-  }
-  if (mcl.finalExp(ml).isEqual(mcl.pow(p.alphaBeta, rSum))) return { ok: true };
+  const ml = millerLoopVec([...parsed.map((it, i) => mcl.mul(it.a, rFr[i]!)), vkx, cSum], [...parsed.map((it) => it.b), p.negGamma, p.negDelta]);
+  if (mcl.finalExp(ml).isEqual(mcl.pow(p.alphaBeta, rSumFr))) return { ok: true };
   for (let i = 0; i < parsed.length; i++) {
     if (!checkOne(p, parsed[i]!)) return { ok: false, reason: 'zk_pairing_failed', index: i, message: `shards[${i}]: pairing check failed` };
   }
