@@ -55,18 +55,24 @@ export async function createJobCgroup(jobId: string, limits: JobCgroupLimits, ro
     await mkdir(dir, { recursive: true });
     dirs.set(controller, dir);
   };
-  for (const controller of REQUIRED) await make(controller);
-  for (const controller of OPTIONAL) {
-    if (existsSync(join(root, controller, 'cgroup.procs'))) await make(controller).catch(() => undefined);
+  const memory = join(root, 'memory', PARENT, jobId);
+  const pidsDir = join(root, 'pids', PARENT, jobId);
+  try {
+    for (const controller of REQUIRED) await make(controller);
+    for (const controller of OPTIONAL) {
+      if (existsSync(join(root, controller, 'cgroup.procs'))) await make(controller).catch(() => undefined);
+    }
+    await writeFile(join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+    // Without memsw the job could push its pages to swap and use far more than its limit.
+    if (existsSync(join(memory, 'memory.memsw.limit_in_bytes'))) {
+      await writeFile(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
+    }
+    await writeFile(join(pidsDir, 'pids.max'), String(limits.maxProcesses));
+  } catch (error) {
+    // A group without its limits must not be used, nor left behind.
+    for (const dir of dirs.values()) await rmdir(dir).catch(() => undefined);
+    throw error;
   }
-  const memory = dirs.get('memory')!;
-  const pidsDir = dirs.get('pids')!;
-  await writeFile(join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
-  // Without memsw the job could push its pages to swap and use far more than its limit.
-  if (existsSync(join(memory, 'memory.memsw.limit_in_bytes'))) {
-    await writeFile(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
-  }
-  await writeFile(join(pidsDir, 'pids.max'), String(limits.maxProcesses));
 
   const readNumber = async (file: string): Promise<number | undefined> => {
     try {

@@ -217,11 +217,13 @@ async function runPrepared(spec: SandboxSpec, tools: SandboxTools): Promise<Sand
       env: { PATH: '/usr/bin:/bin' },
     });
     let killReason: KillReason = 'none';
+    let lastResort: NodeJS.Timeout | undefined;
     const killFor = (reason: KillReason): void => {
       if (killReason === 'none') killReason = reason;
+      lastResort ??= setTimeout(() => void cgroup.killAll().catch(() => undefined), 5_000);
       // The outer bwrap is spared so that it reaps the namespace's init: killed together, the init would
       // be re-parented to the host's PID 1, which in a container may never reap it (a zombie per job).
-      // The sweep after the exit kills the outer bwrap if it is still there.
+      // If the outer bwrap has not exited 5 s later, it is killed too.
       void cgroup.killAll(child.pid).catch(() => undefined);
     };
     const outputs = { stdout: 0, stderr: 0 };
@@ -250,6 +252,7 @@ async function runPrepared(spec: SandboxSpec, tools: SandboxTools): Promise<Sand
       child.once('exit', (code, signal) => done({ code, signal }));
     }).finally(() => {
       clearTimeout(wallTimer);
+      clearTimeout(lastResort);
       clearInterval(cpuTimer);
     });
     // Nothing of the job may outlive it: bwrap's pid namespace dies with it, and the cgroup sweep
