@@ -14,6 +14,12 @@ export type Config = {
   /** Run one replay worker inside `serve` when the sandbox is available. */
   inProcessWorker: boolean;
   logLevel: string;
+  /** Origin printed in the web page's recheck command; unset means the request's own origin. */
+  publicUrl: string | undefined;
+  /** Serve /bench/bare (bench/load.ts compares real routes against it). */
+  benchRoutes: boolean;
+  /** How long shutdown waits for in-flight requests before closing their connections. */
+  shutdownGraceMs: number;
 };
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -37,5 +43,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: intFromEnv(env, 'PROOFBOARD_MAX_BODY_BYTES', 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     inProcessWorker: (env.PROOFBOARD_WORKER ?? 'auto') !== 'off',
     logLevel: env.LOG_LEVEL ?? 'info',
+    publicUrl: publicUrlFromEnv(env.PROOFBOARD_PUBLIC_URL),
+    benchRoutes: env.PROOFBOARD_BENCH_ROUTES === '1',
+    shutdownGraceMs: intFromEnv(env, 'PROOFBOARD_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
   };
+}
+
+function publicUrlFromEnv(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  const url = new URL(raw);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`PROOFBOARD_PUBLIC_URL must be an http(s) URL, got ${JSON.stringify(raw)}`);
+  }
+  return url.origin;
 }

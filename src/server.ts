@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import type { AppContext } from './service/context.ts';
 import { seedExampleTask } from './service/example-task.ts';
 import { loadSecrets, type ServiceSecrets } from './service/secrets.ts';
+import { createLogger, type Logger } from './logger.ts';
 import { logVerifierKey } from './service/log-read.ts';
 
 export const LOG_ORIGIN_DEFAULT = 'proofboard.local/log';
@@ -16,6 +17,12 @@ export type RunningService = {
   ctx: AppContext;
   secrets: ServiceSecrets;
   url: string;
+  logger: Logger;
+  /**
+   * Registers work to do on shutdown, after the server stops accepting and while in-flight requests finish: an
+   * in-process replay worker stops leasing and releases its leases here, so no job waits for a lease to expire.
+   */
+  onClose(hook: () => Promise<void>): void;
   close(): Promise<void>;
 };
 
@@ -36,7 +43,8 @@ export async function startService(config: Config, log: (line: string) => void =
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   const ctx = await buildContext(config, database, secrets);
   await seedExampleTask(ctx);
-  const app = createApp(ctx);
+  const logger = createLogger(config.logLevel);
+  const app = createApp(ctx, { logger, log: (msg, err) => logger.error({ err }, msg) });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
   });
@@ -52,15 +60,46 @@ export async function startService(config: Config, log: (line: string) => void =
   // The C2SP vkey third parties pin for `proofboard recheck --log-key` (docs/transparency-log.md).
   log(`log key: ${logVerifierKey(ctx)}`);
   let closing: Promise<void> | null = null;
+  const hooks: (() => Promise<void>)[] = [];
   return {
     ctx,
     secrets,
     url,
+    logger,
+    onClose: (hook) => void hooks.push(hook),
     close: () =>
       (closing ??= (async () => {
-        // Stop accepting, let in-flight requests finish, then close the database.
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        logger.info({ graceMs: config.shutdownGraceMs }, 'shutting down: finishing in-flight requests');
+        const drained = drain(server, config.shutdownGraceMs, logger);
+        const released = Promise.allSettled(hooks.map((h) => h())).then((results) => {
+          for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'shutdown hook failed');
+        });
+        await Promise.all([drained, released]);
+        // The database closes last: a request still running would otherwise fail half-way through its transaction.
         await database.close();
+        logger.info('stopped');
       })()),
   };
+}
+
+/**
+ * Stops accepting connections and waits for in-flight requests. Idle keep-alive connections are closed at once (they
+ * would otherwise hold the server open); connections still busy after the grace period are cut, and their clients
+ * see a reset rather than a half-written answer (every write happens inside a transaction, so none is half-stored).
+ */
+async function drain(server: ServerType, graceMs: number, logger: Logger): Promise<void> {
+  const http = server as ServerType & { closeIdleConnections?: () => void; closeAllConnections?: () => void };
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  http.closeIdleConnections?.();
+  const idleSweep = setInterval(() => http.closeIdleConnections?.(), 100);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+  const outcome = await Promise.race([closed.then(() => 'drained' as const), timeout]);
+  clearInterval(idleSweep);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    logger.warn({ graceMs }, 'grace period over: closing connections still busy');
+    http.closeAllConnections?.();
+    await closed;
+  }
 }

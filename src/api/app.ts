@@ -10,9 +10,13 @@ import { registerTaskRoutes } from './routes/tasks.ts';
 import { registerBlobRoutes } from './routes/blobs.ts';
 import { registerVerifierKeyRoutes } from './routes/verifier-keys.ts';
 import { registerReplayRoutes } from './routes/replay.ts';
+import { registerWebRoutes, securityHeaders } from './routes/web.ts';
+import { httpMetrics, metricsHandler } from './metrics.ts';
+import { requestLog } from './request-log.ts';
+import type { Logger } from '../logger.ts';
 import { registerLogRoutes } from './routes/log.ts';
 
-export type AppOptions = { log?: (msg: string, err?: unknown) => void };
+export type AppOptions = { log?: (msg: string, err?: unknown) => void; logger?: Logger };
 export type Api = OpenAPIHono;
 
 export function createApp(ctx: AppContext, opts: AppOptions = {}): Api {
@@ -28,6 +32,11 @@ export function createApp(ctx: AppContext, opts: AppOptions = {}): Api {
     },
   });
 
+  // Request id, log line and metrics wrap everything, so even a refused request is counted and traceable.
+  if (opts.logger) app.use('*', requestLog(opts.logger));
+  app.use('*', httpMetrics());
+  app.use('*', securityHeaders());
+
   // Every JSON route has a body limit; blob uploads stream with their own, larger limit (routes/blobs.ts).
   const jsonLimit = bodyLimit({
     maxSize: ctx.config.maxBodyBytes,
@@ -36,6 +45,7 @@ export function createApp(ctx: AppContext, opts: AppOptions = {}): Api {
   app.use('*', async (c, next) => (c.req.path.startsWith('/v1/blobs/') ? next() : jsonLimit(c, next)));
 
   app.get('/healthz', async (c) => c.json({ ok: true, database: ctx.driver }));
+  app.get('/metrics', metricsHandler(ctx));
 
   registerTaskRoutes(app, ctx);
   registerClaimRoutes(app, ctx);
@@ -53,6 +63,7 @@ export function createApp(ctx: AppContext, opts: AppOptions = {}): Api {
     },
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'operator', { type: 'http', scheme: 'bearer' });
+  registerWebRoutes(app, ctx);
 
   app.notFound((c) => errorResponse(c, 'not_found', `no route ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => toErrorResponse(err, c, (e) => log('request failed', e)));
