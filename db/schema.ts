@@ -41,7 +41,8 @@ export const circuits = pgTable('circuits', {
   id: text('id').primaryKey(),
   taskId: text('task_id').notNull().references(() => tasks.id),
   protocol: text('protocol').notNull(),
-  vkey: jsonb('vkey').notNull(),
+  // The verification key JSON as exact text: its SHA-256 pin is over these bytes (jsonb would reorder keys).
+  vkey: text('vkey').notNull(),
   // The pin: a verification key is only used when its SHA-256 matches this value (never a client's key).
   vkeySha256: text('vkey_sha256').notNull(),
   params: jsonb('params').notNull().default(sql`'{}'::jsonb`),

@@ -14,6 +14,14 @@ export type Config = {
   /** Run one replay worker inside `serve` when the sandbox is available. */
   inProcessWorker: boolean;
   logLevel: string;
+  /** Intake limits (issue: spam and Sybil resistance); documented in docs/configuration.md. */
+  limits: {
+    claimsPerKeyPerMinute: number;
+    requestsPerAddressPerMinute: number;
+    pendingPerKey: number;
+  };
+  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  trustProxy: boolean;
   /** Origin printed in the web page's recheck command; unset means the request's own origin. */
   publicUrl: string | undefined;
   /** Serve /bench/bare (bench/load.ts compares real routes against it). */
@@ -43,6 +51,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: intFromEnv(env, 'PROOFBOARD_MAX_BODY_BYTES', 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     inProcessWorker: (env.PROOFBOARD_WORKER ?? 'auto') !== 'off',
     logLevel: env.LOG_LEVEL ?? 'info',
+    limits: {
+      claimsPerKeyPerMinute: intFromEnv(env, 'PROOFBOARD_CLAIMS_PER_KEY_PER_MINUTE', 30, 1, 1_000_000),
+      requestsPerAddressPerMinute: intFromEnv(env, 'PROOFBOARD_REQUESTS_PER_ADDRESS_PER_MINUTE', 600, 1, 10_000_000),
+      pendingPerKey: intFromEnv(env, 'PROOFBOARD_PENDING_PER_KEY', 10, 1, 1_000_000),
+    },
+    trustProxy: env.PROOFBOARD_TRUST_PROXY === '1',
     publicUrl: publicUrlFromEnv(env.PROOFBOARD_PUBLIC_URL),
     benchRoutes: env.PROOFBOARD_BENCH_ROUTES === '1',
     shutdownGraceMs: intFromEnv(env, 'PROOFBOARD_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),

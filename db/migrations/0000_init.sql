@@ -17,7 +17,7 @@ CREATE TABLE "circuits" (
 	"id" text PRIMARY KEY NOT NULL,
 	"task_id" text NOT NULL,
 	"protocol" text NOT NULL,
-	"vkey" jsonb NOT NULL,
+	"vkey" text NOT NULL,
 	"vkey_sha256" text NOT NULL,
 	"params" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL

@@ -4,6 +4,7 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly details: Record<string, unknown> = {},
   ) {
     super(`${status} ${code}: ${message}`);
   }
@@ -33,8 +34,8 @@ export async function apiRequest<T = unknown>(
     throw new ApiError(res.status, 'bad_response', text.slice(0, 200));
   }
   if (!res.ok) {
-    const err = (json as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new ApiError(res.status, err?.code ?? 'http_error', err?.message ?? res.statusText);
+    const err = (json as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | null)?.error;
+    throw new ApiError(res.status, err?.code ?? 'http_error', err?.message ?? res.statusText, err?.details ?? {});
   }
   return { status: res.status, body: json as T };
 }

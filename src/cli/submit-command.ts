@@ -5,8 +5,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { signClaim, type ClaimPayload } from '../attest/claim.ts';
-import { apiRequest } from './http-client.ts';
+import { SingleBar, Presets } from 'cli-progress';
+import { claimIdOf, signClaim, type ClaimPayload } from '../attest/claim.ts';
+import { mineStamp, type Stamp } from '../attest/stamp.ts';
+import { ApiError, apiRequest } from './http-client.ts';
 import { defaultKeyPath, readKeyFile } from './key-file.ts';
 
 const USAGE = `usage: proofboard submit --task T --metric VALUE [--metric-name NAME] [--parent COMMIT] [--beats-parent]
@@ -61,18 +63,60 @@ export async function submitCommand(argv: string[]): Promise<number> {
     bundle: `sha256:${digest}`,
   };
   const envelope = signClaim(claim, key.secretKey);
-  const res = await apiRequest<{ id: string; status: string; verdict: { rule: string; reasonCode: string | null } | null }>(
-    values.server,
-    'POST',
-    '/v1/claims',
-    { claim: envelope, evidence },
-  );
+  const claimId = claimIdOf(Buffer.from(envelope.payload, 'base64'));
+  // Without evidence the claim goes to replay and needs a stamp; with evidence, mine only if the server asks.
+  let stamp = evidence.length === 0 ? mineWithProgress(claimId, await taskStampBits(values.server, values.task)) : undefined;
+  let res;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      res = await apiRequest<SubmitAnswer>(values.server, 'POST', '/v1/claims', { claim: envelope, evidence, ...(stamp ? { stamp } : {}) });
+      break;
+    } catch (e) {
+      const required = e instanceof ApiError ? e.details.requiredBits : undefined;
+      // The difficulty rises with the queue: when it moved between our read and our post, mine again, a few times.
+      if (attempt < 3 && typeof required === 'number' && (e as ApiError).code.match(/^(stamp_required|bad_stamp)$/)) {
+        stamp = mineWithProgress(claimId, required);
+        continue;
+      }
+      throw e;
+    }
+  }
   if (values.json) console.log(JSON.stringify(res.body));
   else {
     console.log(`claim ${res.body.id}`);
     console.log(`status ${res.body.status}${res.body.verdict ? ` (${res.body.verdict.reasonCode ?? res.body.verdict.rule})` : ''}`);
   }
   return 0;
+}
+
+type SubmitAnswer = { id: string; status: string; verdict: { rule: string; reasonCode: string | null } | null };
+
+async function taskStampBits(server: string, task: string): Promise<number> {
+  const res = await apiRequest<{ stamp?: { bits: number } }>(server, 'GET', `/v1/tasks/${encodeURIComponent(task)}`);
+  return res.body.stamp?.bits ?? 0;
+}
+
+/** Mines a stamp on this process's one thread, with a bar on stderr and an estimate of the time left. */
+function mineWithProgress(claimId: string, bits: number): Stamp | undefined {
+  if (bits <= 0) return undefined;
+  const expected = 2 ** bits;
+  const bar = new SingleBar(
+    { format: 'proof of work [{bar}] {percentage}% of expected | {value}/{total} hashes | ETA {eta_formatted}', stream: process.stderr, etaBuffer: 20 },
+    Presets.shades_classic,
+  );
+  const show = process.stderr.isTTY && bits >= 16;
+  if (show) bar.start(expected, 0);
+  const { stamp, attempts } = mineStamp(claimId, bits, (n) => {
+    if (!show) return;
+    // Past the expected count the bar would stall at 100%: stretch the total so the estimate stays honest.
+    if (n > bar.getTotal()) bar.setTotal(n * 2);
+    bar.update(n);
+  });
+  if (show) {
+    bar.update(attempts);
+    bar.stop();
+  }
+  return stamp;
 }
 
 async function taskMetricName(server: string, task: string): Promise<string> {

@@ -33,7 +33,6 @@ export const ERROR_STATUS = {
   pending_limit: 429,
   stamp_required: 428,
   bad_stamp: 422,
-  stamp_reused: 409,
   unavailable: 503,
 } as const;
 

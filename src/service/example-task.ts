@@ -1,8 +1,11 @@
-// The example task registered on first start, so that a fresh `npm start` has a task to show and to submit to.
-import { tasks } from '../../db/schema.ts';
+// The example task registered on first start, so that a fresh `npm start` has a task to show and to submit to,
+// with its circuit (verification key pinned by hash) and the eval-set commitment from src/zk.
+import { circuits, tasks } from '../../db/schema.ts';
 import type { TaskPolicy } from '../attest/policy.ts';
+import { loadExampleTask } from '../zk/example-task.ts';
 import type { AppContext } from './context.ts';
 import { writeAudit } from './audit-trail.ts';
+import type { CircuitParams } from './judge-zk.ts';
 
 export const EXAMPLE_TASK_ID = 'digits-mlp';
 
@@ -24,16 +27,31 @@ export const exampleTask = {
     beatsParent: { test: 'welch-t', alpha: 0.05 },
   } satisfies TaskPolicy,
   auditFraction: 0.1,
-  stampBaseBits: 12,
-  replay: null,
-  evalSetCommitment: null,
+  stampBaseBits: 16,
+  replay: { harness: 'digits-mlp-v1', train: ['python3', 'examples/digits/train.py'] },
 };
 
 export async function seedExampleTask(ctx: AppContext): Promise<boolean> {
+  const zk = await loadExampleTask();
   return ctx.db.transaction(async (tx) => {
-    const rows = await tx.insert(tasks).values(exampleTask).onConflictDoNothing().returning({ id: tasks.id });
+    const rows = await tx
+      .insert(tasks)
+      .values({ ...exampleTask, evalSetCommitment: zk.evalSetCommitment })
+      .onConflictDoNothing()
+      .returning({ id: tasks.id });
     if (rows.length === 0) return false;
-    await writeAudit(tx, { kind: 'system', name: 'first-start' }, 'task.create', `task:${exampleTask.id}`, exampleTask, ctx.now());
+    const params: CircuitParams = { evalSetCommitment: zk.evalSetCommitment, shardCommitments: zk.shardCommitments };
+    await tx.insert(circuits).values({
+      id: zk.circuit.id,
+      taskId: EXAMPLE_TASK_ID,
+      protocol: 'groth16',
+      vkey: zk.circuit.vkeyJson,
+      vkeySha256: zk.circuit.vkeySha256,
+      params,
+    });
+    const actor = { kind: 'system', name: 'first-start' } as const;
+    await writeAudit(tx, actor, 'task.create', `task:${EXAMPLE_TASK_ID}`, { ...exampleTask, evalSetCommitment: zk.evalSetCommitment }, ctx.now());
+    await writeAudit(tx, actor, 'circuit.register', `circuit:${zk.circuit.id}`, { vkeySha256: zk.circuit.vkeySha256 }, ctx.now());
     return true;
   });
 }

@@ -1,11 +1,14 @@
 // Intake: one signed claim with its evidence. Parses at the edge, checks cheaply, stores atomically.
-import { eq } from 'drizzle-orm';
+import { and, count, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { verifyClaimEnvelope, type ClaimRejection } from '../attest/claim.ts';
 import { blobs, claims, evidence, replayJobs, submitterKeys, zkStatements } from '../../db/schema.ts';
 import type { AppContext } from './context.ts';
 import { ServiceError, type ErrorCode } from './errors.ts';
-import { getTask } from './tasks.ts';
+import { getTask, type TaskRow } from './tasks.ts';
+import { stampBits, stampSchema, verifyStamp, type Stamp } from '../attest/stamp.ts';
+import { currentDifficulty } from './stamps.ts';
+import { enforceRateLimit } from './rate-limit.ts';
 import { judgeEvidence, evidenceDigest, type EvidenceItem } from './judge-evidence.ts';
 import { recordVerdict } from './record-verdict.ts';
 import type { ClaimStatus, Verdict } from './verdict.ts';
@@ -19,6 +22,8 @@ export const submitClaimSchema = z
       .array(z.object({ type: z.enum(['zk', 'attestation']) }).passthrough())
       .max(MAX_EVIDENCE_ITEMS)
       .default([]),
+    // Proof of work, required only when the claim would go to replay (no evidence that settles it cheaply).
+    stamp: stampSchema.optional(),
   })
   .strict();
 export type SubmitClaimInput = z.infer<typeof submitClaimSchema>;
@@ -40,7 +45,11 @@ const CLAIM_REJECTION_CODES: Record<ClaimRejection, ErrorCode> = {
   payload_too_large: 'payload_too_large',
 };
 
-export async function submitClaim(ctx: AppContext, input: SubmitClaimInput): Promise<SubmitClaimResult> {
+export type ClientInfo = { address: string };
+
+export async function submitClaim(ctx: AppContext, input: SubmitClaimInput, client: ClientInfo = { address: 'local' }): Promise<SubmitClaimResult> {
+  // Per-address limit before any signature work: a flood from one address costs it, not our CPU.
+  await enforceRateLimit(ctx, `addr:${client.address}`, { perWindow: ctx.config.limits.requestsPerAddressPerMinute, windowSeconds: 60 }, 'requests from this address');
   const checked = verifyClaimEnvelope(input.claim);
   if (!checked.ok) throw new ServiceError(CLAIM_REJECTION_CODES[checked.reason], checked.message);
   const { claim, claimId } = checked;
@@ -61,10 +70,19 @@ export async function submitClaim(ctx: AppContext, input: SubmitClaimInput): Pro
   if (!blob) throw new ServiceError('unknown_blob', `upload the bundle first: PUT /v1/blobs/${claim.bundle}`);
   const [submitter] = await ctx.db.select().from(submitterKeys).where(eq(submitterKeys.publicKey, claim.submitter));
   if (submitter?.bannedAt) throw new ServiceError('submitter_banned', 'this submitter key is banned');
+  await enforceRateLimit(ctx, `key:${claim.submitter}`, { perWindow: ctx.config.limits.claimsPerKeyPerMinute, windowSeconds: 60 }, 'claims by this key');
+  const [pending] = await ctx.db
+    .select({ n: count() })
+    .from(claims)
+    .where(and(eq(claims.submitter, claim.submitter), eq(claims.status, 'pending')));
+  if ((pending?.n ?? 0) >= ctx.config.limits.pendingPerKey) {
+    throw new ServiceError('pending_limit', `this key already has ${pending!.n} pending claims`, { retryAfterSeconds: 60 });
+  }
 
   const items = input.evidence as EvidenceItem[];
   const judgement = await judgeEvidence(ctx, task, { ...claim, claimId }, items);
   const now = ctx.now();
+  const stampWork = judgement.settled ? 0 : await checkStamp(ctx, task, claimId, input.stamp);
 
   return ctx.db.transaction(async (tx) => {
     await tx.insert(submitterKeys).values({ publicKey: claim.submitter, firstSeenAt: now }).onConflictDoNothing();
@@ -84,6 +102,7 @@ export async function submitClaim(ctx: AppContext, input: SubmitClaimInput): Pro
         claimedAt: new Date(claim.createdAt),
         receivedAt: now,
         status: 'pending',
+        stampBits: stampWork,
       })
       .onConflictDoNothing()
       .returning({ id: claims.id });
@@ -123,6 +142,23 @@ export async function submitClaim(ctx: AppContext, input: SubmitClaimInput): Pro
     }
     return { claimId, status: (verdict?.status ?? 'pending') as ClaimStatus, created: true, verdict };
   });
+}
+
+/**
+ * A claim that would go to replay costs minutes of GPU time: it must carry a stamp bound to its id with at least the
+ * task's current difficulty. Returns the stamp's work (leading zero bits), which also orders the replay queue.
+ */
+async function checkStamp(ctx: AppContext, task: TaskRow, claimId: string, stamp: Stamp | undefined): Promise<number> {
+  const { bits } = await currentDifficulty(ctx, task);
+  if (bits === 0) return stamp ? stampBits(claimId, stamp) : 0;
+  if (!stamp) {
+    throw new ServiceError('stamp_required', `this claim goes to replay: attach a proof-of-work stamp of ${bits} bits`, { requiredBits: bits });
+  }
+  const check = verifyStamp(claimId, stamp, bits);
+  if (!check.ok) {
+    throw new ServiceError('bad_stamp', `stamp has ${check.bits} bits for this claim, ${check.required} required`, { requiredBits: check.required, bits: check.bits });
+  }
+  return check.bits;
 }
 
 function claimRowFields(claimId: string, claim: { task: string; commit: string; submitter: string; metric: { name: string; value: number } }) {

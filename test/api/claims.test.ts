@@ -6,7 +6,7 @@ import { recordVerdict } from '../../src/service/record-verdict.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
-import { claimPayload, newKey, postJson, putBlob, sha256Hex, signedClaim } from '../helpers/claims.ts';
+import { claimPayload, newKey, postJson, putBlob, sha256Hex, signedClaim, stampedClaimBody } from '../helpers/claims.ts';
 import { signClaim } from '../../src/attest/claim.ts';
 
 const auth = { authorization: `Bearer ${OPERATOR_TOKEN}` };
@@ -35,7 +35,9 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
   it('accepts a signed claim without evidence as pending, queues a replay, and is idempotent', async () => {
     const key = newKey();
     const envelope = signedClaim(key, { commit: 'a'.repeat(40) });
-    const first = await postJson(app, '/v1/claims', { claim: envelope, evidence: [] });
+    const unstamped = await postJson(app, '/v1/claims', { claim: envelope, evidence: [] });
+    expect(unstamped.status).toBe(428);
+    const first = await postJson(app, '/v1/claims', await stampedClaimBody(app, envelope));
     expect(first.status).toBe(202);
     const body = (await first.json()) as { id: string; status: string; created: boolean };
     expect(body).toMatchObject({ status: 'pending', created: true });
@@ -94,7 +96,7 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
       ['2'.repeat(40), 95, '1'.repeat(40)],
       ['3'.repeat(40), 88, '1'.repeat(40)],
     ] as const) {
-      const res = await postJson(app, '/v1/claims', { claim: signedClaim(key, { commit, parent, metric: { name: 'correct', value } }) });
+      const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, signedClaim(key, { commit, parent, metric: { name: 'correct', value } })));
       ids.push(((await res.json()) as { id: string }).id);
     }
     await ctx.db.transaction(async (tx) => {

@@ -1,6 +1,7 @@
 // Builders for signed claims and their bundles in tests.
 import { createHash } from 'node:crypto';
-import { signClaim, type ClaimPayload } from '../../src/attest/claim.ts';
+import { claimIdOf, signClaim, type ClaimPayload } from '../../src/attest/claim.ts';
+import { mineStamp } from '../../src/attest/stamp.ts';
 import { toHex } from '../../src/attest/bytes.ts';
 import { generateEd25519Key } from '../../src/attest/ed25519.ts';
 import type { Api } from '../../src/api/app.ts';
@@ -50,4 +51,13 @@ export function postJson(app: Api, path: string, body: unknown, headers: Record<
     body: typeof body === 'string' ? body : JSON.stringify(body),
     headers: { 'content-type': 'application/json', ...headers },
   });
+}
+
+/** The POST /v1/claims body for a replay-bound claim, with a stamp mined at the task's current difficulty. */
+export async function stampedClaimBody(app: Api, envelope: ReturnType<typeof signClaim>, evidence: unknown[] = []) {
+  const payload = Buffer.from(envelope.payload, 'base64');
+  const task = JSON.parse(payload.toString('utf8')).task as string;
+  const res = await app.request(`/v1/tasks/${task}`);
+  const bits = res.status === 200 ? ((await res.json()) as { stamp: { bits: number } }).stamp.bits : 0;
+  return { claim: envelope, evidence, stamp: mineStamp(claimIdOf(payload), bits).stamp };
 }

@@ -1,9 +1,25 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import type { AppContext } from '../../service/context.ts';
 import { submitClaim, submitClaimSchema } from '../../service/submit-claim.ts';
 import { getClaim, toClaimJson } from '../../service/read-claims.ts';
 import { getClaimBundle } from '../../service/claim-bundle.ts';
 import { anyJson, claimIdParam, errorResponses, jsonOk } from '../schemas.ts';
+
+/** The peer address; X-Forwarded-For only when configured, since any client can write that header. */
+export function clientAddress(c: Context, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    // app.request() in tests has no socket.
+    return 'local';
+  }
+}
 
 export function registerClaimRoutes(app: OpenAPIHono, ctx: AppContext) {
   app.openapi(
@@ -23,7 +39,7 @@ export function registerClaimRoutes(app: OpenAPIHono, ctx: AppContext) {
       },
     }),
     async (c) => {
-      const result = await submitClaim(ctx, c.req.valid('json'));
+      const result = await submitClaim(ctx, c.req.valid('json'), { address: clientAddress(c, ctx.config.trustProxy) });
       const body = {
         id: result.claimId,
         status: result.status,

@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppContext } from '../../service/context.ts';
 import { createTask, createTaskSchema, getTask, listCircuits, listTasks, type TaskRow } from '../../service/tasks.ts';
 import { getLeaderboard } from '../../service/leaderboard.ts';
+import { currentDifficulty } from '../../service/stamps.ts';
 import { requireOperator } from '../operator-auth.ts';
 import { anyJson, errorResponses, jsonOk, taskIdParam } from '../schemas.ts';
 
@@ -46,7 +47,9 @@ export function registerTaskRoutes(app: OpenAPIHono, ctx: AppContext) {
         protocol: k.protocol,
         vkeySha256: k.vkeySha256,
       }));
-      return c.json({ ...toTaskJson(task), circuits }, 200);
+      // The difficulty a replay-bound claim must meet now; it moves with the queue, so clients read it before mining.
+      const stamp = await currentDifficulty(ctx, task);
+      return c.json({ ...toTaskJson(task), circuits, stamp }, 200);
     },
   );
 
