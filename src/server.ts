@@ -87,7 +87,7 @@ export async function startService(config: Config, log: (line: string) => void =
  * would otherwise hold the server open); connections still busy after the grace period are cut, and their clients
  * see a reset rather than a half-written answer (every write happens inside a transaction, so none is half-stored).
  */
-async function drain(server: ServerType, graceMs: number, logger: Logger): Promise<void> {
+export async function drain(server: ServerType, graceMs: number, logger: Logger): Promise<void> {
   const http = server as ServerType & { closeIdleConnections?: () => void; closeAllConnections?: () => void };
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   http.closeIdleConnections?.();
