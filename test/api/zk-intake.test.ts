@@ -13,7 +13,7 @@ import { newKey, postJson, putBlob, sha256Hex } from '../helpers/claims.ts';
 const fixture = JSON.parse(readFileSync(new URL('../zk/fixtures/claim.json', import.meta.url), 'utf8')) as ClaimPayload;
 const evidence = JSON.parse(readFileSync(new URL('../zk/fixtures/valid-evidence.json', import.meta.url), 'utf8')) as { circuit: string };
 // The fixtures' public test key (test/zk/fixtures/make-fixtures.ts): the proofs are bound to it.
-const fixtureSecret = new Uint8Array(32).fill(7);
+const fixtureSecret: Uint8Array = new Uint8Array(32).fill(7);
 
 type Answer = { id: string; status: string; verdict: { method: string | null; reasonCode: string | null; rule: string } | null };
 
