@@ -1,9 +1,11 @@
-// Per-job cgroup v1 groups: the only limits that hold for a whole process tree (rlimits are per process,
-// and a job can fork). memory bounds RAM and tmpfs, pids bounds fork bombs, cpuacct (when present) measures
-// the CPU time of the whole job. The same groups are how every process of a job is found and killed.
+// Per-job cgroup v1 groups (on v2-only hosts, sandbox-cgroup-v2.ts): the only limits that hold for a whole
+// process tree (rlimits are per process, and a job can fork). memory bounds RAM and tmpfs, pids bounds fork
+// bombs, cpuacct (when present) measures the CPU time of the whole job. The same groups are how every
+// process of a job is found and killed.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createJobCgroupV2, findMissingCgroupV2, isCgroupV2 } from './sandbox-cgroup-v2.ts';
 
 export const CGROUP_V1_ROOT = '/sys/fs/cgroup';
 const PARENT = 'proofboard';
@@ -30,8 +32,11 @@ export interface JobCgroup {
   remove(): Promise<void>;
 }
 
+const hasV1 = (root: string): boolean => REQUIRED.every((name) => existsSync(join(root, name, 'cgroup.procs')));
+
 /** The controllers that are missing or not writable; empty when jobs can be limited. */
 export async function findMissingCgroupControllers(root = CGROUP_V1_ROOT): Promise<string[]> {
+  if (!hasV1(root) && isCgroupV2(root)) return findMissingCgroupV2(root);
   const missing: string[] = [];
   for (const controller of REQUIRED) {
     const dir = join(root, controller);
@@ -49,6 +54,7 @@ export async function findMissingCgroupControllers(root = CGROUP_V1_ROOT): Promi
 }
 
 export async function createJobCgroup(jobId: string, limits: JobCgroupLimits, root = CGROUP_V1_ROOT): Promise<JobCgroup> {
+  if (!hasV1(root) && isCgroupV2(root)) return createJobCgroupV2(jobId, limits, root);
   const dirs = new Map<Controller, string>();
   const make = async (controller: Controller): Promise<void> => {
     const dir = join(root, controller, PARENT, jobId);

@@ -1,5 +1,5 @@
-// Sandbox tests run for real or not at all. In CI (process.env.CI set) a missing sandbox fails the suite;
-// elsewhere the suite is skipped with a loud warning, never silently.
+// Sandbox tests run for real or not at all. In CI (CI or PROOFBOARD_REQUIRE_SANDBOX=1) a missing sandbox
+// fails the suite; elsewhere the suite is skipped with a loud warning, never silently.
 import { describe, it } from 'vitest';
 import { checkSandboxAvailable } from '../../src/replay/sandbox.ts';
 
@@ -12,7 +12,7 @@ export function describeSandbox(name: string, body: () => void): void {
     describe(name, body);
     return;
   }
-  if (process.env.CI) {
+  if (process.env.CI || process.env.PROOFBOARD_REQUIRE_SANDBOX === '1') {
     describe(name, () => {
       it('needs a working sandbox in CI', () => {
         throw new Error(`replay sandbox unavailable in CI: ${sandboxMissing}`);
