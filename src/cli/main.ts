@@ -11,6 +11,7 @@ const HELP = `proofboard <command> [options]
   keygen [--out FILE]       make an Ed25519 submitter key (mode 0600)
   submit ...                sign and post a claim about a commit of the current repository
   prove ...                 compute zero-knowledge proofs for a model (see docs/zk.md)
+  recheck ...               re-check claims on this machine without trusting the server (docs/recheck.md)
 
 Run 'proofboard <command> --help' for a command's options.`;
 
@@ -20,6 +21,7 @@ const commands: Record<string, () => Promise<Command>> = {
   serve: async () => serveCommand,
   keygen: async () => keygenCommand,
   submit: async () => submitCommand,
+  recheck: async () => (await import('./recheck-command.ts')).recheckCommand,
 };
 
 export function registerCommand(name: string, load: () => Promise<Command>) {

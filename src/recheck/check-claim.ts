@@ -1,0 +1,315 @@
+// Re-checks one claim bundle with the pure libraries only: the signature, the fields the server shows against the
+// signed ones, evidence digests, pinned circuits, every proof, every attestation, the verdict's rule, the log leaves
+// recomputed from the bundle and their inclusion in a signed checkpoint. Each check names what it found wrong.
+import { createHash } from 'node:crypto';
+import { fromBase64, utf8 } from '../attest/bytes.ts';
+import { verifyClaimEnvelope, type ClaimPayload } from '../attest/claim.ts';
+import { taskPolicySchema, type TaskPolicy } from '../attest/policy.ts';
+import { verifierKeySchema, type VerifierKey } from '../attest/registry.ts';
+import { judgeAttestations, type Judgement } from '../attest/verify-attestations.ts';
+import { verifyLeafInCheckpoint, type Checkpoint } from '../log/index.ts';
+import { verifyZkEvidence, type ZkCheck } from '../zk/verify.ts';
+import type { BundleVerifierKey, ClaimBundle, VerdictEntry } from './bundle.ts';
+import { evidenceDigest, verdictRecordText } from './canonical.ts';
+import type { PinnedCircuit } from './pins.ts';
+import { fail, pass, skip, warn, type Check } from './report.ts';
+
+export type ClaimCheckInput = {
+  claimId: string;
+  bundle: ClaimBundle;
+  /** The bundle's checkpoint, already verified with the log key and found consistent with the latest one. */
+  checkpoint: Checkpoint;
+  pins: ReadonlyMap<string, PinnedCircuit>;
+};
+
+type Evidence = ClaimBundle['evidence'][number];
+
+export async function checkClaimBundle(input: ClaimCheckInput): Promise<Check[]> {
+  const { bundle, claimId } = input;
+  const checks: Check[] = [];
+
+  // 1. The submitter's signature over the exact payload bytes, and the claim id derived from them.
+  const signed = verifyClaimEnvelope(bundle.envelope);
+  if (!signed.ok) return [fail('claim.signature', `${signed.reason}: ${signed.message}`)];
+  if (signed.claimId !== claimId) {
+    return [fail('claim.signature', `the envelope signs claim ${signed.claimId}, not ${claimId}`)];
+  }
+  checks.push(pass('claim.signature', `signed by submitter ${signed.claim.submitter.slice(0, 16)}…`));
+  const claim = signed.claim;
+
+  // 2. What the server shows (and ranks the leaderboard by) must be what was signed: a metric edited in the
+  //    database would otherwise move an entry up the board.
+  checks.push(checkClaimFields(bundle, claim, claimId));
+
+  // 3. Evidence bodies hash to the digests the verdicts name.
+  const badDigests = bundle.evidence.filter((e) => evidenceDigest(e.body) !== e.digest);
+  checks.push(
+    badDigests.length
+      ? fail('evidence.digests', `evidence changed after it was received: ${badDigests.map((e) => e.digest.slice(0, 12)).join(', ')}`)
+      : pass('evidence.digests', `${bundle.evidence.length} evidence item(s) hash to their digests`),
+  );
+
+  // 4. Every circuit of the task against the hash committed in this repository.
+  const zkItems = bundle.evidence.filter((e) => e.kind === 'zk');
+  checks.push(checkCircuitPins(bundle, input.pins, zkItems));
+
+  // 5. Every proof, with the repository's key and eval layout.
+  const zkResults = new Map<string, ZkCheck>();
+  for (const item of zkItems) zkResults.set(item.digest, await checkZkItem(item, claim, bundle, input.pins));
+  checks.push(summariseZk(zkResults));
+
+  // 6. Every attestation against the registry as it stood (trust granted later does not reach back) and the policy.
+  const policy = taskPolicySchema.safeParse(bundle.task.policy);
+  const registry = registryAsRegistered(bundle.verifierKeys);
+  if (!policy.success) checks.push(fail('attestations', 'the task policy is malformed'));
+  if (!registry.ok) checks.push(fail('attestations', registry.detail));
+
+  // 7. The log: every verdict has a leaf whose bytes are the record recomputed from the signed claim.
+  const leafChecks = checkLeaves(bundle, claim, claimId, input.checkpoint);
+  checks.push(...leafChecks.checks);
+
+  // 8. The latest verdict's rule against the evidence it names.
+  const latest = bundle.claim.history.at(-1);
+  if (policy.success && registry.ok) {
+    const all = bundle.evidence.filter((e) => e.kind === 'attestation');
+    const judged = judge(claim, claimId, all, registry.keys, policy.data, latest ? new Date(latest.decidedAt) : new Date());
+    checks.push(describeAttestations(judged, all.length));
+    if (latest) {
+      const named = leafChecks.evidenceByIndex.get(latest.logIndex ?? -1);
+      checks.push(checkVerdictRule(latest, named, bundle, claim, claimId, zkResults, registry.keys, policy.data));
+    }
+  }
+  if (!latest) checks.push(pass('verdict.rule', 'no verdict yet: the claim asserts nothing'));
+  else if (bundle.claim.status !== latest.status || bundle.claim.method !== latest.method) {
+    checks.push(fail('verdict.status', `the claim shows ${bundle.claim.status}/${bundle.claim.method} but its latest logged verdict is ${latest.status}/${latest.method}`));
+  }
+  return checks;
+}
+
+function checkClaimFields(bundle: ClaimBundle, claim: ClaimPayload, claimId: string): Check {
+  const shown = bundle.claim;
+  const diffs: string[] = [];
+  const cmp = (name: string, a: unknown, b: unknown) => {
+    if (a !== b) diffs.push(`${name}: server shows ${JSON.stringify(a)}, submitter signed ${JSON.stringify(b)}`);
+  };
+  cmp('id', shown.id, claimId);
+  cmp('task', shown.task, claim.task);
+  cmp('commit', shown.commit, claim.commit);
+  cmp('parent', shown.parent, claim.parent);
+  cmp('beatsParent', shown.beatsParent, claim.beatsParent);
+  cmp('metric.name', shown.metric.name, claim.metric.name);
+  cmp('metric.value', shown.metric.value, claim.metric.value);
+  cmp('submitter', shown.submitter, claim.submitter);
+  cmp('task id of the bundle', bundle.task.id, claim.task);
+  return diffs.length
+    ? fail('claim.fields', `claim changed after signing (${diffs.join('; ')})`)
+    : pass('claim.fields', `task ${claim.task}, commit ${claim.commit.slice(0, 12)}, ${claim.metric.name} = ${claim.metric.value} as signed`);
+}
+
+function checkCircuitPins(bundle: ClaimBundle, pins: ReadonlyMap<string, PinnedCircuit>, zkItems: Evidence[]): Check {
+  const used = new Set(zkItems.map((e) => circuitOf(e.body)));
+  const problems: string[] = [];
+  const unpinned: string[] = [];
+  for (const c of bundle.task.circuits) {
+    const pin = pins.get(c.id);
+    const actual = createHash('sha256').update(c.vkey).digest('hex');
+    if (actual !== c.vkeySha256) problems.push(`circuit ${c.id}: the server's verification key does not hash to its own pin`);
+    if (!pin) unpinned.push(c.id);
+    else if (actual !== pin.vkeySha256 || c.vkeySha256 !== pin.vkeySha256) {
+      problems.push(`circuit ${c.id}: verification key swapped (server sha256:${actual.slice(0, 16)}…, repository pins sha256:${pin.vkeySha256.slice(0, 16)}…)`);
+    }
+  }
+  for (const id of used) if (!pins.has(id)) problems.push(`circuit ${id} used by a proof has no pin in this repository`);
+  if (problems.length) return fail('circuits.pinned', problems.join('; '));
+  if (unpinned.length) return warn('circuits.pinned', `circuit(s) ${unpinned.join(', ')} not pinned here and not used by this claim`);
+  return pass('circuits.pinned', `${bundle.task.circuits.length} circuit key(s) match the hashes committed in this repository`);
+}
+
+function circuitOf(body: unknown): string {
+  const c = (body as { circuit?: unknown } | null)?.circuit;
+  return typeof c === 'string' ? c : '';
+}
+
+async function checkZkItem(item: Evidence, claim: ClaimPayload, bundle: ClaimBundle, pins: ReadonlyMap<string, PinnedCircuit>): Promise<ZkCheck> {
+  const pin = pins.get(circuitOf(item.body));
+  if (!pin) return { ok: false, reason: 'zk_circuit_mismatch', message: `circuit ${circuitOf(item.body)} is not pinned in this repository` };
+  const { circuit, evalSetCommitment, shardCommitments } = await pin.load();
+  return verifyZkEvidence(item.body, claim, {
+    circuit,
+    metricName: bundle.task.metricName,
+    evalSetCommitment: BigInt(evalSetCommitment),
+    shardCommitments: shardCommitments.map((c) => BigInt(c)),
+  });
+}
+
+function summariseZk(results: Map<string, ZkCheck>): Check {
+  if (results.size === 0) return skip('zk.proofs', 'no zero-knowledge evidence');
+  const lines = [...results].map(([digest, r]) => (r.ok ? `${digest.slice(0, 12)} verifies` : `${digest.slice(0, 12)} ${r.reason}: ${r.message}`));
+  // A false proof is reported here but judged in verdict.rule: a rejected claim is *expected* to carry one.
+  return pass('zk.proofs', `${results.size} proof set(s) checked with the repository's keys: ${lines.join('; ')}`);
+}
+
+/**
+ * The registry as a third party accepts it: a key counts only from when it was registered, whatever validFrom the
+ * server shows. Stops trust granted after the fact (a key added later with a back-dated validFrom) from verifying
+ * attestations received before the key was trusted.
+ */
+function registryAsRegistered(keys: readonly BundleVerifierKey[]): { ok: true; keys: VerifierKey[] } | { ok: false; detail: string } {
+  const out: VerifierKey[] = [];
+  for (const k of keys) {
+    const validFrom = Date.parse(k.registeredAt) > Date.parse(k.validFrom) ? k.registeredAt : k.validFrom;
+    if (k.validUntil !== null && Date.parse(k.validUntil) <= Date.parse(validFrom)) continue;
+    const parsed = verifierKeySchema.safeParse({
+      id: k.id,
+      name: k.name,
+      publicKey: k.publicKey,
+      tasks: k.tasks,
+      validFrom,
+      validUntil: k.validUntil,
+      revokedAt: k.revokedAt,
+      revocationReason: k.revocationReason,
+    });
+    if (!parsed.success) return { ok: false, detail: `verifier key ${k.id} in the registry is malformed` };
+    out.push(parsed.data);
+  }
+  return { ok: true, keys: out };
+}
+
+function judge(claim: ClaimPayload, claimId: string, items: Evidence[], registry: VerifierKey[], policy: TaskPolicy, now: Date): Judgement {
+  return judgeAttestations({
+    claim,
+    claimId,
+    envelopes: items.map((e) => ({ envelope: (e.body as { envelope?: unknown } | null)?.envelope, receivedAt: new Date(e.receivedAt) })),
+    registry,
+    policy,
+    now,
+  });
+}
+
+function describeAttestations(j: Judgement, n: number): Check {
+  if (n === 0) return skip('attestations', 'no attestations');
+  const rejected = j.rejected.map((r) => `#${r.index} ${r.reason}`).join(', ');
+  return pass('attestations', `${n} attestation(s): ${j.outcome} (${j.rule}); counted ${j.counted.length}${rejected ? `; not counted: ${rejected}` : ''}`);
+}
+
+type LeafResult = { checks: Check[]; evidenceByIndex: Map<number, string[]> };
+
+function checkLeaves(bundle: ClaimBundle, claim: ClaimPayload, claimId: string, checkpoint: Checkpoint): LeafResult {
+  const evidenceByIndex = new Map<number, string[]>();
+  const problems: string[] = [];
+  const inclusion: string[] = [];
+  const leaves = new Map(bundle.log.leaves.map((l) => [l.index, l]));
+  const known = new Set(bundle.evidence.map((e) => e.digest));
+  for (const [i, v] of bundle.claim.history.entries()) {
+    if (v.logIndex === null) {
+      problems.push(`verdict #${i} (${v.status}) was never logged`);
+      continue;
+    }
+    const leaf = leaves.get(v.logIndex);
+    if (!leaf) {
+      problems.push(`verdict #${i} names log entry ${v.logIndex} but the server has no such leaf (leaf removed)`);
+      continue;
+    }
+    let logged: Record<string, unknown>;
+    try {
+      logged = JSON.parse(leaf.data) as Record<string, unknown>;
+    } catch {
+      problems.push(`log entry ${v.logIndex} is not a verdict record`);
+      continue;
+    }
+    const evidence = Array.isArray(logged.evidence) ? logged.evidence.filter((d): d is string => typeof d === 'string') : [];
+    evidenceByIndex.set(v.logIndex, evidence);
+    const expected = verdictRecordText({
+      claim: { id: claimId, task: claim.task, commit: claim.commit, submitter: claim.submitter, metric: claim.metric },
+      verdict: { status: v.status, method: v.method, reasonCode: v.reasonCode, rule: v.rule, evidence },
+      decidedAt: v.decidedAt,
+    });
+    if (expected !== leaf.data) problems.push(`log entry ${v.logIndex}: ${nameDifference(JSON.parse(expected) as Record<string, unknown>, logged)}`);
+    const missing = evidence.filter((d) => !known.has(d));
+    if (missing.length) problems.push(`log entry ${v.logIndex} names evidence the server no longer shows: ${missing.map((d) => d.slice(0, 12)).join(', ')}`);
+    let proof: Uint8Array[];
+    try {
+      proof = leaf.inclusionProof.map((p) => fromBase64(p, 'inclusion proof'));
+    } catch {
+      inclusion.push(`entry ${leaf.index}: malformed proof`);
+      continue;
+    }
+    const r = verifyLeafInCheckpoint({ data: utf8(leaf.data), index: leaf.index, proof }, checkpoint);
+    if (!r.ok) inclusion.push(`entry ${leaf.index} is not in the signed tree of size ${checkpoint.size}: ${r.reason}`);
+  }
+  const n = bundle.claim.history.length;
+  return {
+    evidenceByIndex,
+    checks: [
+      problems.length
+        ? fail('log.leaves', problems.join('; '))
+        : pass('log.leaves', `${n} verdict(s), each logged with the record recomputed from the signed claim`),
+      inclusion.length
+        ? fail('log.inclusion', inclusion.join('; '))
+        : n === 0
+          ? skip('log.inclusion', 'nothing logged yet')
+          : pass('log.inclusion', `${n} leaf(s) included in the signed checkpoint of size ${checkpoint.size}`),
+    ],
+  };
+}
+
+/** Names the fields that differ between the record the server's data implies and the logged one. */
+function nameDifference(expected: Record<string, unknown>, logged: Record<string, unknown>): string {
+  const fields = [...new Set([...Object.keys(expected), ...Object.keys(logged)])];
+  const diffs = fields
+    .filter((f) => JSON.stringify(expected[f]) !== JSON.stringify(logged[f]))
+    .map((f) => `${f} is ${JSON.stringify(logged[f])} in the log but ${JSON.stringify(expected[f])} on the server`);
+  if (diffs.length === 0) return 'the leaf is not in canonical form';
+  const verdictFields = ['status', 'method', 'reasonCode', 'rule', 'decidedAt'];
+  const what = diffs.length && fields.some((f) => verdictFields.includes(f) && JSON.stringify(expected[f]) !== JSON.stringify(logged[f]))
+    ? 'verdict changed'
+    : 'record changed';
+  return `${what}: ${diffs.join('; ')}`;
+}
+
+function checkVerdictRule(
+  v: VerdictEntry,
+  named: string[] | undefined,
+  bundle: ClaimBundle,
+  claim: ClaimPayload,
+  claimId: string,
+  zk: Map<string, ZkCheck>,
+  registry: VerifierKey[],
+  policy: TaskPolicy,
+): Check {
+  const id = 'verdict.rule';
+  const items = bundle.evidence.filter((e) => (named ?? []).includes(e.digest));
+  const zkOf = items.filter((e) => e.kind === 'zk').map((e) => zk.get(e.digest));
+  const att = items.filter((e) => e.kind === 'attestation');
+  const at = new Date(v.decidedAt);
+  const label = `${v.status}${v.method ? ` by ${v.method}` : ''} (${v.rule})`;
+  if (v.status === 'pending') return pass(id, `pending: the claim asserts nothing yet`);
+  if (v.status === 'verified' && v.method === 'zk') {
+    if (zkOf.length === 0) return fail(id, `${label}, but the verdict names no zk evidence`);
+    const bad = zkOf.find((r) => !r?.ok);
+    return bad ? fail(id, `${label}, but a proof does not verify: ${bad.ok ? '' : `${bad.reason}: ${bad.message}`}`) : pass(id, `${label}: every proof verifies`);
+  }
+  if (v.status === 'verified' && (v.method === 'attested' || v.method === 'replayed')) {
+    // A replay result is one verifier's word (quorum 1), as the service judges it; attestations need the quorum.
+    const p = v.method === 'replayed' ? { ...policy, quorum: 1 } : policy;
+    const j = judge(claim, claimId, att, registry, p, at);
+    return j.outcome === 'verified'
+      ? pass(id, `${label}: ${j.rule}`)
+      : fail(id, `${label}, but the evidence it names gives ${j.outcome} (${j.rule})${keysAfterTheFact(j)}`);
+  }
+  if ((v.status === 'rejected' || v.status === 'disputed') && v.reasonCode?.startsWith('zk_')) {
+    if (v.reasonCode === 'zk_statement_reused') return warn(id, `${label}: reuse across claims is not checkable from one bundle`);
+    return zkOf.some((r) => r && !r.ok) ? pass(id, `${label}: a proof indeed fails`) : fail(id, `${label}, but every proof it names verifies`);
+  }
+  if ((v.status === 'rejected' || v.status === 'disputed') && v.reasonCode === 'attestation_contradicts') {
+    const j = judge(claim, claimId, att, registry, policy, at);
+    return j.outcome === 'contradicted' ? pass(id, `${label}: a trusted attestation contradicts`) : fail(id, `${label}, but no trusted attestation contradicts (${j.outcome})`);
+  }
+  if (v.status === 'verified') return fail(id, `${label}: unknown method`);
+  return warn(id, `${label}: this reason is not re-derivable from the bundle`);
+}
+
+function keysAfterTheFact(j: Judgement): string {
+  const late = j.rejected.filter((r) => r.reason === 'key_not_yet_valid');
+  return late.length ? ` — a signing key was not yet registered when its attestation arrived (verifier key added after the fact)` : '';
+}

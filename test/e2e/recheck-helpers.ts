@@ -1,0 +1,175 @@
+// Builds a leaderboard through a real server's HTTP API (verifier keys, attested and zk claims), and edits that
+// server's database behind its back: PostgreSQL directly, or PGlite's data folder with the server stopped.
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import postgres from 'postgres';
+import { fromBase64, toHex } from '../../src/attest/bytes.ts';
+import { claimIdOf, signClaim, type ClaimPayload } from '../../src/attest/claim.ts';
+import { ed25519PublicKey } from '../../src/attest/ed25519.ts';
+import { buildReplayStatement, signAttestation } from '../../src/attest/statement.ts';
+import type { DsseEnvelope } from '../../src/attest/dsse.ts';
+import { startServer, type ServerProcess } from '../helpers/processes.ts';
+
+export const OPERATOR_TOKEN = 'recheck-test-operator-token-0123456789';
+export const LOG_SEED_HEX = '5a'.repeat(32);
+export const TASK = 'digits-mlp';
+
+export type Key = { secretKey: Uint8Array; hex: string };
+export const keyFrom = (label: string): Key => {
+  const secretKey = Uint8Array.from(createHash('sha256').update(`recheck-test:${label}`).digest());
+  return { secretKey, hex: toHex(ed25519PublicKey(secretKey)) };
+};
+
+async function call(server: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const isBytes = body instanceof Uint8Array;
+  const res = await fetch(new URL(path, server), {
+    method,
+    headers: { 'content-type': isBytes ? 'application/octet-stream' : 'application/json', ...headers },
+    body: body === undefined ? undefined : isBytes ? (body as unknown as BodyInit) : JSON.stringify(body),
+  });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+export async function registerVerifier(server: string, name: string, key: Key) {
+  return call(server, 'POST', '/v1/verifier-keys', { name, publicKey: key.hex, tasks: [TASK] }, { authorization: `Bearer ${OPERATOR_TOKEN}` });
+}
+
+export async function uploadBundle(server: string, label: string): Promise<string> {
+  const bytes = new TextEncoder().encode(`# v2 git bundle\n${label}\n`);
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  await call(server, 'PUT', `/v1/blobs/sha256:${sha}`, bytes);
+  return `sha256:${sha}`;
+}
+
+export function attestation(claimId: string, commit: string, value: number, verifier: Key): DsseEnvelope {
+  const finished = new Date(Date.now() - 60_000);
+  const statement = buildReplayStatement({
+    commit,
+    modelSha256: null,
+    predicate: {
+      task: TASK,
+      claimId,
+      metric: 'correct',
+      runs: [{ seed: 0, value }],
+      environment: {
+        gpu: 'cpu',
+        driver: null,
+        runtimes: { python: '3.11.2' },
+        runnerVersion: 'recheck-test/1',
+        harnessSha256: 'a'.repeat(64),
+        datasetSha256: 'b'.repeat(64),
+        sandboxProfileSha256: 'c'.repeat(64),
+      },
+      startedAt: new Date(finished.getTime() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      finishedAt: finished.toISOString().replace(/\.\d+Z$/, 'Z'),
+    },
+  });
+  return signAttestation(statement, verifier.secretKey);
+}
+
+export type SubmittedClaim = { id: string; commit: string; status: string; envelope: DsseEnvelope };
+
+/** A claim whose evidence is attestations by `verifiers` measuring exactly the claimed value. */
+export async function submitAttested(server: string, submitter: Key, commit: string, value: number, verifiers: Key[]): Promise<SubmittedClaim> {
+  const payload: ClaimPayload = {
+    v: 1,
+    task: TASK,
+    commit,
+    parent: null,
+    beatsParent: false,
+    metric: { name: 'correct', value },
+    submitter: submitter.hex,
+    createdAt: new Date(Date.now() - 300_000).toISOString(),
+    bundle: await uploadBundle(server, commit),
+  };
+  const envelope = signClaim(payload, submitter.secretKey);
+  const id = claimIdOf(fromBase64(envelope.payload, 'payload'));
+  const evidence = verifiers.map((v) => ({ type: 'attestation', envelope: attestation(id, commit, value, v) }));
+  const res = await call(server, 'POST', '/v1/claims', { claim: envelope, evidence });
+  return { id, commit, status: String(res.status), envelope };
+}
+
+/** The committed zk fixture (test/zk/fixtures): its proof binds task, commit and submitter, not the bundle. */
+export async function submitZkFixture(server: string): Promise<SubmittedClaim> {
+  const dir = join(import.meta.dirname, '..', 'zk', 'fixtures');
+  const fixture = JSON.parse(readFileSync(join(dir, 'claim.json'), 'utf8')) as ClaimPayload;
+  const evidence = JSON.parse(readFileSync(join(dir, 'valid-evidence.json'), 'utf8')) as unknown;
+  const payload = { ...fixture, bundle: await uploadBundle(server, fixture.commit) };
+  const envelope = signClaim(payload, new Uint8Array(32).fill(7));
+  const res = await call(server, 'POST', '/v1/claims', { claim: envelope, evidence: [evidence] });
+  return { id: claimIdOf(fromBase64(envelope.payload, 'payload')), commit: payload.commit, status: String(res.status), envelope };
+}
+
+export async function postAttestation(server: string, claimId: string, envelope: DsseEnvelope) {
+  return call(server, 'POST', `/v1/claims/${claimId}/attestations`, { attestation: envelope });
+}
+
+export const randomCommit = () => randomBytes(20).toString('hex');
+
+type Row = Record<string, unknown>;
+export type Sql = (query: string, params?: unknown[]) => Promise<Row[]>;
+
+/**
+ * A server whose database can be edited behind its back. On PGlite (one process per data folder) the server is
+ * stopped for the edit and started again on the same folder, keys and port-0 address.
+ */
+export class TamperableServer {
+  server!: ServerProcess;
+  constructor(
+    readonly env: Record<string, string>,
+    readonly dataDir: string,
+    readonly databaseUrl: string | undefined,
+  ) {}
+
+  static async start(dataDir: string, databaseUrl?: string) {
+    const env: Record<string, string> = {
+      PROOFBOARD_DATA: dataDir,
+      PROOFBOARD_OPERATOR_TOKEN: OPERATOR_TOKEN,
+      PROOFBOARD_LOG_KEY: LOG_SEED_HEX,
+      PROOFBOARD_LOG_ORIGIN: 'recheck-test.proofboard/log',
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    };
+    const s = new TamperableServer(env, dataDir, databaseUrl);
+    s.server = await startServer(env);
+    return s;
+  }
+
+  get url() {
+    return this.server.url;
+  }
+
+  /** The C2SP vkey the server printed at start. */
+  get logKey(): string {
+    const m = /log key: (\S+)/.exec(this.server.output());
+    if (!m) throw new Error(`server printed no log key:\n${this.server.output()}`);
+    return m[1]!;
+  }
+
+  async edit(fn: (sql: Sql) => Promise<void>): Promise<void> {
+    if (this.databaseUrl) {
+      const client = postgres(this.databaseUrl, { max: 1, onnotice: () => {} });
+      try {
+        await fn(async (q, p = []) => [...(await client.unsafe(q, p as never[]))] as Row[]);
+      } finally {
+        await client.end();
+      }
+      return;
+    }
+    await this.server.stop();
+    const db = await PGlite.create(join(this.dataDir, 'pglite'));
+    try {
+      await fn(async (q, p = []) => (await db.query<Row>(q, p)).rows);
+    } finally {
+      await db.close();
+    }
+    this.server = await startServer(this.env);
+  }
+
+  stop() {
+    return this.server.stop();
+  }
+}
