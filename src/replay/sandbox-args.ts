@@ -31,6 +31,8 @@ export interface SandboxArgsOptions {
   /** /dev/nvidia* nodes to pass in; empty without GPUs. */
   gpuDevices: string[];
   gpus: boolean;
+  /** bwrap 0.8+ can forbid user namespaces inside; older ones rely on the seccomp filter alone for that. */
+  disableUserns: boolean;
   tools: { bash: string; setpriv: string; prlimit: string; bwrap: string };
 }
 
@@ -66,7 +68,7 @@ export function buildSandboxArgs(options: SandboxArgsOptions): { file: string; a
     // reaps it. With bwrap's separate reaper, the outer bwrap exits first and the reaper is re-parented to
     // the host's PID 1, which in a container may never reap it. When the command exits, the kernel kills
     // whatever else is left in its pid namespace (daemons included).
-    '--unshare-all', '--unshare-user', '--disable-userns', '--as-pid-1',
+    '--unshare-all', '--unshare-user', ...(options.disableUserns ? ['--disable-userns'] : []), '--as-pid-1',
     '--cap-drop', 'ALL', '--die-with-parent', '--new-session', '--clearenv',
     '--hostname', 'sandbox',
     '--ro-bind', '/usr', '/usr',

@@ -2,7 +2,7 @@
 // per-job cgroups, and leaves nothing of it running afterwards. See docs/sandbox.md for what it stops.
 //
 // There is no unsandboxed fallback: when a piece is missing, runInSandbox throws SandboxUnavailableError.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomInt, randomUUID } from 'node:crypto';
 import { accessSync, constants, existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { chown, stat } from 'node:fs/promises';
@@ -209,6 +209,7 @@ async function runPrepared(spec: SandboxSpec, tools: SandboxTools): Promise<Sand
       rootLinks: listRootLinks(),
       gpuDevices: spec.gpus ? listNvidiaDevices() : [],
       gpus: spec.gpus ?? false,
+      disableUserns: bwrapSupportsDisableUserns(tools.bwrap),
       tools,
     });
     const started = performance.now();
@@ -305,6 +306,19 @@ async function assertReachable(path: string, uid: number): Promise<void> {
     }
     if (dir === '/') break;
   }
+}
+
+const bwrapVersions = new Map<string, boolean>();
+
+function bwrapSupportsDisableUserns(bwrap: string): boolean {
+  let supported = bwrapVersions.get(bwrap);
+  if (supported === undefined) {
+    const text = execFileSync(bwrap, ['--version'], { encoding: 'utf8' });
+    const [major = 0, minor = 0] = (/(\d+)\.(\d+)/.exec(text) ?? []).slice(1).map(Number);
+    supported = major > 0 || minor >= 8;
+    bwrapVersions.set(bwrap, supported);
+  }
+  return supported;
 }
 
 function listRootLinks(): Array<{ path: string; target?: string }> {

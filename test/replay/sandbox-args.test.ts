@@ -16,6 +16,7 @@ const base: SandboxArgsOptions = {
   rootLinks: [{ path: '/lib', target: 'usr/lib' }],
   gpuDevices: ['/dev/nvidia0', '/dev/nvidiactl'],
   gpus: false,
+  disableUserns: true,
   tools: { bash: '/bin/bash', setpriv: '/usr/bin/setpriv', prlimit: '/usr/bin/prlimit', bwrap: '/usr/bin/bwrap' },
 };
 
@@ -30,7 +31,7 @@ it('drops the uid before bwrap runs, and the command comes last', () => {
   expect(args).toContain('--bounding-set=-all');
   expect(args).toContain('--core=0');
   expect(args.slice(-3)).toEqual(['--', '/usr/bin/python3', 'train.py']);
-  for (const flag of ['--unshare-all', '--die-with-parent', '--new-session', '--clearenv', '--as-pid-1']) expect(args).toContain(flag);
+  for (const flag of ['--unshare-all', '--disable-userns', '--die-with-parent', '--new-session', '--clearenv', '--as-pid-1']) expect(args).toContain(flag);
   expect(args.join(' ')).toContain('--cap-drop ALL');
   expect(args.join(' ')).toContain('--seccomp 4');
   expect(args.join(' ')).toContain('--ro-bind /srv/jobs/1/input /input');
