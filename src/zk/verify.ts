@@ -162,6 +162,59 @@ function g1From(p: readonly string[], what: string): mcl.G1 {
   return g;
 }
 
+// ---- G2 subgroup membership through the untwist-Frobenius-twist endomorphism ψ ----
+// On the order-r subgroup G2, ψ acts as multiplication by p, and p ≡ 6x₀² (mod r) for BN curves; for BN254 the
+// converse also holds: Q is in G2 iff ψ(Q) = [6x₀²]Q (El Housni, Guillevic, Piellard, "Co-factor clearing and subgroup
+// membership testing on pairing-friendly curves", AFRICACRYPT 2022, eprint 2022/352). A 128-bit scalar
+// multiplication instead of a 254-bit one. test/zk cross-checks it against mcl's [r]Q = 0 test.
+type F2 = readonly [bigint, bigint];
+const fq = (v: bigint) => ((v % BASE_FIELD_MODULUS) + BASE_FIELD_MODULUS) % BASE_FIELD_MODULUS;
+const f2mul = (a: F2, b: F2): F2 => [fq(a[0] * b[0] - a[1] * b[1]), fq(a[0] * b[1] + a[1] * b[0])];
+function f2pow(a: F2, e: bigint): F2 {
+  let r: F2 = [1n, 0n];
+  let b = a;
+  for (; e > 0n; e >>= 1n) {
+    if (e & 1n) r = f2mul(r, b);
+    b = f2mul(b, b);
+  }
+  return r;
+}
+const XI: F2 = [9n, 1n]; // the BN254 sextic non-residue ξ = 9 + u of the twist y² = x³ + 3/ξ
+const PSI_X = f2pow(XI, (BASE_FIELD_MODULUS - 1n) / 3n);
+const PSI_Y = f2pow(XI, (BASE_FIELD_MODULUS - 1n) / 2n);
+const BN_X0 = 4965661367192848881n;
+export const PSI_EIGENVALUE = 6n * BN_X0 * BN_X0;
+
+/** ψ(x, y) = (conj(x)·ξ^((p-1)/3), conj(y)·ξ^((p-1)/2)) on affine coordinates. */
+function psi(x: F2, y: F2): [F2, F2] {
+  return [f2mul([x[0], fq(-x[1])], PSI_X), f2mul([y[0], fq(-y[1])], PSI_Y)];
+}
+
+/** True iff an on-curve affine twist point is in the order-r subgroup G2. */
+export function isInG2Subgroup(g: mcl.G2, x: F2, y: F2): boolean {
+  const [px, py] = psi(x, y);
+  const q = new mcl.G2();
+  q.setStr(`1 ${px[0]} ${px[1]} ${py[0]} ${py[1]}`, 10);
+  const k = new mcl.Fr();
+  k.setStr(PSI_EIGENVALUE.toString(10), 10);
+  return mcl.mul(g, k).isEqual(q);
+}
+
+/**
+ * For tests: an affine twist point judged by the fast ψ check and by mcl's reference [r]Q = 0 check.
+ * onCurve false means neither ran.
+ */
+export async function diagnoseG2Point(x: F2, y: F2): Promise<{ onCurve: boolean; fast: boolean; reference: boolean }> {
+  await initMcl();
+  const g = new mcl.G2();
+  try {
+    g.setStr(`1 ${x[0]} ${x[1]} ${y[0]} ${y[1]}`, 10);
+  } catch {
+    return { onCurve: false, fast: false, reference: false };
+  }
+  return { onCurve: g.isValid(), fast: isInG2Subgroup(g, x, y), reference: g.isValidOrder() };
+}
+
 function g2From(p: readonly (readonly string[])[], what: string): mcl.G2 {
   const c = [p[0]![0]!, p[0]![1]!, p[1]![0]!, p[1]![1]!].map((s) => BigInt(s));
   if (c.some((v) => v >= BASE_FIELD_MODULUS)) throw new BadPoint(`${what}: coordinate not below q`);
@@ -171,9 +224,10 @@ function g2From(p: readonly (readonly string[])[], what: string): mcl.G2 {
   } catch {
     throw new BadPoint(`${what}: not on the twist curve`);
   }
+  if (!g.isValid() || g.isZero()) throw new BadPoint(`${what}: not on the twist curve`);
   // Threat: G2 of BN254 has a large cofactor; a point outside the order-r subgroup makes the pairing check
   // meaningless (small-subgroup attacks), so the subgroup is checked explicitly.
-  if (!g.isValid() || !g.isValidOrder() || g.isZero()) throw new BadPoint(`${what}: not in the G2 subgroup`);
+  if (!isInG2Subgroup(g, [c[0]!, c[1]!], [c[2]!, c[3]!])) throw new BadPoint(`${what}: not in the G2 subgroup`);
   return g;
 }
 
@@ -192,6 +246,14 @@ async function prepare(circuit: RegisteredCircuit): Promise<Prepared> {
   };
   prepared.set(circuit.vkeySha256, p);
   return p;
+}
+
+/**
+ * Loads the pairing library and prepares a circuit's key (e(α,β), -γ, -δ, IC points) so that the first request
+ * does not pay for it; a server calls this at start for every registered circuit.
+ */
+export async function warmUpZk(circuit: RegisteredCircuit): Promise<void> {
+  await prepare(circuit);
 }
 
 function frFrom(v: bigint): mcl.Fr {
