@@ -212,11 +212,12 @@ async function walkWritten(treeDir: string, expected: Map<string, TreeEntryKind>
     }
     return undefined;
   };
-  await lchown(treeDir, 0, 0).catch(() => undefined);
-  const problem = await visit(treeDir, '').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT' && expected.size === 0) return undefined;
-    throw error;
-  });
+  // The work folder belonged to the job's uid: a compromised git could have swapped the tree for a link
+  // to a host folder, which this walk (as root, changing owners) must never enter.
+  const top = await lstat(treeDir);
+  if (!top.isDirectory()) return { ok: false, reason: 'path_unsafe', detail: 'checkout folder replaced' };
+  await lchown(treeDir, 0, 0);
+  const problem = await visit(treeDir, '');
   if (problem) return problem;
   for (const path of expected.keys()) {
     if (!found.has(path)) return { ok: false, reason: 'path_unsafe', detail: `${JSON.stringify(path)} missing after checkout` };
