@@ -12,6 +12,10 @@ const HELP = `proofboard <command> [options]
   submit ...                sign and post a claim about a commit of the current repository
   prove ...                 compute zero-knowledge proofs for a model (see docs/zk.md)
   recheck ...               re-check claims on this machine without trusting the server (docs/recheck.md)
+  verifier keygen [--out F] make a verifier operator's Ed25519 key (see docs/verifier-operators.md)
+  verifier ...              run the replay worker (see docs/verifier-operators.md)
+  attest ...                sign a replay result for a claim and post it (verifier operators)
+  admin ...                 operator actions: tasks, verifier keys, revocation (see docs/operators.md)
 
 Run 'proofboard <command> --help' for a command's options.`;
 
@@ -22,6 +26,9 @@ const commands: Record<string, () => Promise<Command>> = {
   keygen: async () => keygenCommand,
   submit: async () => submitCommand,
   recheck: async () => (await import('./recheck-command.ts')).recheckCommand,
+  verifier: async () => (await import('./verifier-command.ts')).verifierCommand,
+  attest: async () => (await import('./attest-command.ts')).attestCommand,
+  admin: async () => (await import('./admin-command.ts')).adminCommand,
 };
 
 export function registerCommand(name: string, load: () => Promise<Command>) {

@@ -1,0 +1,228 @@
+// proofboard admin: the service operator's actions over HTTP (tasks, verifier trust, revocation). Every one of them
+// is an operator endpoint: the server checks the token and writes the audit row in the same transaction.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { verifierKeyId } from '../service/verifier-keys.ts';
+import { apiRequest } from './http-client.ts';
+
+const USAGE = `usage: proofboard admin <action> [--server URL] [--token-file FILE] [--json]
+
+  task add FILE                              register a task from a JSON file (POST /v1/tasks)
+  verifier add --name N --public-key HEX --tasks a,b [--valid-from T] [--valid-until T]
+                                             trust a verifier key for these tasks
+  verifier update ID [--name N] [--tasks a,b] [--valid-until T|none]
+                                             change a key's name, tasks or end of validity
+  verifier revoke ID --reason compromised|retired [--at T]
+                                             revoke a key; compromised re-judges everything it signed
+  verifier list                              the trust registry, revoked keys included
+
+  ID is the key id (32 hex) or its public key (64 hex). T is a time, e.g. 2026-12-01T00:00:00Z.
+  The operator token comes from --token-file, else PROOFBOARD_OPERATOR_TOKEN, else
+  $PROOFBOARD_DATA/secrets/operator-token (the file 'proofboard serve' creates).`;
+
+type KeyJson = {
+  id: string;
+  name: string;
+  publicKey: string;
+  tasks: string[];
+  validFrom: string;
+  validUntil: string | null;
+  revokedAt: string | null;
+  revocationReason: string | null;
+  reputation?: number;
+};
+
+type Common = { server: string; json: boolean; token: () => string };
+
+const commonOptions = {
+  server: { type: 'string', default: process.env.PROOFBOARD_SERVER ?? 'http://127.0.0.1:8080' },
+  'token-file': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export async function adminCommand(argv: string[]): Promise<number> {
+  const [group, action, ...rest] = argv;
+  if (!group || group === '--help' || group === '-h' || group === 'help') {
+    console.log(USAGE);
+    return group ? 0 : 2;
+  }
+  const handler = ACTIONS[`${group} ${action ?? ''}`];
+  if (!handler) {
+    console.error(`proofboard admin: unknown action ${JSON.stringify([group, action].filter(Boolean).join(' '))}\n\n${USAGE}`);
+    return 2;
+  }
+  return handler(rest);
+}
+
+const ACTIONS: Record<string, (argv: string[]) => Promise<number>> = {
+  'task add': taskAdd,
+  'verifier add': verifierAdd,
+  'verifier update': verifierUpdate,
+  'verifier revoke': verifierRevoke,
+  'verifier list': verifierList,
+};
+
+async function taskAdd(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: commonOptions });
+  if (values.help || positionals.length !== 1) return usage(values.help);
+  const common = toCommon(values);
+  const path = positionals[0]!;
+  let task: unknown;
+  try {
+    task = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: not a JSON file (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const res = await apiRequest<{ id: string; policy: unknown }>(common.server, 'POST', '/v1/tasks', task, auth(common));
+  if (common.json) console.log(JSON.stringify(res.body));
+  else console.log(`task ${res.body.id} registered`);
+  return 0;
+}
+
+async function verifierAdd(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...commonOptions,
+      name: { type: 'string' },
+      'public-key': { type: 'string' },
+      tasks: { type: 'string' },
+      'valid-from': { type: 'string' },
+      'valid-until': { type: 'string' },
+    },
+  });
+  if (values.help || positionals.length > 0 || !values.name || !values['public-key'] || !values.tasks) return usage(values.help);
+  const common = toCommon(values);
+  const body = {
+    name: values.name,
+    publicKey: values['public-key'].toLowerCase(),
+    tasks: toTaskList(values.tasks),
+    ...(values['valid-from'] ? { validFrom: toIsoTime(values['valid-from'], '--valid-from') } : {}),
+    ...(values['valid-until'] ? { validUntil: toIsoTime(values['valid-until'], '--valid-until') } : {}),
+  };
+  const res = await apiRequest<KeyJson>(common.server, 'POST', '/v1/verifier-keys', body, auth(common));
+  if (common.json) console.log(JSON.stringify(res.body));
+  else {
+    console.log(`verifier key ${res.body.id} trusted for ${res.body.tasks.join(', ')}`);
+    console.log(describeKey(res.body));
+  }
+  return 0;
+}
+
+async function verifierUpdate(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...commonOptions, name: { type: 'string' }, tasks: { type: 'string' }, 'valid-until': { type: 'string' } },
+  });
+  if (values.help || positionals.length !== 1) return usage(values.help);
+  const common = toCommon(values);
+  const until = values['valid-until'];
+  const body = {
+    ...(values.name ? { name: values.name } : {}),
+    ...(values.tasks ? { tasks: toTaskList(values.tasks) } : {}),
+    ...(until === undefined ? {} : { validUntil: until === 'none' ? null : toIsoTime(until, '--valid-until') }),
+  };
+  if (Object.keys(body).length === 0) throw new Error('nothing to change: give --name, --tasks or --valid-until');
+  const res = await apiRequest<KeyJson>(common.server, 'PATCH', `/v1/verifier-keys/${toKeyId(positionals[0]!)}`, body, auth(common));
+  if (common.json) console.log(JSON.stringify(res.body));
+  else console.log(describeKey(res.body));
+  return 0;
+}
+
+async function verifierRevoke(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...commonOptions, reason: { type: 'string' }, at: { type: 'string' } },
+  });
+  if (values.help || positionals.length !== 1 || !values.reason) return usage(values.help);
+  if (values.reason !== 'compromised' && values.reason !== 'retired') {
+    throw new Error(`--reason must be compromised or retired, got ${JSON.stringify(values.reason)}`);
+  }
+  const common = toCommon(values);
+  const body = { reason: values.reason, ...(values.at ? { at: toIsoTime(values.at, '--at') } : {}) };
+  const res = await apiRequest<KeyJson>(common.server, 'POST', `/v1/verifier-keys/${toKeyId(positionals[0]!)}/revoke`, body, auth(common));
+  if (common.json) console.log(JSON.stringify(res.body));
+  else {
+    console.log(`verifier key ${res.body.id} revoked as ${res.body.revocationReason} at ${res.body.revokedAt}`);
+    if (res.body.revocationReason === 'compromised') {
+      console.log('everything it signed has been judged again without it (see each claim\'s history)');
+    }
+  }
+  return 0;
+}
+
+async function verifierList(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: commonOptions });
+  if (values.help || positionals.length > 0) return usage(values.help);
+  const server = values.server;
+  // The registry is public (third parties re-check attestations against it): no token needed to read it.
+  const res = await apiRequest<{ keys: KeyJson[] }>(server, 'GET', '/v1/verifier-keys');
+  if (values.json) console.log(JSON.stringify(res.body));
+  else if (res.body.keys.length === 0) console.log('no verifier keys');
+  else for (const k of res.body.keys) console.log(describeKey(k));
+  return 0;
+}
+
+function describeKey(k: KeyJson): string {
+  const state = k.revokedAt ? `revoked (${k.revocationReason}) at ${k.revokedAt}` : 'active';
+  const until = k.validUntil ? ` until ${k.validUntil}` : '';
+  return `${k.id}  ${k.name}  ${k.publicKey}  tasks=${k.tasks.join(',')}  from ${k.validFrom}${until}  ${state}`;
+}
+
+function usage(help: boolean | undefined): number {
+  if (help) {
+    console.log(USAGE);
+    return 0;
+  }
+  console.error(USAGE);
+  return 2;
+}
+
+function toCommon(values: { server: string; 'token-file'?: string | undefined; json: boolean }): Common {
+  return { server: values.server, json: values.json, token: () => readOperatorToken(values['token-file']) };
+}
+
+function auth(common: Common): Record<string, string> {
+  return { authorization: `Bearer ${common.token()}` };
+}
+
+/**
+ * The operator token: --token-file, else PROOFBOARD_OPERATOR_TOKEN, else the file `serve` generated in the data
+ * folder. A token file readable by others hands operator rights to every local user, so it is refused, as key files are.
+ */
+export function readOperatorToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (!tokenFile && env.PROOFBOARD_OPERATOR_TOKEN) return env.PROOFBOARD_OPERATOR_TOKEN;
+  const path = tokenFile ?? join(resolve(env.PROOFBOARD_DATA ?? './.proofboard'), 'secrets', 'operator-token');
+  if (!existsSync(path)) {
+    throw new Error(`no operator token: set PROOFBOARD_OPERATOR_TOKEN or pass --token-file (${path} does not exist)`);
+  }
+  if (statSync(path).mode & 0o077) throw new Error(`${path}: token file must not be readable by group or others (chmod 600)`);
+  const token = readFileSync(path, 'utf8').trim();
+  if (!token) throw new Error(`${path}: the token file is empty`);
+  return token;
+}
+
+function toTaskList(list: string): string[] {
+  const tasks = list.split(',').map((t) => t.trim()).filter((t) => t.length > 0);
+  if (tasks.length === 0) throw new Error('--tasks: name at least one task');
+  return tasks;
+}
+
+/** Accepts anything Date understands and sends the server the one format it takes (UTC, ISO 8601 with Z). */
+function toIsoTime(value: string, flag: string): string {
+  const t = new Date(value);
+  if (Number.isNaN(t.getTime())) throw new Error(`${flag}: not a time: ${JSON.stringify(value)}`);
+  return t.toISOString();
+}
+
+function toKeyId(idOrPublicKey: string): string {
+  const v = idOrPublicKey.toLowerCase();
+  if (/^[0-9a-f]{32}$/.test(v)) return v;
+  if (/^[0-9a-f]{64}$/.test(v)) return verifierKeyId(v);
+  throw new Error(`not a verifier key id (32 hex) or public key (64 hex): ${JSON.stringify(idOrPublicKey)}`);
+}
