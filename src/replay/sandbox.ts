@@ -5,7 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomInt, randomUUID } from 'node:crypto';
 import { accessSync, constants, existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { chown, stat } from 'node:fs/promises';
+import { chown, lstat, stat } from 'node:fs/promises';
 import { arch } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -297,8 +297,9 @@ async function runPrepared(spec: SandboxSpec, tools: SandboxTools): Promise<Sand
 
 /** bwrap mounts host paths as the job's uid, so each folder above them must be searchable by others. */
 async function assertReachable(path: string, uid: number): Promise<void> {
-  const info = await stat(path).catch(() => undefined);
-  if (!info?.isDirectory()) throw new Error(`sandbox: ${path} is not a folder`);
+  // lstat: a link would be followed by the chown of the work folder and by bwrap's mount.
+  const info = await lstat(path).catch(() => undefined);
+  if (!info?.isDirectory()) throw new Error(`sandbox: ${path} is not a folder (or is a link)`);
   for (let dir = dirname(path); ; dir = dirname(dir)) {
     const mode = (await stat(dir)).mode;
     if ((mode & 0o001) === 0) {
