@@ -1,0 +1,287 @@
+// Load benchmark of the real server on PostgreSQL, in one run:
+//   1. zk claims: distinct signed claims, each with a valid 4-shard Groth16 proof, accepted and verified at intake;
+//   2. plain claims (no evidence, with a proof-of-work stamp): intake cost without any proof to check;
+//   3. leaderboard reads (GET /v1/tasks/digits-mlp/leaderboard) and the leaderboard page (GET /tasks/digits-mlp);
+//   4. a bare Hono route on the same server (/bench/bare, served only with PROOFBOARD_BENCH_ROUTES=1): the baseline.
+// Proofs are made before the timed part and cached under tmp/bench-zk/ (proving costs seconds per claim).
+// Ends with one line of JSON. Numbers depend on the machine and on its other load: compare within one run.
+//
+//   npm run bench:load                      (BENCH_DATABASE_URL or TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres)
+//   BENCH_ZK_CLAIMS=64 BENCH_DURATION_S=10 BENCH_CONNECTIONS=16 npm run bench:load
+//   npm run bench:load -- --prepare-only    (only make and cache the proofs)
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import postgres from 'postgres';
+import { claimIdOf, signClaim, type ClaimPayload } from '../src/attest/claim.ts';
+import { toHex } from '../src/attest/bytes.ts';
+import { ed25519PublicKey } from '../src/attest/ed25519.ts';
+import { mineStamp } from '../src/attest/stamp.ts';
+import { proveClaim } from '../src/zk/prove.ts';
+import { shutdownZk } from '../src/zk/verify.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const CACHE = join(ROOT, 'tmp', 'bench-zk');
+const MODEL = join(ROOT, 'examples', 'digits', 'model.json');
+const env = process.env;
+const ZK_CLAIMS = Number(env.BENCH_ZK_CLAIMS ?? 48);
+const PLAIN_CLAIMS = Number(env.BENCH_PLAIN_CLAIMS ?? 1500);
+const DURATION_S = Number(env.BENCH_DURATION_S ?? 8);
+const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 16);
+const DB_URL = env.BENCH_DATABASE_URL ?? env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const OPERATOR_TOKEN = randomBytes(16).toString('hex');
+const BUNDLE = new TextEncoder().encode('proofboard bench bundle\n');
+
+type ZkFixture = { secretHex: string; commit: string; metric: ClaimPayload['metric']; evidence: unknown };
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** One proof set per distinct submitter key: a statement counts once, so no two claims may share proofs. */
+async function zkFixtures(n: number): Promise<ZkFixture[]> {
+  mkdirSync(CACHE, { recursive: true });
+  const weights = JSON.parse(readFileSync(MODEL, 'utf8')) as unknown;
+  const out: ZkFixture[] = [];
+  for (let i = 0; i < n; i++) {
+    const path = join(CACHE, `claim-${i}.json`);
+    if (existsSync(path)) {
+      out.push(JSON.parse(readFileSync(path, 'utf8')) as ZkFixture);
+      continue;
+    }
+    const secret = randomBytes(32);
+    const commit = randomBytes(20).toString('hex');
+    const started = Date.now();
+    const r = await proveClaim({ weights, task: 'digits-mlp', commit, submitterPublicKeyHex: toHex(ed25519PublicKey(secret)) });
+    const fixture: ZkFixture = { secretHex: secret.toString('hex'), commit, metric: r.metric, evidence: r.evidence };
+    writeFileSync(path, JSON.stringify(fixture));
+    out.push(fixture);
+    log(`proved claim ${i + 1}/${n} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+  return out;
+}
+
+const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const bundleRef = `sha256:${sha256Hex(BUNDLE)}`;
+
+function zkBody(f: ZkFixture, i: number): string {
+  const secret = Uint8Array.from(Buffer.from(f.secretHex, 'hex'));
+  const payload: ClaimPayload = {
+    v: 1,
+    task: 'digits-mlp',
+    commit: f.commit,
+    parent: null,
+    beatsParent: false,
+    metric: f.metric,
+    submitter: toHex(ed25519PublicKey(secret)),
+    createdAt: new Date(Date.UTC(2026, 10, 27, 8, 0, i)).toISOString().replace('.000Z', 'Z'),
+    bundle: bundleRef,
+  };
+  return JSON.stringify({ claim: signClaim(payload, secret), evidence: [f.evidence] });
+}
+
+/**
+ * Plain claims go to the bench-plain task, whose base stamp difficulty is 0: the stamp then only grows with the
+ * queue (one bit per doubling past 8 jobs), so pre-mining a few thousand stays cheap. Mined for the worst depth.
+ */
+function plainBodies(n: number): string[] {
+  const bits = Math.floor(Math.log2(1 + n / 8)) + 1;
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const secret = randomBytes(32);
+    const payload: ClaimPayload = {
+      v: 1,
+      task: 'bench-plain',
+      commit: randomBytes(20).toString('hex'),
+      parent: null,
+      beatsParent: false,
+      metric: { name: 'correct', value: 100 + (i % 300) },
+      submitter: toHex(ed25519PublicKey(secret)),
+      createdAt: '2026-11-27T08:00:00Z',
+      bundle: bundleRef,
+    };
+    const envelope = signClaim(payload, secret);
+    const { stamp } = mineStamp(claimIdOf(Buffer.from(envelope.payload, 'base64')), bits);
+    out.push(JSON.stringify({ claim: envelope, evidence: [], stamp }));
+  }
+  return out;
+}
+
+async function createDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `pb_bench_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(DB_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(DB_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const a = postgres(DB_URL, { max: 1, onnotice: () => {} });
+      await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
+async function startServer(databaseUrl: string, dataDir: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'proofboard.mjs'), 'serve'], {
+    cwd: ROOT,
+    env: {
+      ...env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl,
+      PROOFBOARD_DATA: dataDir,
+      PROOFBOARD_OPERATOR_TOKEN: OPERATOR_TOKEN,
+      PROOFBOARD_WORKER: 'off',
+      PROOFBOARD_BENCH_ROUTES: '1',
+      // One JSON line per request would measure the terminal, not the service; warnings and errors still print.
+      LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
+      // The intake's per-address and per-key limits would refuse a load test from one address by design.
+      PROOFBOARD_REQUESTS_PER_ADDRESS_PER_MINUTE: '10000000',
+      PROOFBOARD_CLAIMS_PER_KEY_PER_MINUTE: '1000000',
+      PROOFBOARD_PENDING_PER_KEY: '1000000',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const url = await new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`server did not start:\n${out}`)), 120_000);
+    child.stdout!.on('data', () => {
+      const m = /serving (http:\/\/[^\s"]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]!);
+      }
+    });
+    child.once('exit', (code) => fail(new Error(`server exited with ${code}:\n${out}`)));
+  });
+  return { url, child };
+}
+
+type Run = { name: string; perSecond: number; ok: number; failed: number; p50: number; p99: number; seconds: number; note?: string };
+
+async function cannon(
+  name: string,
+  url: string,
+  opts: { path: string; method?: 'GET' | 'POST'; bodies?: string[]; connections?: number; check?: (status: number, body: string) => boolean },
+): Promise<Run> {
+  let next = 0;
+  let good = 0;
+  let bad = 0;
+  const bodies = opts.bodies;
+  const result = await autocannon({
+    url,
+    connections: Math.min(opts.connections ?? CONNECTIONS, bodies?.length ?? Infinity),
+    ...(bodies ? { amount: bodies.length } : { duration: DURATION_S }),
+    requests: [
+      {
+        method: opts.method ?? 'GET',
+        path: opts.path,
+        headers: { 'content-type': 'application/json' },
+        ...(bodies ? { setupRequest: (req: Record<string, unknown>) => ({ ...req, body: bodies[next++ % bodies.length] }) } : {}),
+        onResponse: (status: number, body: string) => ((opts.check ? opts.check(status, body) : status === 200) ? good++ : bad++),
+      },
+    ],
+  });
+  const seconds = result.duration;
+  return { name, perSecond: good / seconds, ok: good, failed: bad, p50: result.latency.p50, p99: result.latency.p99, seconds };
+}
+
+const accepted = (want: string) => (status: number, body: string) => {
+  if (status !== 200 && status !== 202) return false;
+  try {
+    return (JSON.parse(body) as { status?: string; created?: boolean }).status === want;
+  } catch {
+    return false;
+  }
+};
+
+async function main() {
+  log(`bench:load — ${ZK_CLAIMS} zk claims, ${PLAIN_CLAIMS} plain claims, reads for ${DURATION_S} s at ${CONNECTIONS} connections`);
+  const fixtures = await zkFixtures(ZK_CLAIMS);
+  await shutdownZk();
+  if (process.argv.includes('--prepare-only')) return;
+  const zkBodies = fixtures.map(zkBody);
+  log(`mining ${PLAIN_CLAIMS} stamps and signing plain claims`);
+  const plain = plainBodies(PLAIN_CLAIMS);
+
+  const db = await createDatabase();
+  const dataDir = mkdtempSync(join(tmpdir(), 'proofboard-bench-'));
+  const server = await startServer(db.url, dataDir);
+  log(`server ${server.url} on PostgreSQL`);
+  try {
+    const put = await fetch(`${server.url}/v1/blobs/${bundleRef}`, { method: 'PUT', body: BUNDLE, headers: { 'content-type': 'application/octet-stream' } });
+    if (!put.ok) throw new Error(`bundle upload: ${put.status} ${await put.text()}`);
+    const task = await fetch(`${server.url}/v1/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${OPERATOR_TOKEN}` },
+      body: JSON.stringify({
+        id: 'bench-plain',
+        title: 'Bench: claims without evidence',
+        metricName: 'correct',
+        direction: 'higher',
+        policy: { quorum: 1, direction: 'higher', tolerance: { absolute: 0 }, runs: 1, seeds: [0] },
+        stampBaseBits: 0,
+      }),
+    });
+    if (!task.ok) throw new Error(`task: ${task.status} ${await task.text()}`);
+    // Warm the routes and the verifier (first verify builds the curve).
+    await fetch(`${server.url}/bench/bare`);
+    await fetch(`${server.url}/v1/tasks/digits-mlp/leaderboard`);
+
+    const runs: Run[] = [];
+    runs.push(await cannon('zk claims (4 Groth16 proofs each, verified at intake)', server.url, { path: '/v1/claims', method: 'POST', bodies: zkBodies, connections: 8, check: accepted('verified') }));
+    runs.push(await cannon('plain claims (no evidence, stamped, queued)', server.url, { path: '/v1/claims', method: 'POST', bodies: plain, check: accepted('pending') }));
+    const bare = await cannon('bare Hono route /bench/bare', server.url, { path: '/bench/bare' });
+    const reads = await cannon(`leaderboard JSON (${ZK_CLAIMS} entries)`, server.url, { path: '/v1/tasks/digits-mlp/leaderboard' });
+    const page = await cannon('leaderboard page (HTML)', server.url, { path: '/tasks/digits-mlp' });
+    runs.push(bare, reads, page);
+
+    log('');
+    log('| run | per second | ok | failed | p50 ms | p99 ms | seconds |');
+    log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of runs) log(`| ${r.name} | ${r.perSecond.toFixed(1)} | ${r.ok} | ${r.failed} | ${r.p50} | ${r.p99} | ${r.seconds.toFixed(1)} |`);
+    log('');
+    const [zk, plainRun] = runs as [Run, Run];
+    const summary = {
+      database: 'postgres',
+      claims_kind: 'zk',
+      claims_per_s: round(zk.perSecond),
+      claims_p50_ms: zk.p50,
+      claims_p99_ms: zk.p99,
+      claims_ok: zk.ok,
+      claims_failed: zk.failed,
+      plain_claims_per_s: round(plainRun.perSecond),
+      plain_claims_p99_ms: plainRun.p99,
+      reads_per_s: round(reads.perSecond),
+      reads_p50_ms: reads.p50,
+      reads_p99_ms: reads.p99,
+      page_reads_per_s: round(page.perSecond),
+      page_p99_ms: page.p99,
+      bare_per_s: round(bare.perSecond),
+      bare_p99_ms: bare.p99,
+      read_ratio: round(reads.perSecond / bare.perSecond, 3),
+      connections: CONNECTIONS,
+      cores: (await import('node:os')).availableParallelism(),
+      loadavg_1m: round((await import('node:os')).loadavg()[0]!),
+    };
+    console.log(JSON.stringify(summary));
+  } finally {
+    server.child.kill('SIGTERM');
+    await new Promise((r) => server.child.once('exit', r));
+    await db.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function round(n: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+await main();
