@@ -20,7 +20,6 @@ import {
 /** BN254 base field modulus q: proof coordinates are elements of F_q. */
 export const BASE_FIELD_MODULUS = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
 export const MAX_SHARDS = 64;
-export const MAX_EVIDENCE_BYTES = 256 * 1024;
 
 // Canonical decimal only: no sign, no leading zeros, at most 78 digits (a value below 2^256). Non-canonical forms
 // would give one statement many spellings and so many digests.
