@@ -20,6 +20,8 @@ export type Config = {
     requestsPerAddressPerMinute: number;
     pendingPerKey: number;
   };
+  /** How long a replay lease lasts without a heartbeat before another worker may take the job. */
+  leaseMs: number;
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
   trustProxy: boolean;
   /** Origin printed in the web page's recheck command; unset means the request's own origin. */
@@ -57,6 +59,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pendingPerKey: intFromEnv(env, 'PROOFBOARD_PENDING_PER_KEY', 10, 1, 1_000_000),
     },
     trustProxy: env.PROOFBOARD_TRUST_PROXY === '1',
+    leaseMs: intFromEnv(env, 'PROOFBOARD_LEASE_MS', 60_000, 1_000, 3_600_000),
     publicUrl: publicUrlFromEnv(env.PROOFBOARD_PUBLIC_URL),
     benchRoutes: env.PROOFBOARD_BENCH_ROUTES === '1',
     shutdownGraceMs: intFromEnv(env, 'PROOFBOARD_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),

@@ -28,7 +28,8 @@ export const exampleTask = {
   } satisfies TaskPolicy,
   auditFraction: 0.1,
   stampBaseBits: 16,
-  replay: { harness: 'digits-mlp-v1', train: ['python3', 'examples/digits/train.py'] },
+  // The commit's tree is mounted read-only at /input; the job writes model.json into /work for the harness to score.
+  replay: { harness: 'digits-mlp-v1', train: ['/usr/bin/python3', '/input/train.py', '--seed', '{seed}', '--out', '/work/model.json'] },
 };
 
 export async function seedExampleTask(ctx: AppContext): Promise<boolean> {

@@ -15,7 +15,6 @@ import { loadRegistry } from './registry.ts';
 import { recordVerdict } from './record-verdict.ts';
 import type { Verdict } from './verdict.ts';
 
-export const LEASE_MS = 60_000;
 /** A job whose workers died this many times is parked as failed for an operator to look at, not retried forever. */
 export const MAX_ATTEMPTS = 5;
 
@@ -56,7 +55,7 @@ export async function leaseJob(ctx: AppContext, envelope: unknown): Promise<Leas
         .where(eq(replayJobs.id, job.id));
       return null;
     }
-    const expires = new Date(now.getTime() + LEASE_MS);
+    const expires = new Date(now.getTime() + ctx.config.leaseMs);
     await tx
       .update(replayJobs)
       .set({ state: 'leased', leaseOwner: worker.owner, leaseExpiresAt: expires, attempts: job.attempts + 1, updatedAt: now })
@@ -106,7 +105,7 @@ export async function heartbeatJob(ctx: AppContext, jobId: number, envelope: unk
   const now = ctx.now();
   return ctx.db.transaction(async (tx) => {
     await lockLeasedJob(tx, jobId, worker.owner, now);
-    const expires = new Date(now.getTime() + LEASE_MS);
+    const expires = new Date(now.getTime() + ctx.config.leaseMs);
     await tx.update(replayJobs).set({ leaseExpiresAt: expires, updatedAt: now }).where(eq(replayJobs.id, jobId));
     return { leaseExpiresAt: expires.toISOString() };
   });

@@ -1,0 +1,145 @@
+// Runs one replay job on this machine: verify and check out the commit's bundle, run its training command in the
+// sandbox once per seed, score what it produced with the task's trusted harness, and build the statement to sign.
+import { createHash } from 'node:crypto';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { buildReplayStatement, type ReplayStatement } from '../attest/statement.ts';
+import type { TaskPolicy } from '../attest/policy.ts';
+import { checkoutBundle } from './git-checkout.ts';
+import { harnessById } from './harnesses.ts';
+import { runInSandbox, SANDBOX_INPUT_DIR, SANDBOX_WORK_DIR, DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './sandbox.ts';
+import type { FailureCode } from './worker-request.ts';
+import { buildSeccompFilter, toSeccompArch } from './seccomp-filter.ts';
+
+export const RUNNER_VERSION = 'proofboard-replay/0.1.0';
+
+/** The replay part of a task record: which harness scores it and how its training is started. */
+export const replaySpecSchema = z
+  .object({
+    harness: z.string().min(1).max(64),
+    // argv inside the sandbox: {seed} is replaced by the run's seed; the commit's tree is at /input, the
+    // writable work folder at /work.
+    train: z.array(z.string().max(512)).min(1).max(64),
+    limits: z
+      .object({ wallTimeMs: z.number().int().positive(), memoryBytes: z.number().int().positive(), cpuSeconds: z.number().int().positive() })
+      .partial()
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type ReplaySpec = z.infer<typeof replaySpecSchema>;
+
+export type JobInput = {
+  claimId: string;
+  task: string;
+  commit: string;
+  metricName: string;
+  bundle: Buffer;
+  bundleSha256: string;
+  policy: Pick<TaskPolicy, 'runs' | 'seeds'>;
+  replay: unknown;
+  gpus: boolean;
+  environment: { gpu: 'cpu' | { model: string; count: number }; driver: string | null; runtimes: Record<string, string> };
+  onProgress?: (stage: string) => void;
+};
+
+export type JobOutcome =
+  | { ok: true; statement: ReplayStatement; runs: { seed: number; value: number; wallMs: number }[] }
+  | { ok: false; code: FailureCode; message: string; killReason?: string };
+
+const TAIL = 400;
+
+export async function runReplayJob(input: JobInput): Promise<JobOutcome> {
+  const spec = replaySpecSchema.safeParse(input.replay);
+  if (!spec.success) return { ok: false, code: 'infrastructure', message: 'task has no usable replay spec' };
+  const harness = harnessById(spec.data.harness);
+  // An unknown harness is this worker's problem (too old), not the claim's: give the job back.
+  if (!harness) return { ok: false, code: 'infrastructure', message: `this worker has no harness ${spec.data.harness}` };
+  if (harness.metric !== input.metricName) return { ok: false, code: 'infrastructure', message: 'harness measures another metric' };
+  if (createHash('sha256').update(input.bundle).digest('hex') !== input.bundleSha256) {
+    return { ok: false, code: 'infrastructure', message: 'downloaded bundle does not match its digest' };
+  }
+
+  const root = await mkdtemp(join(tmpdir(), 'proofboard-job-'));
+  // The sandbox uid must traverse this folder to reach its work folders (mkdtemp makes it 0700); it cannot list it.
+  await chmod(root, 0o711);
+  try {
+    const bundlePath = join(root, 'commit.bundle');
+    await writeFile(bundlePath, input.bundle);
+    input.onProgress?.('checkout');
+    const checkout = await checkoutBundle({ bundlePath, commit: input.commit, destDir: join(root, 'checkout') });
+    if (!checkout.ok) return { ok: false, code: 'bad_bundle', message: `${checkout.reason}: ${checkout.detail}` };
+
+    const limits: Partial<SandboxLimits> = { ...spec.data.limits };
+    const seeds = input.policy.seeds ?? Array.from({ length: input.policy.runs }, (_, i) => i);
+    const startedAt = new Date();
+    const runs: { seed: number; value: number; wallMs: number }[] = [];
+    let modelSha256: string | null = null;
+    for (const seed of seeds) {
+      input.onProgress?.(`train seed ${seed}`);
+      const workDir = join(root, `run-${seed}`);
+      await mkdir(workDir);
+      const result = await runInSandbox({
+        command: spec.data.train.map((a) => a.replaceAll('{seed}', String(seed))),
+        workDir,
+        inputDir: checkout.treeDir,
+        env: { PYTHONDONTWRITEBYTECODE: '1', PYTHONHASHSEED: '0', PROOFBOARD_SEED: String(seed) },
+        limits,
+        gpus: input.gpus,
+      });
+      if (result.killReason !== 'none' || result.exitCode !== 0) {
+        const tail = result.stderr.subarray(Math.max(0, result.stderr.length - TAIL)).toString('utf8');
+        return {
+          ok: false,
+          code: 'training_failed',
+          killReason: result.killReason,
+          message: `seed ${seed}: ${result.killReason !== 'none' ? `killed (${result.killReason})` : `exit ${result.exitCode}`}; stderr tail: ${tail}`,
+        };
+      }
+      input.onProgress?.(`score seed ${seed}`);
+      const outPath = join(workDir, harness.output.path);
+      const info = await stat(outPath).catch(() => null);
+      if (!info?.isFile()) return { ok: false, code: 'harness_failed', message: `training left no ${harness.output.path}` };
+      // Read at most the cap: the file is the untrusted job's, and its size is its choice.
+      if (info.size > harness.output.maxBytes) return { ok: false, code: 'harness_failed', message: `${harness.output.path} is ${info.size} bytes, over ${harness.output.maxBytes}` };
+      const output = await readFile(outPath);
+      const scored = harness.evaluate(output);
+      if (!scored.ok) return { ok: false, code: 'harness_failed', message: scored.message };
+      if (seed === seeds[0]) modelSha256 = createHash('sha256').update(output).digest('hex');
+      runs.push({ seed, value: scored.value, wallMs: result.wallMs });
+    }
+    const statement = buildReplayStatement({
+      commit: input.commit,
+      modelSha256,
+      predicate: {
+        task: input.task,
+        claimId: input.claimId,
+        metric: input.metricName,
+        runs: runs.map(({ seed, value }) => ({ seed, value })),
+        environment: {
+          ...input.environment,
+          runnerVersion: RUNNER_VERSION,
+          harnessSha256: harness.harnessSha256,
+          datasetSha256: harness.datasetSha256,
+          sandboxProfileSha256: sandboxProfileSha256(limits),
+        },
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+      },
+    });
+    return { ok: true, statement, runs };
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** What the sandbox was: its limits, mount layout and seccomp program, so two verifiers can compare profiles. */
+export function sandboxProfileSha256(limits: Partial<SandboxLimits>): string {
+  const arch = toSeccompArch(process.arch);
+  return createHash('sha256')
+    .update(JSON.stringify({ limits: { ...DEFAULT_SANDBOX_LIMITS, ...limits }, input: SANDBOX_INPUT_DIR, work: SANDBOX_WORK_DIR }))
+    .update(arch ? buildSeccompFilter(arch) : Buffer.alloc(0))
+    .digest('hex');
+}

@@ -1,0 +1,49 @@
+// proofboard verifier --server URL --key K [--gpus N] [--tasks a,b] [--once]: the replay worker as a command.
+import { parseArgs } from 'node:util';
+import { readKeyFile } from '../cli/key-file.ts';
+import { checkSandboxAvailable } from './sandbox.ts';
+import { runWorker } from './worker.ts';
+
+export async function workerCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      server: { type: 'string', default: process.env.PROOFBOARD_SERVER ?? 'http://127.0.0.1:8080' },
+      key: { type: 'string' },
+      gpus: { type: 'string', default: '0' },
+      tasks: { type: 'string' },
+      once: { type: 'boolean', default: false },
+      'poll-ms': { type: 'string', default: '5000' },
+    },
+  });
+  if (!values.key) {
+    console.error('usage: proofboard verifier --server URL --key KEYFILE [--gpus N] [--tasks a,b] [--once]');
+    return 2;
+  }
+  const gpus = Number(values.gpus);
+  if (!Number.isInteger(gpus) || gpus < 0 || gpus > 64) {
+    console.error('--gpus must be an integer 0..64');
+    return 2;
+  }
+  // Refuse to start rather than ever run submitted code without the sandbox.
+  const sandbox = await checkSandboxAvailable();
+  if (!sandbox.available) {
+    console.error(`proofboard verifier: sandbox unavailable, refusing to replay: ${sandbox.missing.join('; ')}`);
+    return 1;
+  }
+  const key = readKeyFile(values.key);
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  process.once('SIGTERM', () => controller.abort());
+  const { jobs } = await runWorker({
+    server: values.server,
+    secretKey: key.secretKey,
+    gpus,
+    ...(values.tasks ? { tasks: values.tasks.split(',') } : {}),
+    once: values.once,
+    pollMs: Number(values['poll-ms']),
+    signal: controller.signal,
+  });
+  console.log(`worker stopped after ${jobs} job(s)`);
+  return 0;
+}

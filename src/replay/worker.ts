@@ -1,0 +1,150 @@
+// The replay worker: leases jobs from a proofboard server over HTTP with signed requests, runs them in the local
+// sandbox, and posts a signed attestation (or a signed failure). The service's own worker and a remote operator's
+// GPU machine run this same loop.
+import { execFileSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { toHex } from '../attest/bytes.ts';
+import { ed25519PublicKey } from '../attest/ed25519.ts';
+import { signAttestation } from '../attest/statement.ts';
+import { taskPolicySchema } from '../attest/policy.ts';
+import { runReplayJob, type JobInput } from './run-job.ts';
+import { newWorkerInstanceId, signWorkerRequest, type WorkerRequest } from './worker-request.ts';
+
+export type WorkerOptions = {
+  server: string;
+  secretKey: Uint8Array;
+  gpus?: number;
+  tasks?: string[];
+  /** Stop after the queue is found empty once (tests, cron-style use). */
+  once?: boolean;
+  pollMs?: number;
+  /** Must be well under the server's lease (PROOFBOARD_LEASE_MS, 60 s by default). */
+  heartbeatMs?: number;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+};
+
+type LeasedJob = {
+  jobId: number;
+  kind: string;
+  claim: { id: string; task: string; commit: string; metric: { name: string; value: number }; bundle: string };
+  task: { id: string; policy: unknown; replay: unknown };
+};
+
+export async function runWorker(opts: WorkerOptions): Promise<{ jobs: number }> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const instance = newWorkerInstanceId();
+  const gpus = opts.gpus ?? 0;
+  const sign = (body: Omit<WorkerRequest, 'v' | 'verifierKey' | 'createdAt' | 'gpus' | 'worker'>) =>
+    signWorkerRequest(opts.secretKey, { ...body, worker: instance, gpus });
+  const environment = describeEnvironment(gpus);
+  log(`worker ${toHex(ed25519PublicKey(opts.secretKey)).slice(0, 16)}…/${instance} polling ${opts.server}`);
+  let jobs = 0;
+  while (!opts.signal?.aborted) {
+    let job: LeasedJob | null;
+    try {
+      job = (await post<{ job: LeasedJob | null }>(opts.server, '/v1/replay/lease', { request: sign({ action: 'lease', ...(opts.tasks ? { tasks: opts.tasks } : {}) }) })).job;
+    } catch (e) {
+      log(`lease failed: ${(e as Error).message}`);
+      if (opts.once) throw e;
+      await sleep(opts.pollMs ?? 5000, undefined, { signal: opts.signal }).catch(() => {});
+      continue;
+    }
+    if (!job) {
+      if (opts.once) return { jobs };
+      await sleep(opts.pollMs ?? 5000, undefined, { signal: opts.signal }).catch(() => {});
+      continue;
+    }
+    jobs++;
+    await runLeasedJob(opts, job, sign, environment, log);
+  }
+  return { jobs };
+}
+
+async function runLeasedJob(
+  opts: WorkerOptions,
+  job: LeasedJob,
+  sign: (body: Omit<WorkerRequest, 'v' | 'verifierKey' | 'createdAt' | 'gpus' | 'worker'>) => unknown,
+  environment: JobInput['environment'],
+  log: (line: string) => void,
+) {
+  log(`job ${job.jobId} (${job.kind}) claim ${job.claim.id.slice(0, 12)}… commit ${job.claim.commit.slice(0, 12)}`);
+  // Heartbeats keep the lease while the job runs; if this process dies they stop and the lease expires.
+  const heartbeat = setInterval(() => {
+    post(opts.server, `/v1/replay/jobs/${job.jobId}/heartbeat`, { request: sign({ action: 'heartbeat', jobId: job.jobId }) }).catch((e) =>
+      log(`heartbeat failed: ${(e as Error).message}`),
+    );
+  }, opts.heartbeatMs ?? 15_000);
+  try {
+    const started = Date.now();
+    const bundle = await download(opts.server, `/v1/blobs/${job.claim.bundle}`);
+    const policy = taskPolicySchema.parse(job.task.policy);
+    const outcome = await runReplayJob({
+      claimId: job.claim.id,
+      task: job.task.id,
+      commit: job.claim.commit,
+      metricName: job.claim.metric.name,
+      bundle,
+      bundleSha256: job.claim.bundle.slice('sha256:'.length),
+      policy,
+      replay: job.task.replay,
+      gpus: (opts.gpus ?? 0) > 0,
+      environment,
+      onProgress: (stage) => log(`job ${job.jobId}: ${stage}`),
+    });
+    clearInterval(heartbeat);
+    if (outcome.ok) {
+      const pub = toHex(ed25519PublicKey(opts.secretKey));
+      const attestation = signAttestation(outcome.statement, opts.secretKey, pub);
+      const res = await post<{ outcome: string }>(opts.server, `/v1/replay/jobs/${job.jobId}/complete`, {
+        request: sign({ action: 'complete', jobId: job.jobId }),
+        attestation,
+      });
+      log(`job ${job.jobId}: measured ${outcome.runs.map((r) => r.value).join(', ')} (claimed ${job.claim.metric.value}): ${res.outcome} in ${Date.now() - started} ms`);
+    } else {
+      await post(opts.server, `/v1/replay/jobs/${job.jobId}/fail`, {
+        request: sign({ action: 'fail', jobId: job.jobId, failure: { code: outcome.code, message: outcome.message.slice(0, 2000) } }),
+      });
+      log(`job ${job.jobId}: ${outcome.code}: ${outcome.message.slice(0, 200)}`);
+    }
+  } catch (e) {
+    clearInterval(heartbeat);
+    log(`job ${job.jobId}: worker error: ${(e as Error).message}`);
+    // Our own trouble: hand the job back so another worker can take it now rather than at lease expiry.
+    await post(opts.server, `/v1/replay/jobs/${job.jobId}/fail`, {
+      request: sign({ action: 'fail', jobId: job.jobId, failure: { code: 'infrastructure', message: (e as Error).message.slice(0, 2000) } }),
+    }).catch(() => {});
+  }
+}
+
+function describeEnvironment(gpus: number): JobInput['environment'] {
+  const runtimes: Record<string, string> = { node: process.versions.node };
+  try {
+    runtimes.python = execFileSync('/usr/bin/python3', ['-c', 'import platform; print(platform.python_version())'], { encoding: 'utf8' }).trim();
+  } catch {
+    // No Python here: the task's training command will fail and say so.
+  }
+  if (gpus > 0) {
+    try {
+      const out = execFileSync('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'], { encoding: 'utf8' }).trim().split('\n');
+      const [model, driver] = out[0]!.split(',').map((s) => s.trim());
+      return { gpu: { model: model!, count: Math.min(gpus, out.length) }, driver: driver ?? null, runtimes };
+    } catch {
+      return { gpu: { model: 'unknown NVIDIA GPU', count: gpus }, driver: null, runtimes };
+    }
+  }
+  return { gpu: 'cpu', driver: null, runtimes };
+}
+
+async function post<T = unknown>(server: string, path: string, body: unknown): Promise<T> {
+  const res = await fetch(new URL(path, server), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text) as T;
+}
+
+async function download(server: string, path: string): Promise<Buffer> {
+  const res = await fetch(new URL(path, server));
+  if (!res.ok) throw new Error(`${path}: ${res.status}`);
+  return Buffer.from(await res.arrayBuffer());
+}
