@@ -25,15 +25,12 @@ const commands: Record<string, () => Promise<Command>> = {
   serve: async () => serveCommand,
   keygen: async () => keygenCommand,
   submit: async () => submitCommand,
+  prove: async () => (await import('./prove-command.ts')).proveCommand,
   recheck: async () => (await import('./recheck-command.ts')).recheckCommand,
   verifier: async () => (await import('./verifier-command.ts')).verifierCommand,
   attest: async () => (await import('./attest-command.ts')).attestCommand,
   admin: async () => (await import('./admin-command.ts')).adminCommand,
 };
-
-export function registerCommand(name: string, load: () => Promise<Command>) {
-  commands[name] = load;
-}
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
