@@ -18,7 +18,7 @@ export type WorkerOptions = {
   /** Stop after the queue is found empty once (tests, cron-style use). */
   once?: boolean;
   pollMs?: number;
-  /** Must be well under the server's lease (PROOFBOARD_LEASE_MS, 60 s by default). */
+  /** Fixed heartbeat interval; by default a third of the lease the server granted (PROOFBOARD_LEASE_MS), at most 15 s. */
   heartbeatMs?: number;
   signal?: AbortSignal;
   log?: (line: string) => void;
@@ -27,6 +27,7 @@ export type WorkerOptions = {
 type LeasedJob = {
   jobId: number;
   kind: string;
+  leaseExpiresAt?: string;
   claim: { id: string; task: string; commit: string; metric: { name: string; value: number }; bundle: string };
   task: { id: string; policy: unknown; replay: unknown };
 };
@@ -69,12 +70,20 @@ async function runLeasedJob(
   log: (line: string) => void,
 ) {
   log(`job ${job.jobId} (${job.kind}) claim ${job.claim.id.slice(0, 12)}… commit ${job.claim.commit.slice(0, 12)}`);
+  // Stopping mid-job hands the job back at once instead of leaving it to lease expiry; a result that arrives
+  // after that is refused by the server (lease lost), so the claim still gets exactly one verdict.
+  const handBack = () => {
+    post(opts.server, `/v1/replay/jobs/${job.jobId}/fail`, {
+      request: sign({ action: 'fail', jobId: job.jobId, failure: { code: 'infrastructure', message: 'worker shutting down' } }),
+    }).catch(() => {});
+  };
+  opts.signal?.addEventListener('abort', handBack, { once: true });
   // Heartbeats keep the lease while the job runs; if this process dies they stop and the lease expires.
   const heartbeat = setInterval(() => {
     post(opts.server, `/v1/replay/jobs/${job.jobId}/heartbeat`, { request: sign({ action: 'heartbeat', jobId: job.jobId }) }).catch((e) =>
       log(`heartbeat failed: ${(e as Error).message}`),
     );
-  }, opts.heartbeatMs ?? 15_000);
+  }, opts.heartbeatMs ?? heartbeatInterval(job.leaseExpiresAt));
   try {
     const started = Date.now();
     const bundle = await download(opts.server, `/v1/blobs/${job.claim.bundle}`);
@@ -109,12 +118,26 @@ async function runLeasedJob(
     }
   } catch (e) {
     clearInterval(heartbeat);
+    if (opts.signal?.aborted) return;
     log(`job ${job.jobId}: worker error: ${(e as Error).message}`);
     // Our own trouble: hand the job back so another worker can take it now rather than at lease expiry.
     await post(opts.server, `/v1/replay/jobs/${job.jobId}/fail`, {
       request: sign({ action: 'fail', jobId: job.jobId, failure: { code: 'infrastructure', message: (e as Error).message.slice(0, 2000) } }),
     }).catch(() => {});
+  } finally {
+    opts.signal?.removeEventListener('abort', handBack);
   }
+}
+
+/**
+ * A third of the lease the server just granted, so that two heartbeats can be lost before it runs out. Read from
+ * the expiry against this machine's clock: a skewed clock shortens the interval (down to 1 s), never stretches it
+ * past 15 s.
+ */
+export function heartbeatInterval(leaseExpiresAt: string | undefined, now = Date.now()): number {
+  const remaining = leaseExpiresAt ? Date.parse(leaseExpiresAt) - now : Number.NaN;
+  if (!Number.isFinite(remaining)) return 15_000;
+  return Math.min(15_000, Math.max(1_000, Math.floor(remaining / 3)));
 }
 
 function describeEnvironment(gpus: number): JobInput['environment'] {

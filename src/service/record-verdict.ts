@@ -5,6 +5,7 @@ import type { Tx } from '../../db/client.ts';
 import { claims, submitterKeys, verdicts } from '../../db/schema.ts';
 import { toVerdictRecordBytes } from './verdict-record.ts';
 import { appendLogLeaf } from './log-append.ts';
+import { maybeQueueAudit } from './audits.ts';
 import type { AppContext } from './context.ts';
 import type { Verdict } from './verdict.ts';
 
@@ -34,6 +35,10 @@ export async function recordVerdict(
     .set({ status: verdict.status, method: verdict.method, reasonCode: verdict.reasonCode })
     .where(eq(claims.id, claim.id));
   await updateSubmitterRecord(tx, claim.submitter, claim.status, verdict.status);
+  // Evidence checked cheaply is audited now and then by a full replay; a replay verdict needs no second one.
+  if (verdict.status === 'verified' && (verdict.method === 'zk' || verdict.method === 'attested')) {
+    await maybeQueueAudit(ctx, tx, claim, decidedAt);
+  }
   return { logIndex };
 }
 
