@@ -68,6 +68,9 @@ export async function updateVerifierKey(
   return ctx.db.transaction(async (tx) => {
     const key = await lockKey(tx, id);
     const validUntil = input.validUntil === undefined ? key.validUntil : input.validUntil ? new Date(input.validUntil) : null;
+    // The registry refuses to load a record whose window is empty (src/attest/registry.ts): storing one would stop
+    // every attestation check, so it is refused here as it is when a key is added.
+    if (validUntil && validUntil <= key.validFrom) throw new ServiceError('bad_request', 'validUntil must be after validFrom');
     const [row] = await tx
       .update(verifierKeys)
       .set({ name: input.name ?? key.name, tasks: input.tasks ?? key.tasks, validUntil })

@@ -181,6 +181,16 @@ describe.each(databaseKinds())('attestations API on %s', (kind) => {
     await trust('other task', elsewhere, { tasks: ['other-task'] });
     await expectRefused(claim.id, attest(claim, elsewhere), 'key_not_trusted_for_task');
 
+    // An empty validity window would make the whole registry unloadable: refused on update as on add.
+    const keyId = await trust('window', newKey());
+    const patch = (body: unknown) =>
+      app.request(`/v1/verifier-keys/${keyId}`, { method: 'PATCH', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...auth } });
+    const empty = await patch({ validUntil: new Date(clock.getTime() - 86_400_000).toISOString() });
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as ErrorJson).error.code).toBe('bad_request');
+    const claim2 = await postClaim();
+    expect((await postAttestation(claim2.id, attest(claim2, alice))).status).toBe(200);
+
     // One public key cannot be registered twice to be counted twice.
     const again = await postJson(app, '/v1/verifier-keys', { name: 'alice again', publicKey: alice.hex, tasks: ['digits-mlp'] }, auth);
     expect(again.status).toBe(409);
