@@ -5,12 +5,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
-import { fromBase64, toHex } from '../../src/attest/bytes.ts';
+import { fromBase64, fromHex, toHex } from '../../src/attest/bytes.ts';
 import { claimIdOf, signClaim, type ClaimPayload } from '../../src/attest/claim.ts';
 import { ed25519PublicKey } from '../../src/attest/ed25519.ts';
 import { buildReplayStatement, signAttestation } from '../../src/attest/statement.ts';
+import { mineStamp } from '../../src/attest/stamp.ts';
 import type { DsseEnvelope } from '../../src/attest/dsse.ts';
 import { startServer, type ServerProcess } from '../helpers/processes.ts';
+import { openDatabase } from '../../db/client.ts';
+import type { AppContext } from '../../src/service/context.ts';
 
 export const OPERATOR_TOKEN = 'recheck-test-operator-token-0123456789';
 export const LOG_SEED_HEX = '5a'.repeat(32);
@@ -89,7 +92,7 @@ export async function submitAttested(server: string, submitter: Key, commit: str
   const envelope = signClaim(payload, submitter.secretKey);
   const id = claimIdOf(fromBase64(envelope.payload, 'payload'));
   const evidence = verifiers.map((v) => ({ type: 'attestation', envelope: attestation(id, commit, value, v) }));
-  const res = await call(server, 'POST', '/v1/claims', { claim: envelope, evidence });
+  const res = await postClaim(server, id, { claim: envelope, evidence });
   return { id, commit, status: String(res.status), envelope };
 }
 
@@ -104,6 +107,18 @@ export async function submitZkFixture(server: string): Promise<SubmittedClaim> {
   return { id: claimIdOf(fromBase64(envelope.payload, 'payload')), commit: payload.commit, status: String(res.status), envelope };
 }
 
+/** Posts a claim; when it would go to replay the server asks for a proof-of-work stamp, which is mined here. */
+async function postClaim(server: string, claimId: string, body: Record<string, unknown>) {
+  const res = await fetch(new URL('/v1/claims', server), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const json = (await res.json()) as { error?: { code: string; details?: { requiredBits?: number } } } & Record<string, unknown>;
+  if (res.status === 428 && json.error?.details?.requiredBits) {
+    const { stamp } = mineStamp(claimId, json.error.details.requiredBits);
+    return call(server, 'POST', '/v1/claims', { ...body, stamp });
+  }
+  if (!res.ok) throw new Error(`POST /v1/claims: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
 export async function postAttestation(server: string, claimId: string, envelope: DsseEnvelope) {
   return call(server, 'POST', `/v1/claims/${claimId}/attestations`, { attestation: envelope });
 }
@@ -111,6 +126,18 @@ export async function postAttestation(server: string, claimId: string, envelope:
 export const randomCommit = () => randomBytes(20).toString('hex');
 
 type Row = Record<string, unknown>;
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
 export type Sql = (query: string, params?: unknown[]) => Promise<Row[]>;
 
 /**
@@ -125,8 +152,13 @@ export class TamperableServer {
     readonly databaseUrl: string | undefined,
   ) {}
 
+  /** The C2SP vkey the server printed at start (read once: the key never changes across restarts). */
+  logKey = '';
+
   static async start(dataDir: string, databaseUrl?: string) {
+    // A fixed port across restarts: the re-check state is kept per server address.
     const env: Record<string, string> = {
+      PORT: String(await freePort()),
       PROOFBOARD_DATA: dataDir,
       PROOFBOARD_OPERATOR_TOKEN: OPERATOR_TOKEN,
       PROOFBOARD_LOG_KEY: LOG_SEED_HEX,
@@ -135,18 +167,16 @@ export class TamperableServer {
     };
     const s = new TamperableServer(env, dataDir, databaseUrl);
     s.server = await startServer(env);
+    // The key line follows the "serving" line that startServer waits for; it may arrive in a later chunk.
+    for (let i = 0; i < 200 && !/log key: \S+\n/.test(s.server.output()); i++) await new Promise((r) => setTimeout(r, 50));
+    const m = /log key: (\S+)\n/.exec(s.server.output());
+    if (!m) throw new Error(`server printed no log key:\n${s.server.output()}`);
+    s.logKey = m[1]!;
     return s;
   }
 
   get url() {
     return this.server.url;
-  }
-
-  /** The C2SP vkey the server printed at start. */
-  get logKey(): string {
-    const m = /log key: (\S+)/.exec(this.server.output());
-    if (!m) throw new Error(`server printed no log key:\n${this.server.output()}`);
-    return m[1]!;
   }
 
   async edit(fn: (sql: Sql) => Promise<void>): Promise<void> {
@@ -167,6 +197,35 @@ export class TamperableServer {
       await db.close();
     }
     this.server = await startServer(this.env);
+  }
+
+  /**
+   * Runs the service's own code against the database with the log key: what an operator who holds both can do
+   * (append verdicts that are properly logged and signed).
+   */
+  async asOperator(fn: (ctx: AppContext) => Promise<void>): Promise<void> {
+    const run = async () => {
+      const database = await openDatabase({ url: this.databaseUrl, dataDir: this.dataDir });
+      const secretKey = fromHex(LOG_SEED_HEX, 'log seed', 32);
+      const ctx = {
+        db: database.db,
+        driver: database.driver,
+        now: () => new Date(),
+        logSigner: { origin: this.env.PROOFBOARD_LOG_ORIGIN!, secretKey, publicKey: ed25519PublicKey(secretKey) },
+      } as AppContext;
+      try {
+        await fn(ctx);
+      } finally {
+        await database.close();
+      }
+    };
+    if (this.databaseUrl) return run();
+    await this.server.stop();
+    try {
+      await run();
+    } finally {
+      this.server = await startServer(this.env);
+    }
   }
 
   stop() {
