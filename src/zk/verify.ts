@@ -322,29 +322,12 @@ function checkOne(p: Prepared, it: ParsedItem): boolean {
 /**
  * Checks n proofs of one circuit with one final exponentiation: with fresh random r_i,
  * Π e(r_i·A_i, B_i) · e(Σ r_i·vk_x_i, -γ) · e(Σ r_i·C_i, -δ) == e(α,β)^(Σ r_i).
- * A cheating prover who does not know the r_i passes with probability about 2^-128. On failure the proofs are
- * checked one by one to name the first bad one. Signals must already be range- and count-checked.
+ * A cheating prover who does not know the r_i passes with probability about 2^-128 (the r_i come from the OS
+ * CSPRNG after every proof is fixed, so proofs from different claims cannot be made to cancel each other).
  */
-export async function verifyGroth16Batch(circuit: RegisteredCircuit, items: readonly Groth16Item[]): Promise<BatchResult> {
-  const p = await prepare(circuit);
-  let parsed: ParsedItem[];
-  try {
-    parsed = items.map(parseItem);
-  } catch (e) {
-    if (e instanceof BadPoint) {
-      const index = Number(/shards\[(\d+)\]/.exec(e.message)?.[1] ?? 0);
-      return { ok: false, reason: 'zk_bad_point', index, message: e.message };
-    }
-    throw e;
-  }
+function checkCombined(p: Prepared, parsed: readonly ParsedItem[]): boolean {
+  if (parsed.length === 1) return checkOne(p, parsed[0]!);
   const nPub = p.ic.length - 1;
-  for (const it of parsed) {
-    if (it.signals.length !== nPub) throw new RangeError('verifyGroth16Batch: public signal count differs from the key');
-    if (it.signals.some((s) => s < 0n || s >= FIELD_MODULUS)) throw new RangeError('verifyGroth16Batch: public signal out of range');
-  }
-  if (parsed.length === 1) {
-    return checkOne(p, parsed[0]!) ? { ok: true } : { ok: false, reason: 'zk_pairing_failed', index: 0, message: 'pairing check failed' };
-  }
   const r = parsed.map(randomScalar);
   // Σ_i r_i·vk_x_i = (Σ r_i)·IC0 + Σ_j (Σ_i r_i·s_ij)·IC_j: the scalars are folded in BigInt (mod the group order)
   // and the key's IC points see one multi-scalar multiplication per batch.
@@ -363,13 +346,71 @@ export async function verifyGroth16Batch(circuit: RegisteredCircuit, items: read
     rFr,
   );
   const ml = millerLoopVec([...parsed.map((it, i) => mcl.mul(it.a, rFr[i]!)), vkx, cSum], [...parsed.map((it) => it.b), p.negGamma, p.negDelta]);
-  if (mcl.finalExp(ml).isEqual(mcl.pow(p.alphaBeta, rSumFr))) return { ok: true };
+  return mcl.finalExp(ml).isEqual(mcl.pow(p.alphaBeta, rSumFr));
+}
+
+function assertSignals(nPub: number, items: readonly Groth16Item[]): void {
+  for (const it of items) {
+    if (it.publicSignals.length !== nPub) throw new RangeError('verifyGroth16: public signal count differs from the key');
+    if (it.publicSignals.some((s) => s < 0n || s >= FIELD_MODULUS)) throw new RangeError('verifyGroth16: public signal out of range');
+  }
+}
+
+function parseGroup(items: readonly Groth16Item[]): ParsedItem[] | BatchResult {
+  try {
+    return items.map(parseItem);
+  } catch (e) {
+    if (e instanceof BadPoint) {
+      const index = Number(/shards\[(\d+)\]/.exec(e.message)?.[1] ?? 0);
+      return { ok: false, reason: 'zk_bad_point', index, message: e.message };
+    }
+    throw e;
+  }
+}
+
+/** One group whose combined check failed: names its first bad proof. */
+function findBadProof(p: Prepared, parsed: readonly ParsedItem[]): BatchResult {
   for (let i = 0; i < parsed.length; i++) {
     if (!checkOne(p, parsed[i]!)) return { ok: false, reason: 'zk_pairing_failed', index: i, message: `shards[${i}]: pairing check failed` };
   }
   // The batch failed but every proof passes alone: only possible with a probability-2^-128 event or a bug.
   return { ok: false, reason: 'zk_pairing_failed', index: -1, message: 'batch pairing check failed' };
 }
+
+/**
+ * Checks several independent groups of proofs of one circuit (the shards of several claims) with one combined
+ * pairing check, and returns one result per group. A group with a malformed point is refused alone before the
+ * pairing. If the combined check fails, each group is checked on its own (one final exponentiation each) and only a
+ * failing group is checked proof by proof, so one bad claim never rejects another; the cost of a bad claim is at
+ * most one extra check per group of its batch. Signals must already be count- and range-checked (RangeError if not:
+ * a caller bug, not a verdict).
+ */
+export async function verifyGroth16Groups(circuit: RegisteredCircuit, groups: readonly (readonly Groth16Item[])[]): Promise<BatchResult[]> {
+  const p = await prepare(circuit);
+  for (const g of groups) assertSignals(p.ic.length - 1, g);
+  const parsed = groups.map(parseGroup);
+  const results: (BatchResult | undefined)[] = parsed.map((g) => (Array.isArray(g) ? undefined : g));
+  const live = parsed.flatMap((g, k) => (Array.isArray(g) && g.length > 0 ? [{ k, g }] : []));
+  for (const [k, g] of parsed.entries()) if (Array.isArray(g) && g.length === 0) results[k] = { ok: true };
+  if (live.length > 0 && checkCombined(p, live.flatMap((x) => x.g))) {
+    for (const { k } of live) results[k] = { ok: true };
+  } else if (live.length === 1) {
+    results[live[0]!.k] = findBadProof(p, live[0]!.g);
+  } else {
+    for (const { k, g } of live) results[k] = checkCombined(p, g) ? { ok: true } : findBadProof(p, g);
+  }
+  return results as BatchResult[];
+}
+
+/**
+ * Checks the proofs of one claim (its shards) with one final exponentiation; on failure names the first bad one.
+ */
+export async function verifyGroth16Batch(circuit: RegisteredCircuit, items: readonly Groth16Item[]): Promise<BatchResult> {
+  return (await verifyGroth16Groups(circuit, [items]))[0]!;
+}
+
+/** How the pairing check of one claim's proofs is run: alone, or pooled with other claims' (src/zk/batch-verifier.ts). */
+export type Groth16Checker = (circuit: RegisteredCircuit, items: readonly Groth16Item[]) => Promise<BatchResult>;
 
 type Parsed = { evidence: ZkEvidence; statements: Statement[]; signals: bigint[][] };
 
@@ -451,14 +492,20 @@ function checkStatement(untrusted: unknown, claim: ClaimPayload, ctx: ZkContext)
 }
 
 /**
- * Verifies zk evidence for a claim: statement checks first, then one batched pairing check over all shards.
+ * Verifies zk evidence for a claim: statement checks first, then one batched pairing check over all shards (by
+ * default this claim's alone; a server passes a cross-claim batcher's check).
  * Returns statementDigests (one per shard) for the store's uniqueness constraint: a re-randomised proof of the
  * same statement has the same digest and must not count again.
  */
-export async function verifyZkEvidence(untrusted: unknown, claim: ClaimPayload, ctx: ZkContext): Promise<ZkCheck> {
+export async function verifyZkEvidence(
+  untrusted: unknown,
+  claim: ClaimPayload,
+  ctx: ZkContext,
+  checkProofs: Groth16Checker = verifyGroth16Batch,
+): Promise<ZkCheck> {
   const st = checkStatement(untrusted, claim, ctx);
   if ('ok' in st) return st;
-  const r = await verifyGroth16Batch(
+  const r = await checkProofs(
     ctx.circuit,
     st.evidence.shards.map((s, i) => ({ proof: s.proof, publicSignals: st.signals[i]! })),
   );

@@ -1,0 +1,84 @@
+// Pools the Groth16 pairing checks of concurrent claims: the shards of every claim that arrives within a few
+// milliseconds (or until a proof count is reached) for the same circuit are checked with one final exponentiation
+// (verifyGroth16Groups), and each caller gets its own claim's result. Scheduling only: no pairing code here, no
+// worker threads, and close() leaves no timer behind so a server can exit.
+import { FIELD_MODULUS } from './statement.ts';
+import { verifyGroth16Groups, type BatchResult, type Groth16Checker, type Groth16Item, type RegisteredCircuit } from './verify.ts';
+
+export type BatchVerifierOptions = {
+  /** How long the first claim of a batch waits for others. Bounds the latency a lone claim pays. */
+  maxWaitMs?: number;
+  /** A batch with at least this many proofs is checked at once, without waiting. */
+  maxProofs?: number;
+  /** The pooled check; replaceable in tests to count calls or inject faults. */
+  verifyGroups?: typeof verifyGroth16Groups;
+};
+
+export type BatchVerifier = {
+  /** The check of one claim's proofs, pooled with concurrent claims' (a Groth16Checker for verifyZkEvidence). */
+  verify: Groth16Checker;
+  /** Checks everything pending now, then stops pooling: later calls are checked at once, alone. */
+  close(): Promise<void>;
+};
+
+export const DEFAULT_MAX_WAIT_MS = 2;
+export const DEFAULT_MAX_PROOFS = 256;
+
+type Waiter = { items: readonly Groth16Item[]; resolve: (r: BatchResult) => void; reject: (e: unknown) => void };
+type Pending = { circuit: RegisteredCircuit; waiters: Waiter[]; proofs: number; timer: NodeJS.Timeout | undefined };
+
+export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVerifier {
+  const maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+  const maxProofs = options.maxProofs ?? DEFAULT_MAX_PROOFS;
+  const verifyGroups = options.verifyGroups ?? verifyGroth16Groups;
+  // One queue per registered key: proofs of different keys cannot share a pairing equation.
+  const pending = new Map<string, Pending>();
+  const running = new Set<Promise<void>>();
+  let closed = false;
+
+  function flush(key: string): void {
+    const batch = pending.get(key);
+    if (!batch) return;
+    pending.delete(key);
+    clearTimeout(batch.timer);
+    const run = verifyGroups(
+      batch.circuit,
+      batch.waiters.map((w) => w.items),
+    ).then(
+      (results) => batch.waiters.forEach((w, i) => w.resolve(results[i]!)),
+      // A fault (not a verdict) in the pooled check fails every caller of the batch: none of them was checked.
+      (e: unknown) => batch.waiters.forEach((w) => w.reject(e)),
+    );
+    running.add(run);
+    void run.finally(() => running.delete(run));
+  }
+
+  function verify(circuit: RegisteredCircuit, items: readonly Groth16Item[]): Promise<BatchResult> {
+    // Caller bugs are refused here, for this caller alone, rather than failing a whole batch later.
+    for (const it of items) {
+      if (it.publicSignals.length !== circuit.nPublic) return Promise.reject(new RangeError('batch verifier: public signal count differs from the key'));
+      if (it.publicSignals.some((s) => s < 0n || s >= FIELD_MODULUS)) return Promise.reject(new RangeError('batch verifier: public signal out of range'));
+    }
+    if (closed) return verifyGroups(circuit, [items]).then((r) => r[0]!);
+    const key = `${circuit.id}\0${circuit.vkeySha256}`;
+    return new Promise<BatchResult>((resolve, reject) => {
+      let batch = pending.get(key);
+      if (!batch) {
+        batch = { circuit, waiters: [], proofs: 0, timer: undefined };
+        pending.set(key, batch);
+        batch.timer = setTimeout(() => flush(key), maxWaitMs);
+      }
+      batch.waiters.push({ items, resolve, reject });
+      batch.proofs += items.length;
+      if (batch.proofs >= maxProofs) flush(key);
+    });
+  }
+
+  async function close(): Promise<void> {
+    closed = true;
+    for (const key of [...pending.keys()]) flush(key);
+    await Promise.all([...running]);
+  }
+
+  return { verify, close };
+}
