@@ -7,6 +7,7 @@ import { createApp } from './api/app.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './service/context.ts';
 import { seedExampleTask } from './service/example-task.ts';
+import { closeZkJudge, warmUpZkJudge } from './service/judge-zk.ts';
 import { loadSecrets, type ServiceSecrets } from './service/secrets.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { logVerifierKey } from './service/log-read.ts';
@@ -44,6 +45,8 @@ export async function startService(config: Config, log: (line: string) => void =
   const ctx = await buildContext(config, database, secrets);
   await seedExampleTask(ctx);
   const logger = createLogger(config.logLevel);
+  // Loads the pairing library and prepares the registered keys now, so the first zk claim does not pay ~0.8 s.
+  await warmUpZkJudge(ctx, (circuit, err) => logger.error({ err, circuit }, 'zk circuit could not be prepared'));
   const app = createApp(ctx, { logger, log: (msg, err) => logger.error({ err }, msg) });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
@@ -75,6 +78,8 @@ export async function startService(config: Config, log: (line: string) => void =
           for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'shutdown hook failed');
         });
         await Promise.all([drained, released]);
+        // After the drain: pooled proof checks of the last requests are done; no zk timer or worker outlives us.
+        await closeZkJudge();
         // The database closes last: a request still running would otherwise fail half-way through its transaction.
         await database.close();
         logger.info('stopped');

@@ -1,7 +1,8 @@
 // Zero-knowledge evidence against the circuits the operator registered for the task (never a client's key).
 import { and, eq } from 'drizzle-orm';
 import { circuits } from '../../db/schema.ts';
-import { registerCircuit, verifyZkEvidence, zkEvidenceSchema, type RegisteredCircuit } from '../zk/verify.ts';
+import { createBatchVerifier, type BatchVerifier } from '../zk/batch-verifier.ts';
+import { registerCircuit, shutdownZk, verifyZkEvidence, warmUpZk, zkEvidenceSchema, type RegisteredCircuit } from '../zk/verify.ts';
 import type { AppContext } from './context.ts';
 import type { TaskRow } from './tasks.ts';
 import type { ClaimUnderJudgement, EvidenceItem } from './judge-evidence.ts';
@@ -16,6 +17,32 @@ export type CircuitParams = { evalSetCommitment: string; shardCommitments: strin
 
 // Parsed verification keys by (id, pin): parsing and hashing the key once per process keeps it off the hot path.
 const prepared = new Map<string, RegisteredCircuit>();
+
+// One pool per process: concurrent intake requests share a pairing check (src/zk/batch-verifier.ts).
+let batcher: BatchVerifier | undefined;
+const zkBatcher = () => (batcher ??= createBatchVerifier());
+
+/**
+ * Prepares every registered circuit's key and loads the pairing library, so that the first claim does not pay the
+ * cold start. A key that no longer matches its pin is reported, not fatal: its claims fail at judgement instead.
+ */
+export async function warmUpZkJudge(ctx: AppContext, warn: (circuitId: string, err: unknown) => void): Promise<void> {
+  for (const row of await ctx.db.select().from(circuits)) {
+    try {
+      await warmUpZk(preparedCircuit(row));
+    } catch (err) {
+      warn(row.id, err);
+    }
+  }
+}
+
+/** Checks what is pooled, stops pooling and lets the process exit (no timer or worker thread left behind). */
+export async function closeZkJudge(): Promise<void> {
+  const b = batcher;
+  batcher = undefined;
+  await b?.close();
+  await shutdownZk();
+}
 
 function preparedCircuit(row: typeof circuits.$inferSelect): RegisteredCircuit {
   const cacheKey = `${row.id}:${row.vkeySha256}`;
@@ -46,12 +73,14 @@ export async function judgeZkEvidence(
   // A proof for a circuit nobody registered cannot be checked cheaply; it is not false either: replay decides.
   if (!row) return { kind: 'uncheckable', why: `circuit ${shape.data.circuit} is not registered for task ${task.id}` };
   const params = row.params as CircuitParams;
-  const check = await verifyZkEvidence(item, claim, {
+  const zkContext = {
     circuit: preparedCircuit(row),
     metricName: task.metricName,
     evalSetCommitment: BigInt(params.evalSetCommitment),
     shardCommitments: params.shardCommitments.map((c) => BigInt(c)),
-  });
+  };
+  // Statement checks run per claim first; only the pairing check is pooled with concurrent claims.
+  const check = await verifyZkEvidence(item, claim, zkContext, zkBatcher().verify);
   if (!check.ok) return { kind: 'rejected', reasonCode: check.reason, rule: `groth16 proof rejected: ${check.message}` };
   return {
     kind: 'verified',
