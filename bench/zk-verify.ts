@@ -1,14 +1,18 @@
-// Benchmark: plain snarkjs.groth16.verify against proofboard's verify path (mcl-wasm, prepared key), single and
-// batched, on the committed real digits-mlp shard proofs, in one run on the same machine. The last line is JSON.
-//   npm run bench:zk-verify [-- --rounds N --batch N]
+// Benchmark: plain snarkjs.groth16.verify against proofboard's verify path (mcl-wasm, prepared key), one proof alone
+// and pooled across concurrent claims (src/zk/batch-verifier.ts, as intake uses it), on the committed real digits-mlp
+// shard proofs, in one run on the same machine. The last line is JSON.
+//   npm run bench:zk-verify [-- --rounds N --claims 1,8,32]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadCircuit, DIGITS_CIRCUIT_ID, DIGITS_VKEY_SHA256 } from '../src/zk/example-task.ts';
+import { createBatchVerifier } from '../src/zk/batch-verifier.ts';
 import { shutdownZk, snarkjsVerify, verifyGroth16Batch, warmUpZk, zkEvidenceSchema, type Groth16Item } from '../src/zk/verify.ts';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '40' }, batch: { type: 'string', default: '64' }, cold: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '40' }, claims: { type: 'string', default: '1,8,32' }, cold: { type: 'boolean', default: false } },
+});
 const fixture = fileURLToPath(new URL('../test/zk/fixtures/valid-evidence.json', import.meta.url));
 const evidence = zkEvidenceSchema.parse(JSON.parse(readFileSync(fixture, 'utf8')));
 const circuit = loadCircuit(DIGITS_CIRCUIT_ID, DIGITS_VKEY_SHA256);
@@ -38,7 +42,7 @@ async function timeEach(n: number, f: (i: number) => Promise<boolean | { ok: boo
 }
 
 const rounds = Number(values.rounds);
-const batchSize = Number(values.batch);
+const concurrency = values.claims.split(',').map(Number);
 // Warm both paths so that curve/wasm start-up is measured only as cold start.
 await snarkjsVerify(circuit, evidence.shards[0]!.proof, evidence.shards[0]!.publicSignals);
 await verifyGroth16Batch(circuit, [items[0]!]);
@@ -48,8 +52,37 @@ const snark = await timeEach(rounds, (i) => {
   return snarkjsVerify(circuit, s.proof, s.publicSignals);
 });
 const single = await timeEach(rounds, (i) => verifyGroth16Batch(circuit, [items[i % items.length]!]));
-const batch = Array.from({ length: batchSize }, (_, i) => items[i % items.length]!);
-const batched = await timeEach(Math.max(3, Math.floor(rounds / 8)), () => verifyGroth16Batch(circuit, batch));
+
+// c claims of 4 shard proofs each arrive together. "per claim": each claim's proofs checked alone (one final
+// exponentiation per claim, what intake did before pooling). "pooled": the intake batcher with its default wait and
+// size, one check for all c claims. One round's time covers all c claims; per proof = time / (4c).
+const badClaim = items.map((it, i) => (i === 2 ? { ...it, proof: { ...it.proof, pi_c: items[1]!.proof.pi_c } } : it));
+async function crossClaim(c: number) {
+  const reps = Math.max(3, Math.ceil(rounds / c));
+  const proofs = c * items.length;
+  const perClaim = await timeEach(reps, async () => {
+    for (let k = 0; k < c; k++) if (!(await verifyGroth16Batch(circuit, items)).ok) return false;
+    return true;
+  });
+  const batcher = createBatchVerifier();
+  const pooled = await timeEach(reps, async () => (await Promise.all(Array.from({ length: c }, () => batcher.verify(circuit, items)))).every((r) => r.ok));
+  // One bad claim in the pool: the pooled check fails, every claim is re-checked alone, the bad one proof by proof.
+  const oneBad = await timeEach(reps, async () => {
+    const r = await Promise.all(Array.from({ length: c }, (_, k) => batcher.verify(circuit, k === 0 ? badClaim : items)));
+    return r.every((x, k) => x.ok === (k !== 0));
+  });
+  await batcher.close();
+  return {
+    claims: c,
+    proofs,
+    per_claim_ms_per_proof: +(median(perClaim) / proofs).toFixed(3),
+    pooled_ms_per_proof: +(median(pooled) / proofs).toFixed(3),
+    pooled_latency_ms: +median(pooled).toFixed(1),
+    one_bad_ms_per_proof: +(median(oneBad) / proofs).toFixed(3),
+  };
+}
+const cross = [];
+for (const c of concurrency) cross.push(await crossClaim(c));
 await shutdownZk();
 
 type Cold = { ms: number; warm_up_ms: number; first_check_ms: number };
@@ -61,11 +94,12 @@ for (let i = 0; i < 3; i++) {
 
 const snarkMs = median(snark);
 const singleMs = median(single);
-const batchedMs = median(batched) / batchSize;
+const widest = cross[cross.length - 1]!;
+const batchedMs = widest.pooled_ms_per_proof;
 const result = {
-  proofs: evidence.shards.length,
   rounds,
-  batch_size: batchSize,
+  batch_claims: widest.claims,
+  batch_size: widest.proofs,
   snarkjs_ms: +snarkMs.toFixed(3),
   single_ms: +singleMs.toFixed(3),
   batched_ms_per_proof: +batchedMs.toFixed(3),
@@ -77,9 +111,17 @@ const result = {
   cold_ms: +median(colds.map((c) => c.ms)).toFixed(1),
   cold_warm_up_ms: +median(colds.map((c) => c.warm_up_ms)).toFixed(1),
   cold_first_check_ms: +median(colds.map((c) => c.first_check_ms)).toFixed(1),
+  cross_claim: cross,
 };
 console.log(`snarkjs.groth16.verify   ${result.snarkjs_ms} ms/proof  ${result.snarkjs_per_s}/s`);
 console.log(`proofboard single        ${result.single_ms} ms/proof  ${result.single_per_s}/s  (x${result.ratio_single})`);
-console.log(`proofboard batched (${batchSize}) ${result.batched_ms_per_proof} ms/proof  ${result.batched_per_s}/s  (x${result.ratio_batched})`);
+for (const x of cross) {
+  console.log(
+    `${String(x.claims).padStart(3)} concurrent claims (${x.proofs} proofs): per claim ${x.per_claim_ms_per_proof} ms/proof, ` +
+      `pooled ${x.pooled_ms_per_proof} ms/proof (x${(snarkMs / x.pooled_ms_per_proof).toFixed(1)} snarkjs, all answered in ${x.pooled_latency_ms} ms), ` +
+      `pooled with one bad claim ${x.one_bad_ms_per_proof} ms/proof`,
+  );
+}
+console.log(`proofboard pooled (${result.batch_claims} claims) ${result.batched_ms_per_proof} ms/proof  ${result.batched_per_s}/s  (x${result.ratio_batched})`);
 console.log(`cold start (fresh process, first check) ${result.cold_ms} ms = warm-up ${result.cold_warm_up_ms} + check ${result.cold_first_check_ms}`);
 console.log(JSON.stringify(result));
