@@ -7,7 +7,7 @@ import { toHex } from '../attest/bytes.ts';
 import { ed25519PublicKey } from '../attest/ed25519.ts';
 import { signAttestation } from '../attest/statement.ts';
 import { taskPolicySchema } from '../attest/policy.ts';
-import { runReplayJob, type JobInput } from './run-job.ts';
+import { runReplayJob, type JobInput, type MachineConfig } from './run-job.ts';
 import { newWorkerInstanceId, signWorkerRequest, type WorkerRequest } from './worker-request.ts';
 
 export type WorkerOptions = {
@@ -15,6 +15,8 @@ export type WorkerOptions = {
   secretKey: Uint8Array;
   gpus?: number;
   tasks?: string[];
+  /** This machine's sandbox settings (toolchain folders, driver environment): see MachineConfig. */
+  machine?: MachineConfig;
   /** Stop after the queue is found empty once (tests, cron-style use). */
   once?: boolean;
   pollMs?: number;
@@ -99,6 +101,7 @@ async function runLeasedJob(
       replay: job.task.replay,
       gpus: (opts.gpus ?? 0) > 0,
       environment,
+      ...(opts.machine ? { machine: opts.machine } : {}),
       onProgress: (stage) => log(`job ${job.jobId}: ${stage}`),
     });
     clearInterval(heartbeat);
@@ -140,7 +143,7 @@ export function heartbeatInterval(leaseExpiresAt: string | undefined, now = Date
   return Math.min(15_000, Math.max(1_000, Math.floor(remaining / 3)));
 }
 
-function describeEnvironment(gpus: number): JobInput['environment'] {
+export function describeEnvironment(gpus: number): JobInput['environment'] {
   const runtimes: Record<string, string> = { node: process.versions.node };
   try {
     runtimes.python = execFileSync('/usr/bin/python3', ['-c', 'import platform; print(platform.python_version())'], { encoding: 'utf8' }).trim();
