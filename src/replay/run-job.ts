@@ -42,8 +42,17 @@ export type JobInput = {
   replay: unknown;
   gpus: boolean;
   environment: { gpu: 'cpu' | { model: string; count: number }; driver: string | null; runtimes: Record<string, string> };
+  machine?: MachineConfig;
   onProgress?: (stage: string) => void;
 };
+
+/**
+ * This machine's own sandbox settings, chosen by its operator and never by a task: a task record says what to run,
+ * but which host folders a job may read is a decision about this host. A Python with PyTorch under /opt, say, is
+ * mounted read-only at the same path; `env` carries what its libraries need (e.g. LD_LIBRARY_PATH for the driver).
+ * Never a folder holding secrets: the job reads everything in it.
+ */
+export type MachineConfig = { readOnlyPaths?: string[]; env?: Record<string, string> };
 
 export type JobOutcome =
   | { ok: true; statement: ReplayStatement; runs: { seed: number; value: number; wallMs: number }[] }
@@ -85,7 +94,8 @@ export async function runReplayJob(input: JobInput): Promise<JobOutcome> {
         command: spec.data.train.map((a) => a.replaceAll('{seed}', String(seed))),
         workDir,
         inputDir: checkout.treeDir,
-        env: { PYTHONDONTWRITEBYTECODE: '1', PYTHONHASHSEED: '0', PROOFBOARD_SEED: String(seed) },
+        env: { ...input.machine?.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONHASHSEED: '0', PROOFBOARD_SEED: String(seed) },
+        readOnlyPaths: input.machine?.readOnlyPaths ?? [],
         limits,
         gpus: input.gpus,
       });
@@ -123,7 +133,7 @@ export async function runReplayJob(input: JobInput): Promise<JobOutcome> {
           runnerVersion: RUNNER_VERSION,
           harnessSha256: harness.harnessSha256,
           datasetSha256: harness.datasetSha256,
-          sandboxProfileSha256: sandboxProfileSha256(limits),
+          sandboxProfileSha256: sandboxProfileSha256(limits, input.machine?.readOnlyPaths),
         },
         startedAt: startedAt.toISOString(),
         finishedAt: new Date().toISOString(),
@@ -136,10 +146,13 @@ export async function runReplayJob(input: JobInput): Promise<JobOutcome> {
 }
 
 /** What the sandbox was: its limits, mount layout and seccomp program, so two verifiers can compare profiles. */
-export function sandboxProfileSha256(limits: Partial<SandboxLimits>): string {
+export function sandboxProfileSha256(limits: Partial<SandboxLimits>, readOnlyPaths: string[] = []): string {
   const arch = toSeccompArch(process.arch);
+  const layout = { limits: { ...DEFAULT_SANDBOX_LIMITS, ...limits }, input: SANDBOX_INPUT_DIR, work: SANDBOX_WORK_DIR };
+  // Extra mounts change what the job could read; without any, the digest stays what it was before they existed.
+  const mounts = readOnlyPaths.length > 0 ? { readOnly: [...readOnlyPaths].sort() } : {};
   return createHash('sha256')
-    .update(JSON.stringify({ limits: { ...DEFAULT_SANDBOX_LIMITS, ...limits }, input: SANDBOX_INPUT_DIR, work: SANDBOX_WORK_DIR }))
+    .update(JSON.stringify({ ...layout, ...mounts }))
     .update(arch ? buildSeccompFilter(arch) : Buffer.alloc(0))
     .digest('hex');
 }

@@ -78,6 +78,9 @@ export function buildSandboxArgs(options: SandboxArgsOptions): { file: string; a
     else bwrap.push('--ro-bind', link.path, link.path);
   }
   bwrap.push('--ro-bind', '/etc/ld.so.cache', '/etc/ld.so.cache', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
+  // Debian's shared libraries reach their chosen implementation through these links (libblas.so.3 for numpy and
+  // PyTorch): links to files under /usr only, nothing secret, and read-only like the rest.
+  bwrap.push('--ro-bind-try', '/etc/alternatives', '/etc/alternatives');
   if (options.gpus) {
     // The NVIDIA driver needs the device nodes themselves (a plain --bind refuses device access) and
     // reads /sys; its user-space libraries are already under /usr.

@@ -14,10 +14,15 @@ export async function workerCommand(argv: string[]): Promise<number> {
       tasks: { type: 'string' },
       once: { type: 'boolean', default: false },
       'poll-ms': { type: 'string', default: '5000' },
+      // A toolchain outside /usr (e.g. a PyTorch virtual environment under /opt), mounted read-only into every job.
+      'read-only': { type: 'string', multiple: true, default: [] },
+      // Host variables a toolchain needs inside the job (e.g. LD_LIBRARY_PATH to the NVIDIA driver); the job's
+      // environment is otherwise cleared, so nothing of the operator's leaks in unless named here.
+      'pass-env': { type: 'string', multiple: true, default: [] },
     },
   });
   if (!values.key) {
-    console.error('usage: proofboard verifier --server URL --key KEYFILE [--gpus N] [--tasks a,b] [--once]');
+    console.error('usage: proofboard verifier --server URL --key KEYFILE [--gpus N] [--tasks a,b] [--read-only DIR]... [--pass-env NAME]... [--once]');
     return 2;
   }
   const gpus = Number(values.gpus);
@@ -41,9 +46,19 @@ export async function workerCommand(argv: string[]): Promise<number> {
     gpus,
     ...(values.tasks ? { tasks: values.tasks.split(',') } : {}),
     once: values.once,
+    machine: { readOnlyPaths: values['read-only'], env: passedEnv(values['pass-env']) },
     pollMs: Number(values['poll-ms']),
     signal: controller.signal,
   });
   console.log(`worker stopped after ${jobs} job(s)`);
   return 0;
+}
+
+function passedEnv(names: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of names) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
 }
