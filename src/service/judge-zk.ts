@@ -36,6 +36,11 @@ export async function warmUpZkJudge(ctx: AppContext, warn: (circuitId: string, e
   }
 }
 
+/** Pooled pairing checks of this process so far, and the claims they covered. */
+export function zkPoolStats(): { checks: number; claims: number } {
+  return batcher?.stats() ?? { checks: 0, claims: 0 };
+}
+
 /** Checks what is pooled, stops pooling and lets the process exit (no timer or worker thread left behind). */
 export async function closeZkJudge(): Promise<void> {
   const b = batcher;

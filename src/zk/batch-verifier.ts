@@ -19,6 +19,8 @@ export type BatchVerifier = {
   verify: Groth16Checker;
   /** Checks everything pending now, then stops pooling: later calls are checked at once, alone. */
   close(): Promise<void>;
+  /** Pooled checks run so far and the claims they covered: how much pooling the traffic actually allows. */
+  stats(): { checks: number; claims: number };
 };
 
 export const DEFAULT_MAX_WAIT_MS = 2;
@@ -35,12 +37,15 @@ export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVe
   const pending = new Map<string, Pending>();
   const running = new Set<Promise<void>>();
   let closed = false;
+  const counts = { checks: 0, claims: 0 };
 
   function flush(key: string): void {
     const batch = pending.get(key);
     if (!batch) return;
     pending.delete(key);
     clearTimeout(batch.timer);
+    counts.checks += 1;
+    counts.claims += batch.waiters.length;
     const run = verifyGroups(
       batch.circuit,
       batch.waiters.map((w) => w.items),
@@ -80,5 +85,5 @@ export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVe
     await Promise.all([...running]);
   }
 
-  return { verify, close };
+  return { verify, close, stats: () => ({ ...counts }) };
 }

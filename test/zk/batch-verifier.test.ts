@@ -112,6 +112,7 @@ describe('cross-claim batch verifier', () => {
     const results = await Promise.all([1, 2, 3, 4].map(() => batcher.verify(task.circuit, items)));
     expect(results.every((r) => r.ok)).toBe(true);
     expect(calls).toEqual([2, 2]);
+    expect(batcher.stats()).toEqual({ checks: 2, claims: 4 });
     await batcher.close();
   });
 
