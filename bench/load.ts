@@ -288,8 +288,15 @@ async function main() {
     };
     console.log(JSON.stringify(summary));
   } finally {
+    // A server that does not exit after SIGTERM is a shutdown bug worth seeing, not a reason for the bench to hang.
+    const exited = new Promise<boolean>((r) => server.child.once('exit', () => r(true)));
     server.child.kill('SIGTERM');
-    await new Promise((r) => server.child.once('exit', r));
+    const clean = await Promise.race([exited, new Promise<boolean>((r) => setTimeout(() => r(false), 30_000).unref())]);
+    if (!clean) {
+      log('WARNING: the server did not exit within 30 s of SIGTERM; killed');
+      server.child.kill('SIGKILL');
+      await exited;
+    }
     await db.drop();
     rmSync(dataDir, { recursive: true, force: true });
   }

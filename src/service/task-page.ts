@@ -44,9 +44,24 @@ const DISPUTED_LIMIT = 50;
 const HISTORY_LIMIT = 2000;
 
 export async function getTaskPage(ctx: AppContext, taskId: string, limit = 100) {
-  const board = await getLeaderboard(ctx, taskId, limit);
+  // getTask first: an unknown task is one cheap query and a clear error, before the others run.
   const task = await getTask(ctx, taskId);
-  const direction = toDirection(board.task.direction);
+  const direction = toDirection(task.direction);
+  // The remaining reads are independent: on PostgreSQL they run concurrently on the pool.
+  const [board, disputed, pending, history] = await Promise.all([
+    getLeaderboard(ctx, taskId, limit),
+    ctx.db
+      .select()
+      .from(claims)
+      .where(and(eq(claims.taskId, taskId), eq(claims.status, 'disputed')))
+      .orderBy(asc(claims.receivedAt), asc(claims.id))
+      .limit(DISPUTED_LIMIT),
+    ctx.db
+      .select({ n: count() })
+      .from(claims)
+      .where(and(eq(claims.taskId, taskId), eq(claims.status, 'pending'))),
+    bestOverTime(ctx, taskId, direction),
+  ]);
   const ids = board.entries.map((e) => e.claimId);
   const audited = ids.length
     ? await ctx.db
@@ -55,16 +70,6 @@ export async function getTaskPage(ctx: AppContext, taskId: string, limit = 100) 
         .where(and(inArray(claims.id, ids), isNotNull(claims.auditedAt)))
     : [];
   const auditedIds = new Set(audited.map((a) => a.id));
-  const disputed = await ctx.db
-    .select()
-    .from(claims)
-    .where(and(eq(claims.taskId, taskId), eq(claims.status, 'disputed')))
-    .orderBy(asc(claims.receivedAt), asc(claims.id))
-    .limit(DISPUTED_LIMIT);
-  const [pending] = await ctx.db
-    .select({ n: count() })
-    .from(claims)
-    .where(and(eq(claims.taskId, taskId), eq(claims.status, 'pending')));
   return {
     task: { ...board.task, direction, description: task.description, policy: parsePolicy(task) },
     entries: board.entries.map((e) => ({ ...e, audited: auditedIds.has(e.claimId) })),
@@ -78,8 +83,8 @@ export async function getTaskPage(ctx: AppContext, taskId: string, limit = 100) 
       reasonCode: d.reasonCode,
       receivedAt: d.receivedAt.toISOString(),
     })),
-    pendingCount: Number(pending?.n ?? 0),
-    history: await bestOverTime(ctx, taskId, direction),
+    pendingCount: Number(pending[0]?.n ?? 0),
+    history,
   };
 }
 

@@ -37,7 +37,6 @@ export function securityHeaders(): MiddlewareHandler {
 }
 
 // Any Hono app (the OpenAPIHono of app.ts is one): these routes are pages, so they stay out of the OpenAPI document.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type App = Hono<any, any, any>;
 
 export function registerWebRoutes(app: App, ctx: AppContext) {

@@ -5,7 +5,7 @@ import { formatMetric, formatTime, shortId } from './format.ts';
 
 const W = 640;
 const H = 220;
-const PAD = { left: 56, right: 16, top: 14, bottom: 30 };
+const PAD = { left: 72, right: 16, top: 18, bottom: 34 };
 
 export function BestChart(props: { points: ChartPoint[]; metricName: string; direction: 'higher' | 'lower'; now: Date }) {
   const { points } = props;
@@ -50,10 +50,10 @@ export function BestChart(props: { points: ChartPoint[]; metricName: string; dir
           </g>
         ))}
         <text class="axis-label" x={PAD.left} y={H - 8}>
-          {formatTime(points[0]!.at)}
+          {axisTime(points[0]!.at)}
         </text>
         <text class="axis-label" x={W - PAD.right} y={H - 8} text-anchor="end">
-          {formatTime(new Date(t1))}
+          {axisTime(new Date(t1))}
         </text>
         <path class="best-area" d={area} />
         <path class="best-line" d={d} />
@@ -68,4 +68,9 @@ export function BestChart(props: { points: ChartPoint[]; metricName: string; dir
       <figcaption class="note">{summary}</figcaption>
     </figure>
   );
+}
+
+/** Axis labels stay short enough for a phone: "11-27 08:43" (UTC, as every time on the page). */
+function axisTime(at: string | Date): string {
+  return formatTime(at).slice(5, 16);
 }

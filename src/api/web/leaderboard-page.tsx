@@ -52,7 +52,9 @@ export function LeaderboardPage(props: { page: TaskPage; now: Date }) {
                 <th scope="col" class="num">
                   {task.metricName}
                 </th>
-                <th scope="col">Commit</th>
+                <th scope="col" class="hide-narrow">
+                  Commit
+                </th>
                 <th scope="col">Submitter</th>
                 <th scope="col">Verified by</th>
                 <th scope="col" class="hide-narrow">
@@ -85,13 +87,13 @@ function RankedRow(props: { entry: Entry }) {
       <td class="num">
         <a href={`/claims/${e.claimId}`}>{formatMetric(e.metric.value)}</a>
       </td>
-      <td class="mono" title={e.commit}>
+      <td class="mono hide-narrow" title={e.commit}>
         {shortCommit(e.commit)}
       </td>
       <td class="mono" title={e.submitter}>
         {shortKey(e.submitter)}
       </td>
-      <td>
+      <td class="badges">
         {e.method ? <Badge kind={e.method} /> : null}
         {e.audited ? <Badge kind="audited" /> : null}
       </td>
@@ -113,13 +115,13 @@ function DisputedRow(props: { entry: Disputed }) {
           <s>{formatMetric(e.metric.value)}</s>
         </a>
       </td>
-      <td class="mono" title={e.commit}>
+      <td class="mono hide-narrow" title={e.commit}>
         <s>{shortCommit(e.commit)}</s>
       </td>
       <td class="mono" title={e.submitter}>
         {shortKey(e.submitter)}
       </td>
-      <td>
+      <td class="badges">
         <Badge kind="disputed" />
         <span class="reason">{e.reasonCode ?? 'contradicted'}</span>
       </td>

@@ -69,6 +69,8 @@ th, td { padding: 0.6rem 0.8rem; text-align: left; border-top: 1px solid var(--l
 thead th { border-top: 0; font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.04em; color: var(--muted); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.rank { font-weight: 700; width: 3rem; }
+td.badges { white-space: normal; min-width: 6rem; }
+td.badges .badge { margin: 0.1rem 0.25rem 0.1rem 0; }
 tr.top td.rank { color: var(--audited); }
 tr.disputed td { color: var(--muted); }
 tr.disputed td s { text-decoration-thickness: 2px; text-decoration-color: var(--disputed); }
@@ -115,5 +117,17 @@ button:hover { filter: brightness(1.08); }
 .history li:first-child { border-top: 0; }
 .site-footer { max-width: 72rem; margin: 0 auto; padding: 1rem; color: var(--muted); font-size: 0.85rem; border-top: 1px solid var(--line); }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
-@media (max-width: 40rem) { h1 { font-size: 1.35rem; } th, td { padding: 0.5rem 0.6rem; } .hide-narrow { display: none; } }
+@media (max-width: 40rem) {
+  h1 { font-size: 1.35rem; }
+  th, td { padding: 0.5rem 0.45rem; }
+  .hide-narrow { display: none; }
+  thead th { white-space: normal; letter-spacing: 0; }
+  table.leaderboard td.mono { font-size: 0.78em; }
+  td.badges { min-width: 0; }
+  td.badges .badge { font-size: 0.72rem; padding: 0.05rem 0.4rem; }
+  .reason { overflow-wrap: anywhere; }
+  /* The chart scales down with the screen: larger label units keep the text readable on a phone. */
+  .chart .axis-label { font-size: 24px; }
+  .site-nav { margin-left: 0; }
+}
 `;
