@@ -51,6 +51,9 @@ export async function startService(config: Config, log: (line: string) => void =
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
   });
+  // Keep idle connections longer than clients and proxies do (undici 4 s, most balancers 60 s): a server that closes
+  // first races the client's next request on that socket, and the client sees "other side closed".
+  Object.assign(server, { keepAliveTimeout: 65_000, headersTimeout: 66_000 });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host}:${port}`;
