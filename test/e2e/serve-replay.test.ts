@@ -1,0 +1,51 @@
+// `npm start` on a fresh machine settles a replay-bound claim by itself: serve runs an in-process worker in the
+// sandbox on the embedded database, and a claim submitted with the real CLI becomes verified by replay.
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { checkSandboxAvailable } from '../../src/replay/sandbox.ts';
+import { cli, startServer, type ServerProcess } from '../helpers/processes.ts';
+import { hostScore, makeDigitsRepo } from '../helpers/digits-repo.ts';
+
+const sandbox = await checkSandboxAvailable();
+if (!sandbox.available) {
+  if (process.env.PROOFBOARD_REQUIRE_SANDBOX === '1') throw new Error(`sandbox required but unavailable: ${sandbox.missing.join('; ')}`);
+  console.warn(`\n*** SKIPPED: serve with in-process worker: sandbox unavailable (${sandbox.missing.join('; ')}) ***\n`);
+}
+
+describe.skipIf(!sandbox.available)('serve with its in-process replay worker (embedded database)', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  it('verifies an honest claim by replay and rejects an overstated one, with no worker started by hand', { timeout: 600_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'proofboard-serve-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const server: ServerProcess = await startServer({ PROOFBOARD_DATA: dataDir, PROOFBOARD_WORKER: 'auto' });
+    cleanups.push(async () => void (await server.stop()));
+    const repo = makeDigitsRepo();
+    cleanups.push(repo.cleanup);
+    const real = hostScore(repo.dir);
+    const keyPath = join(dataDir, 'me.json');
+    expect((await cli(['keygen', '--out', keyPath])).code).toBe(0);
+
+    const ids: string[] = [];
+    for (const value of [real, real + 3]) {
+      const r = await cli(['submit', '--server', server.url, '--task', 'digits-mlp', '--metric', String(value), '--key', keyPath, '--json'], { cwd: repo.dir });
+      expect(r.code, r.stderr).toBe(0);
+      ids.push((JSON.parse(r.stdout) as { id: string }).id);
+    }
+    const read = async (id: string) => (await (await fetch(`${server.url}/v1/claims/${id}`)).json()) as { status: string; method: string | null; reasonCode: string | null };
+    for (let i = 0; i < 240; i++) {
+      const states = await Promise.all(ids.map(read));
+      if (states.every((s) => s.status !== 'pending')) break;
+      await sleep(1000);
+    }
+    expect(await read(ids[0]!), server.output().slice(-2000)).toMatchObject({ status: 'verified', method: 'replayed' });
+    expect(await read(ids[1]!)).toMatchObject({ status: 'rejected', reasonCode: 'replay_contradicts' });
+    expect(await server.stop('SIGTERM')).toBe(0);
+  });
+});
