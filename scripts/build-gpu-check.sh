@@ -7,13 +7,17 @@
 #   sh scripts/build-gpu-check.sh      then pass `.device` in the device run's carry list
 set -eu
 cd "$(dirname "$0")/.."
-rm -rf .device
 mkdir -p .device
 npx tsx scripts/gpu-check-build.ts
 node_bin=$(command -v node)
-xz -T2 -6 -c "$node_bin" > .device/node.xz
+# Compressing node takes minutes on two busy cores: only when it is missing or older than the binary.
+if [ ! -s .device/node.xz ] || [ "$node_bin" -nt .device/node.xz ]; then
+  xz -T2 -6 -c "$node_bin" > .device/node.xz.tmp && mv .device/node.xz.tmp .device/node.xz
+fi
 # Debian 12 packages: their binaries need only libc, libcap, libselinux, libpcre2 and zlib, which any recent
 # Debian or Ubuntu has.
-(cd .device && apt-get download bubblewrap git >/dev/null 2>&1) || echo "note: apt-get download failed; the GPU machine must have bwrap and git itself"
+if ! ls .device/bubblewrap_*.deb .device/git_*.deb >/dev/null 2>&1; then
+  (cd .device && apt-get download bubblewrap git >/dev/null 2>&1) || echo "note: apt-get download failed; the GPU machine must have bwrap and git itself"
+fi
 cp scripts/gpu-check-device.sh .device/run.sh
-du -sh .device/* .device
+du -ch .device/* | tail -n 1

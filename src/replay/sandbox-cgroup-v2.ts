@@ -31,7 +31,27 @@ async function enableControllers(root: string): Promise<void> {
     if (dir === parent) await mkdir(parent, { recursive: true });
     const enabled = (await readFile(join(dir, 'cgroup.subtree_control'), 'utf8')).split(/\s+/);
     const wanted = NEEDED.filter((name) => !enabled.includes(name));
-    if (wanted.length > 0) await writeFile(join(dir, 'cgroup.subtree_control'), wanted.map((name) => `+${name}`).join(' '));
+    if (wanted.length === 0) continue;
+    const control = wanted.map((name) => `+${name}`).join(' ');
+    try {
+      await writeFile(join(dir, 'cgroup.subtree_control'), control);
+    } catch (error) {
+      // A container's own cgroup root holds its processes, and v2 delegates controllers only from a group
+      // without processes ("no internal processes"). As container init systems do, move them into a leaf first.
+      if ((error as NodeJS.ErrnoException).code !== 'EBUSY' || dir !== root) throw error;
+      await moveProcessesToLeaf(root);
+      await writeFile(join(dir, 'cgroup.subtree_control'), control);
+    }
+  }
+}
+
+async function moveProcessesToLeaf(root: string): Promise<void> {
+  const leaf = join(root, `${PARENT}-host`);
+  await mkdir(leaf, { recursive: true });
+  const pids = (await readFile(join(root, 'cgroup.procs'), 'utf8')).split('\n').filter((line) => line.trim());
+  for (const pid of pids) {
+    // Kernel threads and processes that exited meanwhile cannot be moved; they do not block delegation.
+    await writeFile(join(leaf, 'cgroup.procs'), pid).catch(() => undefined);
   }
 }
 
