@@ -1,6 +1,7 @@
 // Pools the Groth16 pairing checks of concurrent claims: the shards of every claim that arrives within a few
 // milliseconds (or until a proof count is reached) for the same circuit are checked with one final exponentiation
-// (verifyGroth16Groups), and each caller gets its own claim's result. Scheduling only: no pairing code here, no
+// (verifyGroth16Groups), and each caller gets its own claim's result. A claim after a quiet spell does not wait: it is
+// checked on the next turn of the event loop, with whatever arrived in the same turn. Scheduling only: no pairing code here, no
 // worker threads, and close() leaves no timer behind so a server can exit.
 import { FIELD_MODULUS } from './statement.ts';
 import { verifyGroth16Groups, type BatchResult, type Groth16Checker, type Groth16Item, type RegisteredCircuit } from './verify.ts';
@@ -10,6 +11,10 @@ export type BatchVerifierOptions = {
   maxWaitMs?: number;
   /** A batch with at least this many proofs is checked at once, without waiting. */
   maxProofs?: number;
+  /** A claim arriving this long after the previous one starts a batch that does not wait for company. */
+  idleMs?: number;
+  /** Monotonic milliseconds (tests pass a fake). */
+  now?: () => number;
   /** The pooled check; replaceable in tests to count calls or inject faults. */
   verifyGroups?: typeof verifyGroth16Groups;
 };
@@ -25,14 +30,18 @@ export type BatchVerifier = {
 
 export const DEFAULT_MAX_WAIT_MS = 2;
 export const DEFAULT_MAX_PROOFS = 256;
+export const DEFAULT_IDLE_MS = 10;
 
 type Waiter = { items: readonly Groth16Item[]; resolve: (r: BatchResult) => void; reject: (e: unknown) => void };
-type Pending = { circuit: RegisteredCircuit; waiters: Waiter[]; proofs: number; timer: NodeJS.Timeout | undefined };
+type Pending = { circuit: RegisteredCircuit; waiters: Waiter[]; proofs: number; cancel: () => void };
 
 export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVerifier {
   const maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
   const maxProofs = options.maxProofs ?? DEFAULT_MAX_PROOFS;
   const verifyGroups = options.verifyGroups ?? verifyGroth16Groups;
+  const idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
+  const now = options.now ?? (() => performance.now());
+  let lastArrival = -Infinity;
   // One queue per registered key: proofs of different keys cannot share a pairing equation.
   const pending = new Map<string, Pending>();
   const running = new Set<Promise<void>>();
@@ -43,7 +52,7 @@ export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVe
     const batch = pending.get(key);
     if (!batch) return;
     pending.delete(key);
-    clearTimeout(batch.timer);
+    batch.cancel();
     counts.checks += 1;
     counts.claims += batch.waiters.length;
     const run = verifyGroups(
@@ -67,11 +76,19 @@ export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVe
     if (closed) return verifyGroups(circuit, [items]).then((r) => r[0]!);
     const key = `${circuit.id}\0${circuit.vkeySha256}`;
     return new Promise<BatchResult>((resolve, reject) => {
+      const t = now();
+      const quiet = t - lastArrival > idleMs;
+      lastArrival = t;
       let batch = pending.get(key);
       if (!batch) {
-        batch = { circuit, waiters: [], proofs: 0, timer: undefined };
+        if (quiet) {
+          const immediate = setImmediate(() => flush(key));
+          batch = { circuit, waiters: [], proofs: 0, cancel: () => clearImmediate(immediate) };
+        } else {
+          const timer = setTimeout(() => flush(key), maxWaitMs);
+          batch = { circuit, waiters: [], proofs: 0, cancel: () => clearTimeout(timer) };
+        }
         pending.set(key, batch);
-        batch.timer = setTimeout(() => flush(key), maxWaitMs);
       }
       batch.waiters.push({ items, resolve, reject });
       batch.proofs += items.length;
