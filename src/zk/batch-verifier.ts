@@ -1,8 +1,8 @@
 // Pools the Groth16 pairing checks of concurrent claims: the shards of every claim that arrives within a few
 // milliseconds (or until a proof count is reached) for the same circuit are checked with one final exponentiation
-// (verifyGroth16Groups), and each caller gets its own claim's result. A claim after a quiet spell does not wait: it is
-// checked on the next turn of the event loop, with whatever arrived in the same turn. Scheduling only: no pairing code here, no
-// worker threads, and close() leaves no timer behind so a server can exit.
+// (verifyGroth16Groups), and each caller gets its own claim's result. A claim after a quiet spell does not wait: it
+// is checked on the next turn of the event loop, with whatever arrived in the same turn. Scheduling only: no pairing
+// code here, no worker threads, and close() leaves no timer behind so a server can exit.
 import { FIELD_MODULUS } from './statement.ts';
 import { verifyGroth16Groups, type BatchResult, type Groth16Checker, type Groth16Item, type RegisteredCircuit } from './verify.ts';
 
