@@ -60,22 +60,14 @@ export async function openTestDatabase(kind: DatabaseKind): Promise<Database> {
     const db = drizzlePglite(client, { schema }) as unknown as Db;
     return { db, driver: 'pglite', close: () => client.close() };
   }
-  if (!PG_URL) throw new Error('TEST_DATABASE_URL is not set');
   // A fresh database per suite, dropped afterwards, so suites running in parallel never see each other's rows.
-  const name = `pb_test_${randomBytes(6).toString('hex')}`;
-  const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(PG_URL);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ url: url.toString() });
+  const pg = await createPostgresDatabase();
+  const database = await openDatabase({ url: pg.url });
   return {
     ...database,
     close: async () => {
       await database.close();
-      const drop = postgres(PG_URL, { max: 1, onnotice: () => {} });
-      await drop.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await drop.end();
+      await pg.drop();
     },
   };
 }
