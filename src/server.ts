@@ -48,8 +48,9 @@ export async function startService(config: Config, log: (line: string) => void =
   // Loads the pairing library and prepares the registered keys now, so the first zk claim does not pay ~0.8 s.
   await warmUpZkJudge(ctx, (circuit, err) => logger.error({ err, circuit }, 'zk circuit could not be prepared'));
   const app = createApp(ctx, { logger, log: (msg, err) => logger.error({ err }, msg) });
+  const inFlight = trackInFlight(app.fetch);
   const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    const s = serve({ fetch: inFlight.fetch, port: config.port, hostname: config.host }, () => resolve(s));
   });
   // Keep idle connections longer than clients and proxies do (undici 4 s, most balancers 60 s): a server that closes
   // first races the client's next request on that socket, and the client sees "other side closed".
@@ -76,7 +77,7 @@ export async function startService(config: Config, log: (line: string) => void =
     close: () =>
       (closing ??= (async () => {
         logger.info({ graceMs: config.shutdownGraceMs }, 'shutting down: finishing in-flight requests');
-        const drained = drain(server, config.shutdownGraceMs, logger);
+        const drained = drain(server, config.shutdownGraceMs, logger, inFlight);
         const released = Promise.allSettled(hooks.map((h) => h())).then((results) => {
           for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'shutdown hook failed');
         });
@@ -91,22 +92,52 @@ export async function startService(config: Config, log: (line: string) => void =
 }
 
 /**
- * Stops accepting connections and waits for in-flight requests. Idle keep-alive connections are closed at once (they
- * would otherwise hold the server open); connections still busy after the grace period are cut, and their clients
- * see a reset rather than a half-written answer (every write happens inside a transaction, so none is half-stored).
+ * Counts requests whose handler has not returned. A client that hangs up does not end its request's handler (its
+ * transaction still runs), so waiting for connections to close is not enough before closing the database.
  */
-export async function drain(server: ServerType, graceMs: number, logger: Logger): Promise<void> {
+export function trackInFlight<F extends (request: Request, ...rest: never[]) => Response | Promise<Response>>(fetch: F) {
+  let active = 0;
+  let waiters: (() => void)[] = [];
+  const tracked = (async (request: Request, ...rest: never[]) => {
+    active++;
+    try {
+      return await fetch(request, ...rest);
+    } finally {
+      if (--active === 0) {
+        const wake = waiters;
+        waiters = [];
+        for (const w of wake) w();
+      }
+    }
+  }) as unknown as F;
+  return {
+    fetch: tracked,
+    idle: () => (active === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
+    active: () => active,
+  };
+}
+
+export type InFlight = { idle(): Promise<void>; active(): number };
+
+/**
+ * Stops accepting connections and waits for in-flight requests (handlers still running, and connections still
+ * open). Idle keep-alive connections are closed at once (they would otherwise hold the server open); after the grace
+ * period the connections still busy are cut, and their clients see a reset rather than a half-written answer (every
+ * write happens inside a transaction, so none is half-stored).
+ */
+export async function drain(server: ServerType, graceMs: number, logger: Logger, inFlight?: InFlight): Promise<void> {
   const http = server as ServerType & { closeIdleConnections?: () => void; closeAllConnections?: () => void };
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   http.closeIdleConnections?.();
   const idleSweep = setInterval(() => http.closeIdleConnections?.(), 100);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
-  const outcome = await Promise.race([closed.then(() => 'drained' as const), timeout]);
+  const finished = Promise.all([closed, inFlight?.idle()]).then(() => 'drained' as const);
+  const outcome = await Promise.race([finished, timeout]);
   clearInterval(idleSweep);
   clearTimeout(timer);
   if (outcome === 'timeout') {
-    logger.warn({ graceMs }, 'grace period over: closing connections still busy');
+    logger.warn({ graceMs, active: inFlight?.active() }, 'grace period over: closing connections still busy');
     http.closeAllConnections?.();
     await closed;
   }

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type Api } from '../../src/api/app.ts';
 import { countSandboxKill, observeCheck, observeReplay } from '../../src/api/metrics.ts';
-import { drain } from '../../src/server.ts';
+import { drain, trackInFlight } from '../../src/server.ts';
 import { makeTestContext } from '../helpers/context.ts';
 import { seedLeaderboard } from './seed.ts';
 
@@ -92,5 +92,38 @@ describe('graceful shutdown', () => {
     release();
     expect(await slow).toEqual([200, 'done']);
     await drained;
+  });
+
+  it('waits for a handler whose client hung up before closing anything under it', async () => {
+    const events: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const inHandler = new Promise<void>((r) => (started = r));
+    const app = new Hono().get('/slow', async (c) => {
+      started();
+      await gate;
+      events.push('handler done');
+      return c.text('done');
+    });
+    const inFlight = trackInFlight(app.fetch);
+    const server: ServerType = await new Promise((resolve) => {
+      const s = serve({ fetch: inFlight.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    });
+    const address = server.address();
+    const abort = new AbortController();
+    const request = fetch(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/slow`, { signal: abort.signal }).catch(() => 'aborted');
+    await inHandler;
+    abort.abort();
+    expect(await request).toBe('aborted');
+    const serverClosed = new Promise((r) => server.once('close', r));
+    const drained = drain(server, 60_000, pino({ level: 'silent' }), inFlight).then(() => events.push('drained'));
+    // The connection is gone and the server has closed: only the running handler may keep the drain waiting now.
+    await serverClosed;
+    await new Promise((r) => setImmediate(r));
+    expect(inFlight.active()).toBe(1);
+    release();
+    await drained;
+    expect(events).toEqual(['handler done', 'drained']);
   });
 });
