@@ -19,5 +19,4 @@ fi
 if ! ls .device/bubblewrap_*.deb .device/git_*.deb >/dev/null 2>&1; then
   (cd .device && apt-get download bubblewrap git >/dev/null 2>&1) || echo "note: apt-get download failed; the GPU machine must have bwrap and git itself"
 fi
-cp scripts/gpu-check-device.sh .device/run.sh
 du -ch .device/* | tail -n 1

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The GPU check on a throwaway NVIDIA machine, run from the repository root after scripts/build-gpu-check.sh
-# made .device/ (copied there as .device/run.sh). Brings what the machine lacks: Node.js from .device/node.xz,
+# made .device/. Brings what the machine lacks: Node.js from .device/node.xz,
 # bubblewrap and git from the Debian packages beside it (unpacked only where missing: they would otherwise
 # overwrite the machine's own). Then runs the check with any arguments given, e.g. --runs 2.
 set -u
@@ -20,5 +20,10 @@ for pair in bwrap:bubblewrap git:git; do
     if [ -n "$deb" ]; then echo "[gpu-check] installing $tool from $deb"; dpkg-deb -x "$deb" /; else echo "[gpu-check] $tool is missing and no package was carried"; fi
   fi
 done
-echo "[gpu-check] $("$node_bin" --version) at $node_bin; $(bwrap --version 2>&1); $(git --version 2>&1)"
+# A minimal VM init may mount no cgroup hierarchy at all; the sandbox needs one for memory and process limits.
+if [ ! -e /sys/fs/cgroup/cgroup.controllers ] && [ ! -d /sys/fs/cgroup/memory ]; then
+  echo "[gpu-check] no cgroup hierarchy at /sys/fs/cgroup: mounting cgroup2 there"
+  mkdir -p /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup
+fi
+echo "[gpu-check] $("$node_bin" --version) at $node_bin; $(bwrap --version 2>&1); $(git --version 2>&1); cgroup $(stat -fc %T /sys/fs/cgroup 2>&1); user namespaces $(cat /proc/sys/user/max_user_namespaces 2>&1)"
 exec "$node_bin" "$D/gpu-check.mjs" --make-reachable "$@"
