@@ -23,7 +23,8 @@ last checkpoint seen (kept in --state, default ${defaultStatePath()}).
   --log-key VKEY   the log's C2SP verifier key, from a source other than the server (else trust on first use)
   --task TASK      every leaderboard entry of TASK, and every claim the log shows verified for it
   --json           one JSON report on stdout
-  --replay         also re-run each claim in a local sandbox (when this checkout has the replay worker)`;
+  --replay         also re-run each claim in a local sandbox (when this checkout has the replay worker)
+  --concurrency N  bundles checked at once (default 4)`;
 
 const REPLAY_MODULE = fileURLToPath(new URL('../replay/run-job.ts', import.meta.url));
 
@@ -48,7 +49,7 @@ export async function recheckCommand(argv: string[]): Promise<number> {
   }
   const claimIds = positionals;
   if ((claimIds.length === 0) === !values.task || claimIds.some((id) => !/^[0-9a-f]{64}$/.test(id))) {
-    console.error(`proofboard recheck: name claim ids (64 hex) or --task, not both\n\n${HELP}`);
+    console.error(`proofboard recheck: name claim ids (64 lowercase hex) or --task TASK, not both\n\n${HELP}`);
     return 2;
   }
   const concurrency = Number(values.concurrency);

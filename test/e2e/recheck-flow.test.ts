@@ -1,4 +1,4 @@
-// End to end: a real server, claims through the zk and attestation paths, then `proofboard recheck` of the whole
+// End to end: a real server, claims through the zk, attestation and replay paths, then `proofboard recheck` of the whole
 // leaderboard and of single claims from fresh processes: everything passes, trust on first use is announced, the
 // pinned key and the remembered checkpoint are used on later runs.
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPostgresDatabase, databaseKinds } from '../helpers/databases.ts';
 import { cli } from '../helpers/processes.ts';
-import { keyFrom, randomCommit, registerVerifier, submitAttested, submitZkFixture, TamperableServer } from './recheck-helpers.ts';
+import { keyFrom, randomCommit, registerVerifier, replayAsWorker, submitAttested, submitForReplay, submitZkFixture, TamperableServer } from './recheck-helpers.ts';
 
 type Report = { ok: boolean; log: { id: string; status: string }[]; claims: { claimId: string; ok: boolean; checks: { id: string; status: string; detail: string }[] }[] };
 
@@ -17,7 +17,7 @@ describe.each(databaseKinds())('recheck through the real server and CLI on %s', 
     for (const c of cleanups.reverse()) await c();
   });
 
-  it('zk and attested claims re-check from fresh processes', async () => {
+  it('zk, attested and replayed claims re-check from fresh processes', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'proofboard-recheck-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     let url: string | undefined;
@@ -34,6 +34,9 @@ describe.each(databaseKinds())('recheck through the real server and CLI on %s', 
     const attested = await submitAttested(s.url, keyFrom('submitter'), randomCommit(), 90, [alice, bob]);
     expect(attested.status).toBe('verified');
     const zk = await submitZkFixture(s.url);
+    const replayed = await submitForReplay(s.url, keyFrom('submitter'), randomCommit(), 88);
+    expect(replayed.status).toBe('pending');
+    await replayAsWorker(s.url, replayed, 88, alice);
     const state = join(dataDir, 'recheck-state.json');
 
     const first = await cli(['recheck', '--task', 'digits-mlp', '--server', s.url, '--state', state]);
@@ -41,7 +44,7 @@ describe.each(databaseKinds())('recheck through the real server and CLI on %s', 
     expect(first.stderr).toContain('TRUST ON FIRST USE');
     expect(JSON.parse(readFileSync(state, 'utf8')).servers[new URL(s.url).origin].vkey).toBe(s.logKey);
 
-    const single = await cli(['recheck', attested.id, zk.id, '--server', s.url, '--state', state, '--log-key', s.logKey, '--json']);
+    const single = await cli(['recheck', attested.id, zk.id, replayed.id, '--server', s.url, '--state', state, '--log-key', s.logKey, '--json']);
     expect(single.code, single.stdout + single.stderr).toBe(0);
     const report = JSON.parse(single.stdout) as Report;
     expect(report.ok).toBe(true);
@@ -49,6 +52,9 @@ describe.each(databaseKinds())('recheck through the real server and CLI on %s', 
     const byId = (id: string, check: string) => checks(id).find((c) => c.id === check);
     expect(byId(attested.id, 'verdict.rule')?.status).toBe('pass');
     expect(byId(attested.id, 'log.inclusion')?.status).toBe('pass');
+    expect(byId(replayed.id, 'verdict.rule')).toMatchObject({ status: 'pass' });
+    expect(byId(replayed.id, 'verdict.rule')!.detail).toMatch(/verified by replayed/);
+    expect(byId(replayed.id, 'log.leaves')!.detail).toMatch(/1 verdict/);
     expect(report.log.find((c) => c.id === 'log.consistency')?.status).toBe('pass');
     if (zk.status === 'verified') {
       expect(byId(zk.id, 'zk.proofs')?.detail).toContain('verifies');

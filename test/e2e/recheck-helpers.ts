@@ -5,15 +5,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
-import { fromBase64, fromHex, toHex } from '../../src/attest/bytes.ts';
+import { fromBase64, toHex } from '../../src/attest/bytes.ts';
 import { claimIdOf, signClaim, type ClaimPayload } from '../../src/attest/claim.ts';
 import { ed25519PublicKey } from '../../src/attest/ed25519.ts';
 import { buildReplayStatement, signAttestation } from '../../src/attest/statement.ts';
 import { mineStamp } from '../../src/attest/stamp.ts';
+import { newWorkerInstanceId, signWorkerRequest } from '../../src/replay/worker-request.ts';
 import type { DsseEnvelope } from '../../src/attest/dsse.ts';
 import { startServer, type ServerProcess } from '../helpers/processes.ts';
 import { openDatabase } from '../../db/client.ts';
 import type { AppContext } from '../../src/service/context.ts';
+import { loadConfig } from '../../src/config.ts';
+import { buildContext } from '../../src/server.ts';
+import { loadSecrets } from '../../src/service/secrets.ts';
 
 export const OPERATOR_TOKEN = 'recheck-test-operator-token-0123456789';
 export const LOG_SEED_HEX = '5a'.repeat(32);
@@ -119,6 +123,43 @@ async function postClaim(server: string, claimId: string, body: Record<string, u
   return json;
 }
 
+/** A claim with no evidence: it goes to the replay queue (with a proof-of-work stamp when the server asks). */
+export async function submitForReplay(server: string, submitter: Key, commit: string, value: number): Promise<SubmittedClaim> {
+  const payload: ClaimPayload = {
+    v: 1,
+    task: TASK,
+    commit,
+    parent: null,
+    beatsParent: false,
+    metric: { name: 'correct', value },
+    submitter: submitter.hex,
+    createdAt: new Date(Date.now() - 300_000).toISOString(),
+    bundle: await uploadBundle(server, commit),
+  };
+  const envelope = signClaim(payload, submitter.secretKey);
+  const id = claimIdOf(fromBase64(envelope.payload, 'payload'));
+  const res = await postClaim(server, id, { claim: envelope, evidence: [] });
+  return { id, commit, status: String(res.status), envelope };
+}
+
+/** Plays a verifier worker over the signed-request API: lease the job, complete it with a signed replay result. */
+export async function replayAsWorker(server: string, claim: SubmittedClaim, value: number, verifier: Key) {
+  const worker = newWorkerInstanceId();
+  // Audit jobs of other claims may come first; leasing them is harmless here (their leases just expire).
+  type LeasedJob = { jobId: number; claim: { id: string } };
+  let job = null as LeasedJob | null;
+  for (let i = 0; i < 10 && job?.claim.id !== claim.id; i++) {
+    const leased = await call(server, 'POST', '/v1/replay/lease', { request: signWorkerRequest(verifier.secretKey, { action: 'lease', worker, tasks: [TASK] }) });
+    job = leased.job as LeasedJob | null;
+    if (!job) break;
+  }
+  if (!job || job.claim.id !== claim.id) throw new Error(`no replay job for ${claim.id} in the queue`);
+  return call(server, 'POST', `/v1/replay/jobs/${job.jobId}/complete`, {
+    request: signWorkerRequest(verifier.secretKey, { action: 'complete', worker, jobId: job.jobId }),
+    attestation: attestation(claim.id, claim.commit, value, verifier),
+  });
+}
+
 export async function postAttestation(server: string, claimId: string, envelope: DsseEnvelope) {
   return call(server, 'POST', `/v1/claims/${claimId}/attestations`, { attestation: envelope });
 }
@@ -206,13 +247,10 @@ export class TamperableServer {
   async asOperator(fn: (ctx: AppContext) => Promise<void>): Promise<void> {
     const run = async () => {
       const database = await openDatabase({ url: this.databaseUrl, dataDir: this.dataDir });
-      const secretKey = fromHex(LOG_SEED_HEX, 'log seed', 32);
-      const ctx = {
-        db: database.db,
-        driver: database.driver,
-        now: () => new Date(),
-        logSigner: { origin: this.env.PROOFBOARD_LOG_ORIGIN!, secretKey, publicKey: ed25519PublicKey(secretKey) },
-      } as AppContext;
+      const config = loadConfig({ ...process.env, ...this.env });
+      const built = await buildContext(config, database, loadSecrets(this.dataDir, { ...process.env, ...this.env }));
+      // buildContext reads the origin from this process's environment; the server's is in this.env.
+      const ctx: AppContext = { ...built, logSigner: { ...built.logSigner, origin: this.env.PROOFBOARD_LOG_ORIGIN! } };
       try {
         await fn(ctx);
       } finally {
