@@ -115,8 +115,10 @@ async function bestOverTime(ctx: AppContext, taskId: string, direction: 'higher'
 export type PendingState =
   | { state: 'queued'; kind: string; queuedAt: string }
   | { state: 'running'; kind: string; runningForMs: number; attempts: number }
-  | { state: 'waiting_for_attestations'; have: number; quorum: number }
   | { state: 'settling' };
+
+/** Attestations received so far for a pending claim, against the task's quorum (distinct evidence rows). */
+export type AttestationWait = { have: number; quorum: number };
 
 export async function getClaimPage(ctx: AppContext, claimId: string) {
   const view = await getClaim(ctx, claimId);
@@ -130,23 +132,23 @@ export async function getClaimPage(ctx: AppContext, claimId: string) {
         .orderBy(asc(logLeaves.index))
     : [];
   const policy = task ? parsePolicy(task) : null;
-  return { view, task: task ?? null, policy, leaves, pending: pendingState(view, policy, ctx.now()) };
+  const attestations = view.evidence.filter((e) => e.kind === 'attestation').length;
+  const waiting: AttestationWait | null =
+    view.claim.status === 'pending' && policy && attestations > 0 ? { have: attestations, quorum: policy.quorum } : null;
+  return { view, task: task ?? null, policy, leaves, pending: pendingState(view, ctx.now()), waiting };
 }
 
 export type ClaimPage = Awaited<ReturnType<typeof getClaimPage>>;
 
-/** What a pending claim is waiting for, from the most concrete signal: a running job, a queued job, attestations. */
-export function pendingState(view: ClaimView, policy: TaskPolicy | null, now: Date): PendingState | null {
+/** The replay a claim is waiting for (running before queued), or "settling" for a pending claim with no job. */
+export function pendingState(view: ClaimView, now: Date): PendingState | null {
   if (view.claim.status !== 'pending') {
     // A settled claim can still have an audit replay in flight: show it, the verdict may yet change to disputed.
     const audit = view.jobs.find((j) => j.kind === 'audit' && (j.state === 'queued' || j.state === 'leased'));
     return audit ? jobState(audit, now) : null;
   }
   const active = view.jobs.find((j) => j.state === 'leased') ?? view.jobs.find((j) => j.state === 'queued');
-  if (active) return jobState(active, now);
-  const attestations = view.evidence.filter((e) => e.kind === 'attestation').length;
-  if (policy && attestations > 0) return { state: 'waiting_for_attestations', have: attestations, quorum: policy.quorum };
-  return { state: 'settling' };
+  return active ? jobState(active, now) : { state: 'settling' };
 }
 
 function jobState(job: ClaimView['jobs'][number], now: Date): PendingState {

@@ -78,6 +78,6 @@ export async function seedLeaderboard(ctx: AppContext, app: Api) {
 }
 
 // Evidence rows as intake would store them (the checks that admit them are tested in test/api and test/zk).
-async function addEvidence(ctx: AppContext, claimId: string, body: { type: string } & Record<string, unknown>) {
+export async function addEvidence(ctx: AppContext, claimId: string, body: { type: string } & Record<string, unknown>) {
   await ctx.db.insert(evidence).values({ claimId, kind: body.type, body, digest: evidenceDigest(body), receivedAt: new Date() });
 }

@@ -6,7 +6,11 @@ import { formatDuration, formatMetric, formatTime, plural, shortId, shortKey } f
 import { Badge, Layout } from './layout.tsx';
 
 export function ClaimPageView(props: { page: ClaimPage; origin: string }) {
-  const { view, task, policy, leaves, pending } = props.page;
+  const { view, task, policy, leaves, pending, waiting } = props.page;
+  const waitingText = waiting ? `waiting for attestations (${waiting.have} of ${waiting.quorum})` : null;
+  // With attestations below quorum and no replay job, "being checked" would say less than the attestation count.
+  const jobText = pending && !(waiting && pending.state === 'settling') ? describePending(pending) : null;
+  const waitText = [waitingText, jobText].filter(Boolean).join('; ');
   const { claim } = view;
   const latest = view.verdicts.at(-1) ?? null;
   const recheck = `proofboard recheck ${claim.id} --server ${props.origin}`;
@@ -42,12 +46,10 @@ export function ClaimPageView(props: { page: ClaimPage; origin: string }) {
         <Badge kind={claim.status} />
         {claim.method ? <Badge kind={claim.method} /> : null}
         {claim.auditedAt ? <Badge kind="audited" /> : null}
-        {pending ? (
-          <>
-            <span class="spinner" aria-hidden="true"></span>
-            <span data-pending-text>{describePending(pending)}</span>
-          </>
-        ) : null}
+        {pending || waiting ? <span class="spinner" aria-hidden="true"></span> : null}
+        {waitingText ? <span>{waitingText}</span> : null}
+        {waitingText && jobText ? <span aria-hidden="true">·</span> : null}
+        {jobText ? <span data-pending-text>{jobText}</span> : null}
       </div>
       <p>{statusSentence(claim.status, claim.method, claim.reasonCode, Boolean(claim.auditedAt))}</p>
 
@@ -102,7 +104,7 @@ export function ClaimPageView(props: { page: ClaimPage; origin: string }) {
               <dd>{latest.logIndex === null ? 'not logged' : <span class="mono">#{latest.logIndex}</span>}</dd>
             </dl>
           ) : (
-            <p>No verdict yet{pending ? `: ${describePending(pending)}` : '.'}</p>
+            <p>No verdict yet{waitText ? `: ${waitText}` : '.'}</p>
           )}
           {view.verdicts.length > 1 ? (
             <>
@@ -184,8 +186,6 @@ export function describePending(p: PendingState): string {
       return `${what(p.kind)} queued`;
     case 'running':
       return `${what(p.kind)} running for ${formatDuration(p.runningForMs)}`;
-    case 'waiting_for_attestations':
-      return `waiting for attestations (${p.have} of ${p.quorum})`;
     case 'settling':
       return 'being checked';
   }
