@@ -104,21 +104,21 @@ async function runLeasedJob(
       ...(opts.machine ? { machine: opts.machine } : {}),
       onProgress: (stage) => log(`job ${job.jobId}: ${stage}`),
     });
-    clearInterval(heartbeat);
     if (outcome.ok) {
       const pub = toHex(ed25519PublicKey(opts.secretKey));
       const attestation = signAttestation(outcome.statement, opts.secretKey, pub);
-      const res = await post<{ outcome: string }>(opts.server, `/v1/replay/jobs/${job.jobId}/complete`, {
+      const res = await postResult<{ outcome: string }>(opts, `/v1/replay/jobs/${job.jobId}/complete`, log, () => ({
         request: sign({ action: 'complete', jobId: job.jobId }),
         attestation,
-      });
+      }));
       log(`job ${job.jobId}: measured ${outcome.runs.map((r) => r.value).join(', ')} (claimed ${job.claim.metric.value}): ${res.outcome} in ${Date.now() - started} ms`);
     } else {
-      await post(opts.server, `/v1/replay/jobs/${job.jobId}/fail`, {
+      await postResult(opts, `/v1/replay/jobs/${job.jobId}/fail`, log, () => ({
         request: sign({ action: 'fail', jobId: job.jobId, failure: { code: outcome.code, message: outcome.message.slice(0, 2000) } }),
-      });
+      }));
       log(`job ${job.jobId}: ${outcome.code}: ${outcome.message.slice(0, 200)}`);
     }
+    clearInterval(heartbeat);
   } catch (e) {
     clearInterval(heartbeat);
     if (opts.signal?.aborted) return;
@@ -128,7 +128,29 @@ async function runLeasedJob(
       request: sign({ action: 'fail', jobId: job.jobId, failure: { code: 'infrastructure', message: (e as Error).message.slice(0, 2000) } }),
     }).catch(() => {});
   } finally {
+    clearInterval(heartbeat);
     opts.signal?.removeEventListener('abort', handBack);
+  }
+}
+
+const RESULT_ATTEMPTS = 30;
+const RESULT_RETRY_MS = 2_000;
+
+/**
+ * Posts a finished job's result, retrying for about a minute while the server cannot be reached: a server restart
+ * must not throw away a finished (GPU) job. Heartbeats go on meanwhile, so a short outage leaves the lease alive.
+ * Any HTTP answer ends the retries, `409 lease_lost` included. The request is signed afresh for each attempt.
+ */
+async function postResult<T = unknown>(opts: WorkerOptions, path: string, log: (line: string) => void, body: () => unknown): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await post<T>(opts.server, path, body());
+    } catch (e) {
+      // fetch rejects with a TypeError when no HTTP answer came back; post() throws a plain Error for an answer.
+      if (!(e instanceof TypeError) || attempt >= RESULT_ATTEMPTS || opts.signal?.aborted) throw e;
+      log(`${path}: server unreachable (${(e.cause as Error | undefined)?.message ?? e.message}); retrying`);
+      await sleep(RESULT_RETRY_MS, undefined, { signal: opts.signal }).catch(() => {});
+    }
   }
 }
 
