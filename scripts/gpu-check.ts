@@ -69,7 +69,9 @@ const probe = run(python, [
   '-c',
   'import json, os, sys\n' +
     'out = {"python": sys.version.split()[0], "prefixes": sorted({sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))}), "path": [p for p in sys.path if os.path.isabs(p)]}\n' +
+    // A first CUDA allocation as root makes the driver create /dev/nvidia-uvm, which the job's uid could not.
     'try:\n import torch\n out["torch"] = torch.__version__\n out["cuda"] = torch.version.cuda\n out["cuda_available"] = torch.cuda.is_available()\n out["torch_file"] = torch.__file__\n' +
+    ' if out["cuda_available"]:\n  torch.zeros(1, device="cuda")\n  out["device"] = torch.cuda.get_device_name(0)\n' +
     'except Exception as e:\n out["torch_error"] = repr(e)\n' +
     'print(json.dumps(out))',
 ]);

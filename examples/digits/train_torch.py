@@ -44,7 +44,13 @@ def pick_device(name):
     if name == 'auto':
         return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     if name == 'cuda' and not torch.cuda.is_available():
-        raise SystemExit('--device cuda: no CUDA device is visible (is the GPU passed into the sandbox?)')
+        # is_available() hides why; init() raises the driver's own error, which is what an operator needs.
+        try:
+            torch.cuda.init()
+            why = 'the driver initialised but reports no device'
+        except Exception as e:  # noqa: BLE001
+            why = repr(e)
+        raise SystemExit(f'--device cuda: no CUDA device is visible ({why}); is the GPU passed into the sandbox?')
     return torch.device(name)
 
 
