@@ -24,7 +24,15 @@ export const workerRequestSchema = z
     jobId: z.number().int().positive().optional(),
     tasks: z.array(taskIdSchema).max(100).optional(),
     gpus: z.number().int().min(0).max(64).default(0),
-    failure: z.object({ code: z.enum(FAILURE_CODES), message: z.string().max(2000) }).strict().optional(),
+    failure: z
+      .object({
+        code: z.enum(FAILURE_CODES),
+        message: z.string().max(2000),
+        // Which sandbox limit ended the training, when one did (counted in /metrics).
+        killReason: z.enum(['wall_time', 'cpu_time', 'memory', 'output', 'file_size']).optional(),
+      })
+      .strict()
+      .optional(),
     createdAt: z.iso.datetime({ offset: false }),
   })
   .strict();

@@ -114,7 +114,12 @@ async function runLeasedJob(
       log(`job ${job.jobId}: measured ${outcome.runs.map((r) => r.value).join(', ')} (claimed ${job.claim.metric.value}): ${res.outcome} in ${Date.now() - started} ms`);
     } else {
       await postResult(opts, `/v1/replay/jobs/${job.jobId}/fail`, log, () => ({
-        request: sign({ action: 'fail', jobId: job.jobId, failure: { code: outcome.code, message: outcome.message.slice(0, 2000) } }),
+        request: sign({ action: 'fail', jobId: job.jobId, failure: {
+            code: outcome.code,
+            message: outcome.message.slice(0, 2000),
+            ...(outcome.killReason && outcome.killReason !== 'none' ? { killReason: outcome.killReason as 'wall_time' } : {}),
+          },
+        }),
       }));
       log(`job ${job.jobId}: ${outcome.code}: ${outcome.message.slice(0, 200)}`);
     }

@@ -10,6 +10,7 @@ import type { TaskRow } from './tasks.ts';
 import type { Verdict } from './verdict.ts';
 import { judgeZkEvidence } from './judge-zk.ts';
 import { loadRegistry } from './registry.ts';
+import { observeCheck, secondsSince, timeCheck } from './instruments.ts';
 
 export type EvidenceItem = { type: string } & Record<string, unknown>;
 
@@ -49,7 +50,7 @@ export async function judgeEvidence(
   let zkStatements: string[] = [];
   let zkVerified: Verdict | null = null;
   for (const item of zkItems) {
-    const result = await judgeZkEvidence(ctx, task, claim, item);
+    const result = await timeCheck('zk', () => judgeZkEvidence(ctx, task, claim, item), (r) => r.kind);
     if (result.kind === 'rejected') {
       return { settled: true, zkStatements: [], verdict: rejected(result.reasonCode, result.rule, evidenceDigests) };
     }
@@ -61,7 +62,9 @@ export async function judgeEvidence(
 
   if (attestations.length > 0) {
     const registry = await loadRegistry(ctx.db);
+    const started = process.hrtime.bigint();
     const outcome = judgeAttestationItems(task, claim, attestations, registry, ctx.now());
+    observeCheck('attestation', outcome.outcome, secondsSince(started));
     if (outcome.outcome === 'contradicted') {
       return { settled: true, zkStatements: [], verdict: rejected('attestation_contradicts', outcome.rule, evidenceDigests) };
     }

@@ -13,6 +13,7 @@ import { authorizeWorker } from './worker-auth.ts';
 import { evidenceDigest, judgeAttestationItems } from './judge-evidence.ts';
 import { loadRegistry } from './registry.ts';
 import { recordVerdict } from './record-verdict.ts';
+import { countSandboxKill, observeReplay } from './instruments.ts';
 import type { Verdict } from './verdict.ts';
 
 /** A job whose workers died this many times is parked as failed for an operator to look at, not retried forever. */
@@ -127,6 +128,7 @@ export async function failJob(ctx: AppContext, jobId: number, envelope: unknown)
       return { state: 'queued', verdict: null };
     }
     const [claim] = await tx.select().from(claims).where(eq(claims.id, job.claimId)).for('update');
+    if (request.failure!.killReason) countSandboxKill(request.failure!.killReason);
     const reasonCode = `replay_${request.failure!.code}`;
     const verdict: Verdict = {
       status: claim!.status === 'verified' ? 'disputed' : 'rejected',
@@ -182,8 +184,18 @@ export async function completeJob(ctx: AppContext, jobId: number, envelope: unkn
       await penalizeAttesters(tx, claim!, now);
     } else if (claim!.status === 'verified' && agrees) {
       await tx.update(claims).set({ auditedAt: now }).where(eq(claims.id, claim!.id));
+      // Logged like any verdict, so a third party can re-check the "audited" badge too.
+      verdict = {
+        status: 'verified',
+        method: claim!.method as Verdict['method'],
+        reasonCode: null,
+        rule: `audit replay agreed: ${judged.rule}`,
+        evidenceDigests: [digest],
+      };
     }
     if (verdict) await recordVerdict(ctx, tx, claim!, verdict, now);
+    const predicate = single.statement.predicate;
+    observeReplay(job.kind, judged.outcome, (Date.parse(predicate.finishedAt) - Date.parse(predicate.startedAt)) / 1000);
     await tx
       .update(replayJobs)
       .set({ state: 'done', result: { outcome: judged.outcome, rule: judged.rule, evidence: digest }, updatedAt: now })

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type Api } from '../../src/api/app.ts';
-import { countSandboxKill, observeCheck, observeReplay } from '../../src/api/metrics.ts';
+import { countSandboxKill, observeCheck, observeReplay } from '../../src/service/instruments.ts';
 import { drain, trackInFlight } from '../../src/server.ts';
 import { makeTestContext } from '../helpers/context.ts';
 import { seedLeaderboard } from './seed.ts';
