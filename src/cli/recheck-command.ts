@@ -26,7 +26,7 @@ last checkpoint seen (kept in --state, default ${defaultStatePath()}).
   --replay         also re-run each claim in a local sandbox (when this checkout has the replay worker)
   --concurrency N  bundles checked at once (default 4)`;
 
-const REPLAY_MODULE = fileURLToPath(new URL('../replay/run-job.ts', import.meta.url));
+const REPLAY_MODULE = fileURLToPath(new URL('../replay/recheck-replay.ts', import.meta.url));
 
 export async function recheckCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -69,7 +69,7 @@ export async function recheckCommand(argv: string[]): Promise<number> {
       state,
       pins: repositoryPins(),
       replayRequested: values.replay,
-      replay: values.replay ? await loadReplay() : null,
+      replay: values.replay ? await loadReplay(values.server) : null,
       now: new Date(),
       concurrency,
       onProgress: showProgress
@@ -99,12 +99,10 @@ export async function recheckCommand(argv: string[]): Promise<number> {
  * The local replay, when the sandbox worker is part of this checkout. It is never faked: without the worker the
  * report says "replay not available" and the check is skipped, not passed.
  */
-async function loadReplay(): Promise<((bundle: ClaimBundle) => Promise<Check>) | null> {
+async function loadReplay(server: string): Promise<((bundle: ClaimBundle) => Promise<Check>) | null> {
   if (!existsSync(REPLAY_MODULE)) return null;
-  const mod = (await import(REPLAY_MODULE)) as Record<string, unknown>;
+  const mod = (await import(REPLAY_MODULE)) as { runReplayForRecheck?: (b: ClaimBundle, o: { server: string }) => Promise<Check> };
   const run = mod.runReplayForRecheck;
-  if (typeof run !== 'function') {
-    return async () => skip('replay', 'replay not available: src/replay/run-job.ts exposes no runReplayForRecheck(bundle) yet');
-  }
-  return run as (bundle: ClaimBundle) => Promise<Check>;
+  if (typeof run !== 'function') return null;
+  return (bundle) => run(bundle, { server });
 }

@@ -37,6 +37,7 @@ export const bundleSchema = z.object({
     metricName: z.string().max(64),
     direction: z.string().max(16),
     policy: z.unknown(),
+    replay: z.unknown().optional(),
     circuits: z
       .array(z.object({ id: z.string().max(64), protocol: z.string().max(32), vkeySha256: z.string().max(64), vkey: z.string().max(1 << 20) }).passthrough())
       .max(64),

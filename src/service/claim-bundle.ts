@@ -25,6 +25,7 @@ export async function getClaimBundle(ctx: AppContext, claimId: string) {
       metricName: task.metricName,
       direction: task.direction,
       policy: task.policy,
+      replay: task.replay,
       evalSetCommitment: task.evalSetCommitment,
       circuits: taskCircuits.map((k) => ({ id: k.id, protocol: k.protocol, vkeySha256: k.vkeySha256, vkey: k.vkey, params: k.params })),
     },

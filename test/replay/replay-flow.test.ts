@@ -14,6 +14,7 @@ import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
 import { newKey, postJson, putBlob, signedClaim, stampedClaimBody, sha256Hex } from '../helpers/claims.ts';
 import { serveApp } from '../helpers/http-server.ts';
+import { cli } from '../helpers/processes.ts';
 import { hostScore, makeDigitsRepo } from '../helpers/digits-repo.ts';
 
 const sandbox = await checkSandboxAvailable();
@@ -82,6 +83,19 @@ describe.skipIf(!sandbox.available).each(databaseKinds())('replay through a real
       expect(v!.n).toBe(1);
       const [e] = await ctx.db.select({ n: count() }).from(evidence).where(eq(evidence.claimId, id));
       expect(e!.n).toBe(1);
+    }
+  });
+
+  it('lets a third party replay a verdict on its own machine with recheck --replay', { timeout: 600_000 }, async () => {
+    const ids = (await ctx.db.select({ id: evidence.claimId }).from(evidence)).map((r) => r.id);
+    const { vkey } = (await (await app.request('/v1/log/key')).json()) as { vkey: string };
+    const state = join(repo.dir, 'recheck-state.json');
+    for (const id of [...new Set(ids)].slice(0, 2)) {
+      const r = await cli(['recheck', id, '--server', server.url, '--log-key', vkey, '--state', state, '--replay', '--json']);
+      const report = JSON.parse(r.stdout) as { ok: boolean; claims: { checks: { id: string; status: string; detail: string }[] }[] };
+      const replay = report.claims[0]!.checks.find((c) => c.id === 'replay');
+      expect(replay?.status, JSON.stringify(replay)).toBe('pass');
+      expect(r.code, r.stdout.slice(0, 2000)).toBe(0);
     }
   });
 

@@ -1,0 +1,54 @@
+// `proofboard recheck --replay`: a third party re-runs a claim's commit in its own local sandbox with the same
+// trusted harness, and compares what it measures with what the claim says and with the server's verdict.
+import { createHash } from 'node:crypto';
+import { verifyClaimEnvelope } from '../attest/claim.ts';
+import { taskPolicySchema, withinTolerance } from '../attest/policy.ts';
+import type { ClaimBundle } from '../recheck/bundle.ts';
+import { fail, pass, skip, type Check } from '../recheck/report.ts';
+import { checkSandboxAvailable } from './sandbox.ts';
+import { runReplayJob } from './run-job.ts';
+
+export async function runReplayForRecheck(bundle: ClaimBundle, opts: { server: string }): Promise<Check> {
+  const sandbox = await checkSandboxAvailable();
+  if (!sandbox.available) return skip('replay', `replay not available: no sandbox here (${sandbox.missing.join('; ')})`);
+  // The signed claim says which bundle and commit to run; the server's copy of those fields is not trusted.
+  const signed = verifyClaimEnvelope(bundle.envelope);
+  if (!signed.ok) return fail('replay', `the claim envelope does not verify: ${signed.reason}`);
+  const policy = taskPolicySchema.safeParse(bundle.task.policy);
+  if (!policy.success) return fail('replay', 'the task policy in the bundle is malformed');
+  const replay = (bundle.task as { replay?: unknown }).replay;
+  if (!replay) return skip('replay', `task ${bundle.task.id} has no replay spec`);
+  const res = await fetch(new URL(`/v1/blobs/${signed.claim.bundle}`, opts.server));
+  if (!res.ok) return fail('replay', `the server does not serve the commit's bundle ${signed.claim.bundle}: ${res.status}`);
+  const bytes = Buffer.from(await res.arrayBuffer());
+  const digest = signed.claim.bundle.slice('sha256:'.length);
+  if (createHash('sha256').update(bytes).digest('hex') !== digest) return fail('replay', 'the served bundle does not match the signed digest');
+  const outcome = await runReplayJob({
+    claimId: signed.claimId,
+    task: signed.claim.task,
+    commit: signed.claim.commit,
+    metricName: signed.claim.metric.name,
+    bundle: bytes,
+    bundleSha256: digest,
+    policy: policy.data,
+    replay,
+    gpus: false,
+    environment: { gpu: 'cpu', driver: null, runtimes: { node: process.versions.node } },
+  });
+  const serverSays = bundle.claim.status;
+  if (!outcome.ok) {
+    const consistent = serverSays === 'rejected' || serverSays === 'disputed';
+    const detail = `local replay failed (${outcome.code}: ${outcome.message.slice(0, 200)}); the server says ${serverSays}`;
+    return consistent ? pass('replay', detail) : fail('replay', detail);
+  }
+  const values = outcome.runs.map((r) => r.value);
+  const mean = values.reduce((s, v) => s + v, 0) / values.length;
+  const agrees = withinTolerance(policy.data, signed.claim.metric.value, mean);
+  const detail = `measured ${values.join(', ')} (claimed ${signed.claim.metric.value}); the server says ${serverSays}`;
+  // A verified claim must replay within tolerance; a claim rejected by replay must not.
+  if (serverSays === 'verified') return agrees ? pass('replay', detail) : fail('replay', `contradicts the verdict: ${detail}`);
+  if (serverSays === 'rejected' && bundle.claim.history.at(-1)?.reasonCode === 'replay_contradicts') {
+    return agrees ? fail('replay', `the claim replays fine but was rejected by replay: ${detail}`) : pass('replay', detail);
+  }
+  return pass('replay', detail);
+}
