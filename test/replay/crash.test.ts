@@ -155,11 +155,14 @@ describeSandbox('replay crash recovery with real processes', () => {
       const restarted: ServerProcess = await startServer(env);
       cleanups.push(async () => void (await restarted.stop('SIGKILL')));
       expect(restarted.url).toBe(server.url);
-      const before = await readClaim(restarted.url, claimId);
+      const withLog = (e: Error) => {
+        throw new Error(`${e.message}\nrestarted server said:\n${restarted.output()}`);
+      };
+      const before = await readClaim(restarted.url, claimId).catch(withLog);
       expect(before.status).toBe('pending');
       expect(before.replay).toHaveLength(1);
 
-      const done = await waitFor('the worker to finish the job on the restarted server', () => readClaim(restarted.url, claimId), settled);
+      const done = await waitFor('the worker to finish the job on the restarted server', () => readClaim(restarted.url, claimId).catch(withLog), settled);
       expectOneVerdictOneAttestation(done);
       expect(worker.output()).toMatch(/measured \d+ \(claimed \d+\): verified/);
       worker.child.kill('SIGTERM');
