@@ -1,6 +1,6 @@
 // The two byte formats a re-check recomputes instead of taking the server's word: evidence digests and verdict
-// records. They must match src/service/judge-evidence.ts `evidenceDigest` and src/service/verdict-record.ts exactly
-// (test/log-service/recheck-formats.test.ts holds them together); a third party's copy cannot import the service.
+// records. The service writes them through these same functions (src/service/judge-evidence.ts,
+// src/service/verdict-record.ts), so there is one definition of each.
 import { createHash } from 'node:crypto';
 
 /** JSON with object keys sorted and undefined members dropped: one digest per evidence value. */

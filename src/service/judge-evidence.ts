@@ -1,7 +1,7 @@
 // Cheap checks: runs the pure verifiers of src/zk and src/attest over a claim's evidence and turns their results
 // into a verdict, or into "unsettled" (the claim goes to replay). False evidence rejects; missing evidence does not.
-import { createHash } from 'node:crypto';
 import type { ClaimPayload } from '../attest/claim.ts';
+import { evidenceDigest } from '../recheck/canonical.ts';
 import { judgeAttestations } from '../attest/verify-attestations.ts';
 import { taskPolicySchema } from '../attest/policy.ts';
 import type { VerifierKey } from '../attest/registry.ts';
@@ -12,27 +12,13 @@ import { judgeZkEvidence } from './judge-zk.ts';
 import { loadRegistry } from './registry.ts';
 import { observeCheck, secondsSince, timeCheck } from './instruments.ts';
 
+export { evidenceDigest };
+
 export type EvidenceItem = { type: string } & Record<string, unknown>;
 
 export type Judgement =
   | { settled: true; verdict: Verdict; zkStatements: string[] }
   | { settled: false; why: string; evidenceDigests: string[]; zkStatements: string[] };
-
-export function evidenceDigest(item: unknown): string {
-  return createHash('sha256').update(canonicalJson(item)).digest('hex');
-}
-
-/** JSON with object keys sorted, so equal evidence has one digest whatever order a client sent its keys in. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 export type ClaimUnderJudgement = ClaimPayload & { claimId: string };
 

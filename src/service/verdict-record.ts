@@ -1,5 +1,7 @@
-// The canonical bytes of a verdict record: what the transparency log commits to. Keys in a fixed order, no
-// whitespace, UTF-8; a third party recomputes these bytes from the claim bundle and compares the leaf hash.
+// The canonical bytes of a verdict record: what the transparency log commits to. The format itself lives in the
+// pure src/recheck/canonical.ts, so the service that writes it and a third party that recomputes it share one
+// definition; this file maps the service's rows onto it.
+import { verdictRecordText } from '../recheck/canonical.ts';
 import type { Verdict } from './verdict.ts';
 
 export type VerdictClaimFields = {
@@ -11,23 +13,11 @@ export type VerdictClaimFields = {
   metricValue: number;
 };
 
-export function toVerdictRecord(claim: VerdictClaimFields, verdict: Verdict, decidedAt: Date) {
-  return {
-    v: 1,
-    claim: claim.id,
-    task: claim.taskId,
-    commit: claim.commit,
-    submitter: claim.submitter,
-    metric: { name: claim.metricName, value: claim.metricValue },
-    status: verdict.status,
-    method: verdict.method,
-    reasonCode: verdict.reasonCode,
-    rule: verdict.rule,
-    evidence: verdict.evidenceDigests,
-    decidedAt: decidedAt.toISOString(),
-  };
-}
-
 export function toVerdictRecordBytes(claim: VerdictClaimFields, verdict: Verdict, decidedAt: Date): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(toVerdictRecord(claim, verdict, decidedAt)));
+  const text = verdictRecordText({
+    claim: { id: claim.id, task: claim.taskId, commit: claim.commit, submitter: claim.submitter, metric: { name: claim.metricName, value: claim.metricValue } },
+    verdict: { status: verdict.status, method: verdict.method, reasonCode: verdict.reasonCode, rule: verdict.rule, evidence: verdict.evidenceDigests },
+    decidedAt: decidedAt.toISOString(),
+  });
+  return new TextEncoder().encode(text);
 }

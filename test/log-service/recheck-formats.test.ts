@@ -7,17 +7,20 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson, evidenceDigest, verdictRecordText } from '../../src/recheck/canonical.ts';
 import { checkConsistency } from '../../src/recheck/check-log.ts';
 import { checkRegistryHistory, snapshotRegistry } from '../../src/recheck/registry-history.ts';
-import { canonicalJson as serviceCanonicalJson, evidenceDigest as serviceEvidenceDigest } from '../../src/service/judge-evidence.ts';
+import { evidenceDigest as serviceEvidenceDigest } from '../../src/service/judge-evidence.ts';
 import { toVerdictRecordBytes } from '../../src/service/verdict-record.ts';
 import { MemoryTree, type Checkpoint } from '../../src/log/index.ts';
 import type { Fetcher } from '../../src/recheck/http.ts';
 
 describe('recheck formats match the service', () => {
-  it('canonical JSON and evidence digests', () => {
+  it('canonical JSON: one spelling per value whatever the key order, and it parses back to the value', () => {
+    const reversed = (v: unknown): unknown =>
+      Array.isArray(v) ? v.map(reversed) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reversed(x)])) : v;
     fc.assert(
       fc.property(fc.jsonValue(), (v) => {
-        expect(canonicalJson(v)).toBe(serviceCanonicalJson(v));
-        expect(evidenceDigest(v)).toBe(serviceEvidenceDigest(v));
+        expect(canonicalJson(reversed(v))).toBe(canonicalJson(v));
+        expect(evidenceDigest(reversed(v))).toBe(serviceEvidenceDigest(v));
+        expect(JSON.parse(canonicalJson(v))).toEqual(JSON.parse(JSON.stringify(v)));
       }),
     );
   });
