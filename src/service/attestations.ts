@@ -85,13 +85,8 @@ async function refuseIfAddsNothing(
   throw refusal(first?.reason ?? 'duplicate_verifier', first?.message ?? 'this attestation adds nothing to the claim');
 }
 
-const NOTHING_ADDED = new Set<AttestationRejection>(['runs_mismatch', 'duplicate_attestation', 'duplicate_signature', 'duplicate_verifier']);
-
-/**
- * Judges all attestation evidence of a claim again and records a verdict when the outcome changes what the claim's
- * status should be. Claims settled by zk or replay keep their verdict unless a trusted attestation contradicts them.
- */
-export async function rejudgeAttestations(ctx: AppContext, tx: Tx, claim: ClaimRow, registry: VerifierKey[], now: Date): Promise<Verdict | null> {
+/** All attestation evidence stored for a claim, judged against the registry as it is now. */
+async function judgeStoredAttestations(tx: Tx, claim: ClaimRow, registry: VerifierKey[], now: Date) {
   const [task] = await tx.select().from(tasks).where(eq(tasks.id, claim.taskId));
   const items = await tx
     .select()
@@ -105,7 +100,17 @@ export async function rejudgeAttestations(ctx: AppContext, tx: Tx, claim: ClaimR
     registry,
     now,
   );
-  const digests = items.map((e) => e.digest);
+  return { judged, digests: items.map((e) => e.digest) };
+}
+
+const NOTHING_ADDED = new Set<AttestationRejection>(['runs_mismatch', 'duplicate_attestation', 'duplicate_signature', 'duplicate_verifier']);
+
+/**
+ * Judges all attestation evidence of a claim again and records a verdict when the outcome changes what the claim's
+ * status should be. Claims settled by zk or replay keep their verdict unless a trusted attestation contradicts them.
+ */
+export async function rejudgeAttestations(ctx: AppContext, tx: Tx, claim: ClaimRow, registry: VerifierKey[], now: Date): Promise<Verdict | null> {
+  const { judged, digests } = await judgeStoredAttestations(tx, claim, registry, now);
   let verdict: Verdict | null = null;
   if (judged.outcome === 'contradicted' && (claim.status === 'pending' || claim.status === 'verified')) {
     verdict = {
@@ -166,21 +171,8 @@ const CONTRADICTION_REASONS = ['attestation_contradicts', 'replay_contradicts', 
  * remaining attestations reach the quorum, and otherwise goes back to pending with a replay queued.
  */
 async function reopenWithdrawnContradiction(ctx: AppContext, tx: Tx, claim: ClaimRow, registry: VerifierKey[], now: Date) {
-  const [task] = await tx.select().from(tasks).where(eq(tasks.id, claim.taskId));
-  const items = await tx
-    .select()
-    .from(evidence)
-    .where(and(eq(evidence.claimId, claim.id), eq(evidence.kind, 'attestation')))
-    .orderBy(asc(evidence.id));
-  const judged = judgeAttestationItems(
-    task!,
-    { ...claimPayloadOf(claim), claimId: claim.id },
-    items.map((e) => ({ envelope: (e.body as { envelope?: unknown }).envelope, receivedAt: e.receivedAt })),
-    registry,
-    now,
-  );
+  const { judged, digests } = await judgeStoredAttestations(tx, claim, registry, now);
   if (judged.outcome === 'contradicted') return;
-  const digests = items.map((e) => e.digest);
   if (judged.outcome === 'verified') {
     await recordVerdict(ctx, tx, claim, { status: 'verified', method: 'attested', reasonCode: null, rule: judged.rule, evidenceDigests: digests }, now);
     return;
