@@ -3,7 +3,7 @@
 // bombs, cpuacct (when present) measures the CPU time of the whole job. The same groups are how every
 // process of a job is found and killed.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createJobCgroupV2, findMissingCgroupV2, isCgroupV2 } from './sandbox-cgroup-v2.ts';
 
@@ -147,4 +147,26 @@ export async function createJobCgroup(jobId: string, limits: JobCgroupLimits, ro
       }
     },
   };
+}
+
+/**
+ * Removes the empty job groups that a killed worker left behind (it never reached its own clean-up). Only groups
+ * older than `olderThanMs`: a live job's group is empty only for the moment between its creation and the job
+ * joining it, and rmdir refuses a group that holds a process, so a running job is never touched.
+ */
+export async function removeStaleJobCgroups(root = CGROUP_V1_ROOT, olderThanMs = 60 * 60_000, now = Date.now()): Promise<number> {
+  const parents = [...REQUIRED, ...OPTIONAL].map((controller) => join(root, controller, PARENT));
+  parents.push(join(root, PARENT));
+  let removed = 0;
+  for (const parent of parents) {
+    const names = await readdir(parent).catch(() => [] as string[]);
+    for (const name of names) {
+      if (!name.startsWith('job-')) continue;
+      const dir = join(parent, name);
+      const info = await stat(dir).catch(() => undefined);
+      if (!info?.isDirectory() || now - info.mtimeMs < olderThanMs) continue;
+      if (await rmdir(dir).then(() => true, () => false)) removed += 1;
+    }
+  }
+  return removed;
 }

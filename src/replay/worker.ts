@@ -8,6 +8,7 @@ import { ed25519PublicKey } from '../attest/ed25519.ts';
 import { signAttestation } from '../attest/statement.ts';
 import { taskPolicySchema } from '../attest/policy.ts';
 import { runReplayJob, type JobInput, type MachineConfig } from './run-job.ts';
+import { removeStaleJobCgroups } from './sandbox-cgroup.ts';
 import { newWorkerInstanceId, signWorkerRequest, type WorkerRequest } from './worker-request.ts';
 
 export type WorkerOptions = {
@@ -42,6 +43,9 @@ export async function runWorker(opts: WorkerOptions): Promise<{ jobs: number }> 
     signWorkerRequest(opts.secretKey, { ...body, worker: instance, gpus });
   const environment = describeEnvironment(gpus);
   log(`worker ${toHex(ed25519PublicKey(opts.secretKey)).slice(0, 16)}…/${instance} polling ${opts.server}`);
+  // A worker killed mid-job (SIGKILL, OOM) left its job's empty cgroups behind; sweep them before taking more.
+  const swept = await removeStaleJobCgroups().catch(() => 0);
+  if (swept > 0) log(`removed ${swept} empty job cgroup(s) left by an earlier worker`);
   let jobs = 0;
   while (!opts.signal?.aborted) {
     let job: LeasedJob | null;

@@ -42,7 +42,7 @@ describeSandbox('worker result retries', () => {
       const upstream = await fetch(new URL(req.url!, app.url), {
         method: req.method!,
         headers: { 'content-type': req.headers['content-type'] ?? 'application/octet-stream' },
-        ...(data.length > 0 ? { body: data } : {}),
+        ...(data.length > 0 ? { body: new Uint8Array(data) } : {}),
       });
       res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' });
       res.end(Buffer.from(await upstream.arrayBuffer()));
