@@ -94,7 +94,8 @@ export async function runReplayJob(input: JobInput): Promise<JobOutcome> {
         command: spec.data.train.map((a) => a.replaceAll('{seed}', String(seed))),
         workDir,
         inputDir: checkout.treeDir,
-        env: { ...input.machine?.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONHASHSEED: '0', PROOFBOARD_SEED: String(seed) },
+        // The job's uid has no passwd entry: name it in the environment, where getpass and most tools look first.
+        env: { ...input.machine?.env, USER: 'proofboard', LOGNAME: 'proofboard', HOME: SANDBOX_WORK_DIR, PYTHONDONTWRITEBYTECODE: '1', PYTHONHASHSEED: '0', PROOFBOARD_SEED: String(seed) },
         readOnlyPaths: input.machine?.readOnlyPaths ?? [],
         limits,
         gpus: input.gpus,
