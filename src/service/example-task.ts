@@ -27,7 +27,8 @@ export const exampleTask = {
     beatsParent: { test: 'welch-t', alpha: 0.05 },
   } satisfies TaskPolicy,
   auditFraction: 0.1,
-  stampBaseBits: 16,
+  // About a second of one core per replay-bound claim here (bench/stamp.ts); doubles each time the queue does.
+  stampBaseBits: 18,
   // The commit's tree is mounted read-only at /input; the job writes model.json into /work for the harness to score.
   replay: { harness: 'digits-mlp-v1', train: ['/usr/bin/python3', '/input/train.py', '--seed', '{seed}', '--out', '/work/model.json'] },
 };
