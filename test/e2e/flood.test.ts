@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { claimIdOf, signClaim } from '../../src/attest/claim.ts';
 import { mineStamp, stampBits } from '../../src/attest/stamp.ts';
 import { exampleTask } from '../../src/service/example-task.ts';
+import { difficultyFor } from '../../src/service/stamps.ts';
 import { databaseKinds, createPostgresDatabase } from '../helpers/databases.ts';
 import { startServer, type ServerProcess } from '../helpers/processes.ts';
 import { claimPayload, newKey, sha256Hex } from '../helpers/claims.ts';
@@ -46,7 +47,7 @@ describe.each(databaseKinds())('flood of fresh keys against the real server on %
     for (const c of cleanups.reverse()) await c();
   });
 
-  const stamp = async () => ((await (await fetch(`${server.url}/v1/tasks/flood`)).json()) as { stamp: { bits: number; queueDepth: number } }).stamp;
+  const stamp = async () => ((await (await fetch(`${server.url}/v1/tasks/flood`)).json()) as { stamp: { bits: number; baseBits: number; queueDepth: number } }).stamp;
   const post = (body: unknown) => fetch(`${server.url}/v1/claims`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(json);
   function freshClaims(tag: string) {
     return Array.from({ length: N }, (_, i) => {
@@ -82,13 +83,14 @@ describe.each(databaseKinds())('flood of fresh keys against the real server on %
     const stamped = freshClaims('stamped');
     const first = stamped[0]!;
     const firstStamp = mineStamp(first.id, start.bits).stamp;
-    // The difficulty rises as they queue: senders mine at what the task publishes, plus one bit of margin for the
-    // claims queued by their own batch meanwhile.
-    for (let i = 0; i < stamped.length; i += 25) {
-      const { bits } = await stamp();
+    expect((await post({ claim: first.envelope, evidence: [], stamp: firstStamp })).status).toBe(202);
+    // The difficulty rises as they queue: senders mine at what the task will ask once their own batch is queued.
+    for (let i = 1; i < stamped.length; i += 25) {
+      const now = await stamp();
+      const bits = difficultyFor(now.baseBits, now.queueDepth + 25) - 1;
       await Promise.all(
         stamped.slice(i, i + 25).map(async (c) => {
-          const r = await post({ claim: c.envelope, evidence: [], stamp: c === first ? firstStamp : mineStamp(c.id, bits + 1).stamp });
+          const r = await post({ claim: c.envelope, evidence: [], stamp: mineStamp(c.id, bits + 1).stamp });
           expect(r.status, JSON.stringify(r.body)).toBe(202);
         }),
       );
