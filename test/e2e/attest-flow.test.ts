@@ -4,11 +4,10 @@
 // the claim is verified by attestation and on the leaderboard. Revoking one key as compromised with
 // `proofboard admin verifier revoke` sends the claim back to pending (quorum lost) and off the leaderboard.
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createPostgresDatabase, databaseKinds } from '../helpers/databases.ts';
-import { cli, makeGitRepo, startServer } from '../helpers/processes.ts';
+import { databaseKinds } from '../helpers/databases.ts';
+import { cli, makeGitRepo, serverEnv, startServer } from '../helpers/processes.ts';
 import { sha256Hex } from '../helpers/claims.ts';
 
 // Every CLI call starts node and tsx (seconds each on a loaded 2-core machine); the flow makes about fifteen.
@@ -23,14 +22,8 @@ describe.each(databaseKinds())('verifier operators through the real server and C
   });
 
   it('two operators attest a claim to verified; revoking one as compromised loses the quorum', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'proofboard-attest-e2e-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const env: Record<string, string> = { PROOFBOARD_DATA: dataDir };
-    if (kind === 'postgres') {
-      const pg = await createPostgresDatabase();
-      env.DATABASE_URL = pg.url;
-      cleanups.push(pg.drop);
-    }
+    const env = await serverEnv(kind, cleanups, 'proofboard-attest-e2e-');
+    const dataDir = env.PROOFBOARD_DATA!;
     const server = await startServer(env);
     cleanups.push(async () => void (await server.stop()));
     // The operator token `serve` generated (mode 0600) in the data folder; no environment variable needed.
@@ -116,15 +109,9 @@ describe.each(databaseKinds())('verifier operators through the real server and C
   }, CLI_HEAVY_TIMEOUT_MS);
 
   it('registers a task from a file with proofboard admin task add', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'proofboard-admin-e2e-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     const token = 'e2e-operator-token-0123456789';
-    const env: Record<string, string> = { PROOFBOARD_DATA: dataDir, PROOFBOARD_OPERATOR_TOKEN: token };
-    if (kind === 'postgres') {
-      const pg = await createPostgresDatabase();
-      env.DATABASE_URL = pg.url;
-      cleanups.push(pg.drop);
-    }
+    const env: Record<string, string> = { ...(await serverEnv(kind, cleanups, 'proofboard-admin-e2e-')), PROOFBOARD_OPERATOR_TOKEN: token };
+    const dataDir = env.PROOFBOARD_DATA!;
     const server = await startServer(env);
     cleanups.push(async () => void (await server.stop()));
     const taskPath = join(dataDir, 'task.json');

@@ -5,17 +5,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkSandboxAvailable } from '../../src/replay/sandbox.ts';
+import { sandboxOrSkip } from '../helpers/sandbox-gate.ts';
 import { cli, startServer, type ServerProcess } from '../helpers/processes.ts';
 import { hostScore, makeDigitsRepo } from '../helpers/digits-repo.ts';
 
-const sandbox = await checkSandboxAvailable();
-if (!sandbox.available) {
-  if (process.env.PROOFBOARD_REQUIRE_SANDBOX === '1') throw new Error(`sandbox required but unavailable: ${sandbox.missing.join('; ')}`);
-  console.warn(`\n*** SKIPPED: serve with in-process worker: sandbox unavailable (${sandbox.missing.join('; ')}) ***\n`);
-}
+const sandboxReady = await sandboxOrSkip('serve with in-process worker');
 
-describe.skipIf(!sandbox.available)('serve with its in-process replay worker (embedded database)', () => {
+describe.skipIf(!sandboxReady)('serve with its in-process replay worker (embedded database)', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
   afterAll(async () => {
     for (const c of cleanups.reverse()) await c();

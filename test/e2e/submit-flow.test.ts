@@ -1,11 +1,10 @@
 // End to end: the real server process, the real CLI (keygen, submit from a temporary git repo), the API read
 // back, on both databases; and claims surviving a restart on PGlite's on-disk folder.
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { databaseKinds, createPostgresDatabase } from '../helpers/databases.ts';
-import { cli, makeGitRepo, startServer, type ServerProcess } from '../helpers/processes.ts';
+import { databaseKinds } from '../helpers/databases.ts';
+import { cli, makeGitRepo, serverEnv, startServer, type ServerProcess } from '../helpers/processes.ts';
 
 describe.each(databaseKinds())('submit flow through the real server and CLI on %s', (kind) => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -14,14 +13,8 @@ describe.each(databaseKinds())('submit flow through the real server and CLI on %
   });
 
   it('keygen, submit a commit, read the claim back; survives a restart', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'proofboard-e2e-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const env: Record<string, string> = { PROOFBOARD_DATA: dataDir };
-    if (kind === 'postgres') {
-      const pg = await createPostgresDatabase();
-      env.DATABASE_URL = pg.url;
-      cleanups.push(pg.drop);
-    }
+    const env = await serverEnv(kind, cleanups, 'proofboard-e2e-');
+    const dataDir = env.PROOFBOARD_DATA!;
     let server: ServerProcess = await startServer(env);
     cleanups.push(async () => void (await server.stop()));
 

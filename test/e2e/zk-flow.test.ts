@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { databaseKinds, createPostgresDatabase } from '../helpers/databases.ts';
-import { cli, makeGitRepo, ROOT, startServer } from '../helpers/processes.ts';
+import { databaseKinds } from '../helpers/databases.ts';
+import { cli, makeGitRepo, ROOT, serverEnv, startServer } from '../helpers/processes.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'proofboard-zk-e2e-'));
 const keyPath = join(work, 'me.json');
@@ -50,14 +50,7 @@ describe.each(databaseKinds())('zk flow through the real server and CLI on %s', 
   });
 
   it('keygen, prove, submit: verified by proof at intake, on the leaderboard; the server exits cleanly', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'proofboard-zk-e2e-data-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const env: Record<string, string> = { PROOFBOARD_DATA: dataDir };
-    if (kind === 'postgres') {
-      const pg = await createPostgresDatabase();
-      env.DATABASE_URL = pg.url;
-      cleanups.push(pg.drop);
-    }
+    const env = await serverEnv(kind, cleanups, 'proofboard-zk-e2e-data-');
     const server = await startServer(env);
     cleanups.push(async () => void (await server.stop()));
 

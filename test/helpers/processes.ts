@@ -1,6 +1,6 @@
 // Real processes for end-to-end tests: the server as `proofboard serve`, and CLI commands.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -75,4 +75,23 @@ export async function makeGitRepo(files: Record<string, string>[] = [{ 'train.py
     commits.push((await git('rev-parse', 'HEAD')).stdout.trim());
   }
   return { dir, commits };
+}
+
+export type Cleanup = () => Promise<void> | void;
+
+/**
+ * The environment of a real server on one kind of database: a fresh data folder, and on PostgreSQL a fresh
+ * database. What it creates is removed by the cleanups it pushes.
+ */
+export async function serverEnv(kind: 'pglite' | 'postgres', cleanups: Cleanup[], prefix = 'proofboard-e2e-'): Promise<Record<string, string>> {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  const env: Record<string, string> = { PROOFBOARD_DATA: dataDir };
+  if (kind === 'postgres') {
+    const { createPostgresDatabase } = await import('./databases.ts');
+    const pg = await createPostgresDatabase();
+    env.DATABASE_URL = pg.url;
+    cleanups.push(pg.drop);
+  }
+  return env;
 }

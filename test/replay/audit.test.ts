@@ -9,7 +9,7 @@ import { auditDraw } from '../../src/service/audits.ts';
 import { buildReplayStatement, signAttestation } from '../../src/attest/statement.ts';
 import { claimIdOf } from '../../src/attest/claim.ts';
 import { runWorker } from '../../src/replay/worker.ts';
-import { checkSandboxAvailable } from '../../src/replay/sandbox.ts';
+import { sandboxOrSkip } from '../helpers/sandbox-gate.ts';
 import { exampleTask } from '../../src/service/example-task.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
@@ -37,13 +37,9 @@ describe('the audit draw', () => {
   });
 });
 
-const sandbox = await checkSandboxAvailable();
-if (!sandbox.available) {
-  if (process.env.PROOFBOARD_REQUIRE_SANDBOX === '1') throw new Error(`sandbox required but unavailable: ${sandbox.missing.join('; ')}`);
-  console.warn(`\n*** SKIPPED: audit replay tests: sandbox unavailable (${sandbox.missing.join('; ')}) ***\n`);
-}
+const sandboxReady = await sandboxOrSkip('audit replay tests');
 
-describe.skipIf(!sandbox.available).each(databaseKinds())('audit replays on %s', (kind) => {
+describe.skipIf(!sandboxReady).each(databaseKinds())('audit replays on %s', (kind) => {
   let ctx: AppContext;
   let app: Api;
   let server: { url: string; close: () => Promise<void> };

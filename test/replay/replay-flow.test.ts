@@ -9,7 +9,7 @@ import { createApp, type Api } from '../../src/api/app.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { evidence, verdicts } from '../../db/schema.ts';
 import { runWorker } from '../../src/replay/worker.ts';
-import { checkSandboxAvailable } from '../../src/replay/sandbox.ts';
+import { sandboxOrSkip } from '../helpers/sandbox-gate.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
 import { newKey, postJson, putBlob, signedClaim, stampedClaimBody, sha256Hex } from '../helpers/claims.ts';
@@ -17,13 +17,9 @@ import { serveApp } from '../helpers/http-server.ts';
 import { cli } from '../helpers/processes.ts';
 import { hostScore, makeDigitsRepo } from '../helpers/digits-repo.ts';
 
-const sandbox = await checkSandboxAvailable();
-if (!sandbox.available) {
-  if (process.env.PROOFBOARD_REQUIRE_SANDBOX === '1') throw new Error(`sandbox required but unavailable: ${sandbox.missing.join('; ')}`);
-  console.warn(`\n*** SKIPPED: replay flow tests: sandbox unavailable (${sandbox.missing.join('; ')}) ***\n`);
-}
+const sandboxReady = await sandboxOrSkip('replay flow tests');
 
-describe.skipIf(!sandbox.available).each(databaseKinds())('replay through a real worker and sandbox on %s', (kind) => {
+describe.skipIf(!sandboxReady).each(databaseKinds())('replay through a real worker and sandbox on %s', (kind) => {
   let ctx: AppContext;
   let app: Api;
   let server: { url: string; close: () => Promise<void> };
