@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobCgroup, JobCgroupLimits } from './sandbox-cgroup.ts';
+import { killUntilEmpty, type JobCgroup, type JobCgroupLimits } from './sandbox-cgroup.ts';
 
 const PARENT = 'proofboard';
 const NEEDED = ['memory', 'pids'];
@@ -83,19 +83,7 @@ export async function createJobCgroupV2(jobId: string, limits: JobCgroupLimits, 
     if (spare === undefined && existsSync(join(dir, 'cgroup.kill'))) {
       await writeFile(join(dir, 'cgroup.kill'), '1').catch(() => undefined);
     }
-    for (let round = 0; round < 200; round += 1) {
-      const alive = (await pids()).filter((pid) => pid !== spare);
-      if (alive.length === 0) return;
-      for (const pid of alive) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, round < 10 ? 5 : 50));
-    }
-    throw new Error(`sandbox: processes of job ${jobId} survived SIGKILL: ${(await pids()).join(', ')}`);
+    await killUntilEmpty(pids, jobId, spare);
   };
   return {
     procsFiles: [join(dir, 'cgroup.procs')],
