@@ -13,6 +13,7 @@
 //   npm run bench:load                      (BENCH_DATABASE_URL or TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres)
 //   BENCH_ZK_CLAIMS=64 BENCH_DURATION_S=10 BENCH_CONNECTIONS=16 npm run bench:load
 //   npm run bench:load -- --prepare-only    (only make and cache the proofs)
+//   BENCH_PROFILE=tmp/prof npm run bench:load   (the server's CPU profile, written when it exits)
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -131,7 +132,9 @@ async function createDatabase(): Promise<{ url: string; drop: () => Promise<void
 }
 
 async function startServer(databaseUrl: string, dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'proofboard.mjs'), 'serve'], {
+  // BENCH_PROFILE=<dir> writes the server's V8 CPU profile there when it exits (open it in Chrome DevTools).
+  const profile = env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${resolve(env.BENCH_PROFILE)}`] : [];
+  const child = spawn(process.execPath, [...profile, join(ROOT, 'bin', 'proofboard.mjs'), 'serve'], {
     cwd: ROOT,
     env: {
       ...env,

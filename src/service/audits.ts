@@ -2,7 +2,7 @@
 // secret of the service (HMAC of the claim id), so a submitter cannot tell in advance which claims will be checked,
 // nor grind claims until one escapes: every claim has the same chance.
 import { createHmac } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { inArray } from 'drizzle-orm';
 import type { Tx } from '../../db/client.ts';
 import { replayJobs, tasks } from '../../db/schema.ts';
 import type { AppContext } from './context.ts';
@@ -13,9 +13,20 @@ export function auditDraw(auditKey: Uint8Array, claimId: string): number {
   return Number(mac.readBigUInt64BE(0) >> 11n) / 2 ** 53;
 }
 
-export async function maybeQueueAudit(ctx: AppContext, tx: Tx, claim: { id: string; taskId: string }, now: Date): Promise<boolean> {
-  const [task] = await tx.select({ fraction: tasks.auditFraction, replay: tasks.replay }).from(tasks).where(eq(tasks.id, claim.taskId));
-  if (!task || task.replay === null || auditDraw(ctx.auditKey, claim.id) >= task.fraction) return false;
-  await tx.insert(replayJobs).values({ claimId: claim.id, kind: 'audit', state: 'queued', createdAt: now, updatedAt: now }).onConflictDoNothing();
-  return true;
+/** Queues an audit replay for each claim the keyed draw picks (one read of their tasks, one insert). */
+export async function maybeQueueAudits(ctx: AppContext, tx: Tx, claims: readonly { id: string; taskId: string }[], now: Date): Promise<string[]> {
+  if (claims.length === 0) return [];
+  const taskIds = [...new Set(claims.map((c) => c.taskId))];
+  const rows = await tx.select({ id: tasks.id, fraction: tasks.auditFraction, replay: tasks.replay }).from(tasks).where(inArray(tasks.id, taskIds));
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const drawn = claims.filter((c) => {
+    const task = byId.get(c.taskId);
+    return task !== undefined && task.replay !== null && auditDraw(ctx.auditKey, c.id) < task.fraction;
+  });
+  if (drawn.length === 0) return [];
+  await tx
+    .insert(replayJobs)
+    .values(drawn.map((c) => ({ claimId: c.id, kind: 'audit', state: 'queued', createdAt: now, updatedAt: now })))
+    .onConflictDoNothing();
+  return drawn.map((c) => c.id);
 }

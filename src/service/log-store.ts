@@ -1,27 +1,26 @@
 // The transparency log's storage: the stored perfect-subtree hashes as a NodeHashReader (src/log/merkle.ts), and
 // the signer for checkpoints. Contract (docs/transparency-log.md, "Storage contract"): a node row is written with
 // its leaf in one transaction and never changed, so proofs for any committed size read only committed rows.
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, or } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.ts';
 import { logNodes } from '../../db/schema.ts';
 import { fromHex } from '../attest/bytes.ts';
 import { signerFromSeed, type Hash, type NodeHashReader, type NodeId, type NoteSigner } from '../log/index.ts';
 import type { LogSigner } from './context.ts';
 
-/** Reads node hashes in as many queries as there are distinct levels (at most ~2·log2 n nodes per proof). */
+/** Reads node hashes in one query (a proof or a compact tree needs at most ~2·log2 n nodes). */
 export function dbNodeReader(db: Db | Tx): NodeHashReader {
   return {
     async readNodeHashes(nodes: readonly NodeId[]): Promise<readonly Hash[]> {
-      const byLevel = new Map<number, number[]>();
-      for (const n of nodes) byLevel.set(n.level, [...(byLevel.get(n.level) ?? []), n.index]);
+      if (nodes.length === 0) return [];
+      const byLevel = new Map<number, Set<number>>();
+      for (const n of nodes) byLevel.set(n.level, (byLevel.get(n.level) ?? new Set()).add(n.index));
+      const rows = await db
+        .select()
+        .from(logNodes)
+        .where(or(...[...byLevel].map(([level, idxs]) => and(eq(logNodes.level, level), inArray(logNodes.idx, [...idxs])))));
       const found = new Map<string, Hash>();
-      for (const [level, idxs] of byLevel) {
-        const rows = await db
-          .select()
-          .from(logNodes)
-          .where(and(eq(logNodes.level, level), inArray(logNodes.idx, [...new Set(idxs)])));
-        for (const r of rows) found.set(`${r.level}/${r.idx}`, fromHex(r.hash, `log node (${r.level}, ${r.idx})`, 32));
-      }
+      for (const r of rows) found.set(`${r.level}/${r.idx}`, fromHex(r.hash, `log node (${r.level}, ${r.idx})`, 32));
       return nodes.map(({ level, index }) => {
         const hash = found.get(`${level}/${index}`);
         // A missing committed node means the store was damaged: a fault, never a guess (merkle.ts contract).

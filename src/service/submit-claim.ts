@@ -2,16 +2,16 @@
 import { and, count, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { verifyClaimEnvelope, type ClaimRejection } from '../attest/claim.ts';
-import { blobs, claims, evidence, replayJobs, submitterKeys, zkStatements } from '../../db/schema.ts';
+import { blobs, claims, submitterKeys } from '../../db/schema.ts';
 import type { AppContext } from './context.ts';
 import { ServiceError, type ErrorCode } from './errors.ts';
 import { getTask, type TaskRow } from './tasks.ts';
 import { stampBits, stampSchema, verifyStamp, type Stamp } from '../attest/stamp.ts';
 import { currentDifficulty } from './stamps.ts';
 import { enforceRateLimit } from './rate-limit.ts';
-import { judgeEvidence, evidenceDigest, type EvidenceItem } from './judge-evidence.ts';
-import { recordVerdict } from './record-verdict.ts';
-import type { ClaimStatus, Verdict } from './verdict.ts';
+import { judgeEvidence, type EvidenceItem } from './judge-evidence.ts';
+import { storeCheckedClaim, type StoredClaim } from './intake-batch.ts';
+import type { ClaimStatus } from './verdict.ts';
 
 export const MAX_EVIDENCE_ITEMS = 32;
 
@@ -28,13 +28,7 @@ export const submitClaimSchema = z
   .strict();
 export type SubmitClaimInput = z.infer<typeof submitClaimSchema>;
 
-export type SubmitClaimResult = {
-  claimId: string;
-  status: ClaimStatus;
-  /** false when the same claim was already here (idempotent resubmission). */
-  created: boolean;
-  verdict: Verdict | null;
-};
+export type SubmitClaimResult = StoredClaim;
 
 const CLAIM_REJECTION_CODES: Record<ClaimRejection, ErrorCode> = {
   bad_envelope: 'bad_envelope',
@@ -81,67 +75,9 @@ export async function submitClaim(ctx: AppContext, input: SubmitClaimInput, clie
 
   const items = input.evidence as EvidenceItem[];
   const judgement = await judgeEvidence(ctx, task, { ...claim, claimId }, items);
-  const now = ctx.now();
   const stampWork = judgement.settled ? 0 : await checkStamp(ctx, task, claimId, input.stamp);
-
-  return ctx.db.transaction(async (tx) => {
-    await tx.insert(submitterKeys).values({ publicKey: claim.submitter, firstSeenAt: now }).onConflictDoNothing();
-    const inserted = await tx
-      .insert(claims)
-      .values({
-        id: claimId,
-        taskId: claim.task,
-        submitter: claim.submitter,
-        commit: claim.commit,
-        parent: claim.parent,
-        beatsParent: claim.beatsParent,
-        metricName: claim.metric.name,
-        metricValue: claim.metric.value,
-        bundleSha256: bundleSha,
-        envelope: input.claim as object,
-        claimedAt: new Date(claim.createdAt),
-        receivedAt: now,
-        status: 'pending',
-        stampBits: stampWork,
-      })
-      .onConflictDoNothing()
-      .returning({ id: claims.id });
-    // A concurrent submission of the same claim won the race: this one is the same claim, already stored.
-    if (inserted.length === 0) return { claimId, status: 'pending' as ClaimStatus, created: false, verdict: null };
-
-    for (const item of items) {
-      await tx
-        .insert(evidence)
-        .values({ claimId, kind: item.type, body: item, digest: evidenceDigest(item), receivedAt: now })
-        .onConflictDoNothing();
-    }
-    let verdict: Verdict | null = null;
-    if (judgement.settled) {
-      verdict = judgement.verdict;
-      if (verdict.status === 'verified' && judgement.zkStatements.length > 0) {
-        const fresh = await tx
-          .insert(zkStatements)
-          .values(judgement.zkStatements.map((digest) => ({ digest, claimId })))
-          .onConflictDoNothing()
-          .returning();
-        // A re-randomised proof of a statement already counted for another claim proves nothing new.
-        if (fresh.length !== judgement.zkStatements.length) {
-          verdict = {
-            status: 'rejected',
-            method: null,
-            reasonCode: 'zk_statement_reused',
-            rule: 'a zk statement counts for one claim only',
-            evidenceDigests: verdict.evidenceDigests,
-          };
-        }
-      }
-      const claimRow = { ...claimRowFields(claimId, claim), status: 'pending' };
-      await recordVerdict(ctx, tx, claimRow, verdict, now);
-    } else {
-      await tx.insert(replayJobs).values({ claimId, kind: 'replay', state: 'queued', createdAt: now, updatedAt: now });
-    }
-    return { claimId, status: (verdict?.status ?? 'pending') as ClaimStatus, created: true, verdict };
-  });
+  // Stored with the claims that arrive alongside it, in one transaction (src/service/intake-batch.ts).
+  return storeCheckedClaim(ctx, { claimId, claim, envelope: input.claim as object, items, judgement, stampWork, receivedAt: ctx.now() });
 }
 
 /**
@@ -159,17 +95,6 @@ async function checkStamp(ctx: AppContext, task: TaskRow, claimId: string, stamp
     throw new ServiceError('bad_stamp', `stamp has ${check.bits} bits for this claim, ${check.required} required`, { requiredBits: check.required, bits: check.bits });
   }
   return check.bits;
-}
-
-function claimRowFields(claimId: string, claim: { task: string; commit: string; submitter: string; metric: { name: string; value: number } }) {
-  return {
-    id: claimId,
-    taskId: claim.task,
-    commit: claim.commit,
-    submitter: claim.submitter,
-    metricName: claim.metric.name,
-    metricValue: claim.metric.value,
-  };
 }
 
 async function findClaimStatus(ctx: AppContext, claimId: string): Promise<ClaimStatus | null> {
