@@ -30,6 +30,8 @@ export type Config = {
   benchRoutes: boolean;
   /** How long shutdown waits for in-flight requests before closing their connections. */
   shutdownGraceMs: number;
+  /** Worker threads for Groth16 pairing checks; 0 checks on the event loop itself. */
+  pairingThreads: number;
 };
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -63,6 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: publicUrlFromEnv(env.PROOFBOARD_PUBLIC_URL),
     benchRoutes: env.PROOFBOARD_BENCH_ROUTES === '1',
     shutdownGraceMs: intFromEnv(env, 'PROOFBOARD_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    pairingThreads: intFromEnv(env, 'PROOFBOARD_PAIRING_THREADS', 1, 0, 64),
   };
 }
 

@@ -2,7 +2,8 @@
 import { and, eq } from 'drizzle-orm';
 import { circuits } from '../../db/schema.ts';
 import { createBatchVerifier, type BatchVerifier } from '../zk/batch-verifier.ts';
-import { registerCircuit, shutdownZk, verifyZkEvidence, warmUpZk, zkEvidenceSchema, type RegisteredCircuit } from '../zk/verify.ts';
+import { createPairingThreads, PairingThreadFault, type PairingThreads } from '../zk/pairing-thread.ts';
+import { registerCircuit, shutdownZk, verifyGroth16Groups, verifyZkEvidence, warmUpZk, zkEvidenceSchema, type RegisteredCircuit } from '../zk/verify.ts';
 import type { AppContext } from './context.ts';
 import type { TaskRow } from './tasks.ts';
 import type { ClaimUnderJudgement, EvidenceItem } from './judge-evidence.ts';
@@ -18,9 +19,24 @@ export type CircuitParams = { evalSetCommitment: string; shardCommitments: strin
 // Parsed verification keys by (id, pin): parsing and hashing the key once per process keeps it off the hot path.
 const prepared = new Map<string, RegisteredCircuit>();
 
-// One pool per process: concurrent intake requests share a pairing check (src/zk/batch-verifier.ts).
+// One pool per process: concurrent intake requests share a pairing check (src/zk/batch-verifier.ts), run on
+// pairing threads (src/zk/pairing-thread.ts) unless PROOFBOARD_PAIRING_THREADS is 0. The first context decides.
 let batcher: BatchVerifier | undefined;
-const zkBatcher = () => (batcher ??= createBatchVerifier());
+let threads: PairingThreads | undefined;
+
+function zkBatcher(ctx: AppContext): BatchVerifier {
+  if (batcher) return batcher;
+  const count = ctx.config.pairingThreads;
+  if (count === 0) return (batcher = createBatchVerifier());
+  const pool = (threads = createPairingThreads(count));
+  // A thread that died is a fault, not a verdict: its claims are checked here instead of failing.
+  const verifyGroups: typeof verifyGroth16Groups = (circuit, groups) =>
+    pool.verifyGroups(circuit, groups).catch((e: unknown) => {
+      if (e instanceof PairingThreadFault) return verifyGroth16Groups(circuit, groups);
+      throw e;
+    });
+  return (batcher = createBatchVerifier({ verifyGroups, maxInFlight: count }));
+}
 
 /**
  * Prepares every registered circuit's key and loads the pairing library, so that the first claim does not pay the
@@ -30,6 +46,8 @@ export async function warmUpZkJudge(ctx: AppContext, warn: (circuitId: string, e
   for (const row of await ctx.db.select().from(circuits)) {
     try {
       await warmUpZk(preparedCircuit(row));
+      zkBatcher(ctx);
+      await threads?.warmUp(preparedCircuit(row));
     } catch (err) {
       warn(row.id, err);
     }
@@ -43,9 +61,11 @@ export function zkPoolStats(): { checks: number; claims: number } {
 
 /** Checks what is pooled, stops pooling and lets the process exit (no timer or worker thread left behind). */
 export async function closeZkJudge(): Promise<void> {
-  const b = batcher;
+  const [b, t] = [batcher, threads];
   batcher = undefined;
+  threads = undefined;
   await b?.close();
+  await t?.close();
   await shutdownZk();
 }
 
@@ -85,7 +105,7 @@ export async function judgeZkEvidence(
     shardCommitments: params.shardCommitments.map((c) => BigInt(c)),
   };
   // Statement checks run per claim first; only the pairing check is pooled with concurrent claims.
-  const check = await verifyZkEvidence(item, claim, zkContext, zkBatcher().verify);
+  const check = await verifyZkEvidence(item, claim, zkContext, zkBatcher(ctx).verify);
   if (!check.ok) return { kind: 'rejected', reasonCode: check.reason, rule: `groth16 proof rejected: ${check.message}` };
   return {
     kind: 'verified',

@@ -1,21 +1,21 @@
-// Pools the Groth16 pairing checks of concurrent claims: the shards of every claim that arrives within a few
-// milliseconds (or until a proof count is reached) for the same circuit are checked with one final exponentiation
-// (verifyGroth16Groups), and each caller gets its own claim's result. A claim after a quiet spell does not wait: it
-// is checked on the next turn of the event loop, with whatever arrived in the same turn. Scheduling only: no pairing
-// code here, no worker threads, and close() leaves no timer behind so a server can exit.
+// Pools the Groth16 pairing checks of concurrent claims: the shards of every claim that is waiting when the checker
+// is free are checked together for one circuit with one final exponentiation (verifyGroth16Groups), and each caller
+// gets its own claim's result.
+//
+// Scheduling: at most `maxInFlight` pooled checks run at once. A claim that finds the checker free is checked on the
+// next turn of the event loop, with whatever arrived in the same turn, so a lone claim never waits for company.
+// Claims that arrive while the checker is busy wait for it and go together in the next check, so the pool grows with
+// the load, and only with it (group commit, as the intake's storage does). No timer: close() leaves nothing behind.
+// Where the check runs (this thread or a pairing thread, src/zk/pairing-thread.ts) is the caller's choice.
 import { FIELD_MODULUS } from './statement.ts';
 import { verifyGroth16Groups, type BatchResult, type Groth16Checker, type Groth16Item, type RegisteredCircuit } from './verify.ts';
 
 export type BatchVerifierOptions = {
-  /** How long the first claim of a batch waits for others. Bounds the latency a lone claim pays. */
-  maxWaitMs?: number;
-  /** A batch with at least this many proofs is checked at once, without waiting. */
+  /** A pooled check takes at most this many proofs; the rest wait for the next. Bounds one check's latency. */
   maxProofs?: number;
-  /** A claim arriving this long after the previous one starts a batch that does not wait for company. */
-  idleMs?: number;
-  /** Monotonic milliseconds (tests pass a fake). */
-  now?: () => number;
-  /** The pooled check; replaceable in tests to count calls or inject faults. */
+  /** Pooled checks running at once: 1 for one pairing thread (or for the event loop itself). */
+  maxInFlight?: number;
+  /** The pooled check; a pairing thread's, or replaceable in tests to count calls or inject faults. */
   verifyGroups?: typeof verifyGroth16Groups;
 };
 
@@ -28,43 +28,60 @@ export type BatchVerifier = {
   stats(): { checks: number; claims: number };
 };
 
-export const DEFAULT_MAX_WAIT_MS = 2;
 export const DEFAULT_MAX_PROOFS = 256;
-export const DEFAULT_IDLE_MS = 10;
 
 type Waiter = { items: readonly Groth16Item[]; resolve: (r: BatchResult) => void; reject: (e: unknown) => void };
-type Pending = { circuit: RegisteredCircuit; waiters: Waiter[]; proofs: number; cancel: () => void };
+type Queue = { circuit: RegisteredCircuit; waiters: Waiter[] };
 
 export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVerifier {
-  const maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
   const maxProofs = options.maxProofs ?? DEFAULT_MAX_PROOFS;
+  const maxInFlight = options.maxInFlight ?? 1;
   const verifyGroups = options.verifyGroups ?? verifyGroth16Groups;
-  const idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
-  const now = options.now ?? (() => performance.now());
-  let lastArrival = -Infinity;
-  // One queue per registered key: proofs of different keys cannot share a pairing equation.
-  const pending = new Map<string, Pending>();
+  // One queue per registered key: proofs of different keys cannot share a pairing equation. Map order = arrival.
+  const queues = new Map<string, Queue>();
   const running = new Set<Promise<void>>();
+  let scheduled: NodeJS.Immediate | undefined;
   let closed = false;
   const counts = { checks: 0, claims: 0 };
 
-  function flush(key: string): void {
-    const batch = pending.get(key);
-    if (!batch) return;
-    pending.delete(key);
-    batch.cancel();
+  function schedule(): void {
+    if (scheduled || queues.size === 0 || running.size >= maxInFlight) return;
+    scheduled = setImmediate(() => {
+      scheduled = undefined;
+      startNext();
+    });
+  }
+
+  /** Starts one pooled check of the oldest queue, at most maxProofs (and always at least one claim). */
+  function startNext(): void {
+    const [key, queue] = queues.entries().next().value ?? [];
+    if (!key || !queue) return;
+    let proofs = 0;
+    let take = 0;
+    while (take < queue.waiters.length && (take === 0 || proofs + queue.waiters[take]!.items.length <= maxProofs)) {
+      proofs += queue.waiters[take]!.items.length;
+      take += 1;
+    }
+    const waiters = queue.waiters.splice(0, take);
+    // A queue with claims left goes to the back, so one busy circuit cannot starve another.
+    queues.delete(key);
+    if (queue.waiters.length > 0) queues.set(key, queue);
     counts.checks += 1;
-    counts.claims += batch.waiters.length;
+    counts.claims += waiters.length;
     const run = verifyGroups(
-      batch.circuit,
-      batch.waiters.map((w) => w.items),
+      queue.circuit,
+      waiters.map((w) => w.items),
     ).then(
-      (results) => batch.waiters.forEach((w, i) => w.resolve(results[i]!)),
-      // A fault (not a verdict) in the pooled check fails every caller of the batch: none of them was checked.
-      (e: unknown) => batch.waiters.forEach((w) => w.reject(e)),
+      (results) => waiters.forEach((w, i) => w.resolve(results[i]!)),
+      // A fault (not a verdict) in the pooled check fails every caller of the check: none of them was checked.
+      (e: unknown) => waiters.forEach((w) => w.reject(e)),
     );
     running.add(run);
-    void run.finally(() => running.delete(run));
+    void run.finally(() => {
+      running.delete(run);
+      schedule();
+    });
+    schedule();
   }
 
   function verify(circuit: RegisteredCircuit, items: readonly Groth16Item[]): Promise<BatchResult> {
@@ -76,29 +93,19 @@ export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVe
     if (closed) return verifyGroups(circuit, [items]).then((r) => r[0]!);
     const key = `${circuit.id}\0${circuit.vkeySha256}`;
     return new Promise<BatchResult>((resolve, reject) => {
-      const t = now();
-      const quiet = t - lastArrival > idleMs;
-      lastArrival = t;
-      let batch = pending.get(key);
-      if (!batch) {
-        if (quiet) {
-          const immediate = setImmediate(() => flush(key));
-          batch = { circuit, waiters: [], proofs: 0, cancel: () => clearImmediate(immediate) };
-        } else {
-          const timer = setTimeout(() => flush(key), maxWaitMs);
-          batch = { circuit, waiters: [], proofs: 0, cancel: () => clearTimeout(timer) };
-        }
-        pending.set(key, batch);
-      }
-      batch.waiters.push({ items, resolve, reject });
-      batch.proofs += items.length;
-      if (batch.proofs >= maxProofs) flush(key);
+      let queue = queues.get(key);
+      if (!queue) queues.set(key, (queue = { circuit, waiters: [] }));
+      queue.waiters.push({ items, resolve, reject });
+      schedule();
     });
   }
 
   async function close(): Promise<void> {
     closed = true;
-    for (const key of [...pending.keys()]) flush(key);
+    if (scheduled) clearImmediate(scheduled);
+    scheduled = undefined;
+    // Everything pending is checked now, regardless of the in-flight bound: nothing may be left waiting.
+    while (queues.size > 0) startNext();
     await Promise.all([...running]);
   }
 

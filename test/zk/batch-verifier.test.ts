@@ -1,6 +1,7 @@
 // The cross-claim batcher with the committed real digits-mlp proofs: concurrent claims share one pairing check, a bad
-// proof rejects only its own claim, a lone claim is not held back, and close() leaves nothing pending. Where waiting
-// matters the clock is fake and the wait an hour, so no assertion depends on how fast this machine is.
+// proof rejects only its own claim, a lone claim is not held back, claims that arrive while a check runs go together
+// in the next one, and close() leaves nothing pending. Where waiting matters a gate holds the check, so no assertion
+// depends on how fast this machine is.
 import { readFileSync } from 'node:fs';
 import { bn254 } from '@noble/curves/bn254.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,7 +63,7 @@ function rerandomised(ev: ZkEvidence, seed: number): ZkEvidence {
 describe('cross-claim batch verifier', () => {
   it('many concurrent claims, one bad proof: only that claim is rejected, the rest verified in one pooled check', async () => {
     const { calls, verifyGroups } = countingGroups();
-    const batcher = createBatchVerifier({ maxWaitMs: 5, verifyGroups });
+    const batcher = createBatchVerifier({ verifyGroups });
     const claims = Array.from({ length: 12 }, (_, i) => rerandomised(evidence, i + 2));
     const bad = 7;
     claims[bad]!.shards[2]!.proof.pi_c = structuredClone(claims[bad]!.shards[1]!.proof.pi_c);
@@ -75,7 +76,7 @@ describe('cross-claim batch verifier', () => {
 
   it('a claim whose statement is wrong is refused before pooling and never reaches the pairing check', async () => {
     const { calls, verifyGroups } = countingGroups();
-    const batcher = createBatchVerifier({ maxWaitMs: 5, verifyGroups });
+    const batcher = createBatchVerifier({ verifyGroups });
     const other: ClaimPayload = { ...claim, commit: 'e'.repeat(40) };
     const results = await Promise.all([
       verifyZkEvidence(evidence, claim, ctx, batcher.verify),
@@ -88,7 +89,7 @@ describe('cross-claim batch verifier', () => {
   });
 
   it('a point off the curve in one claim is refused alone; its batch-mates still verify', async () => {
-    const batcher = createBatchVerifier({ maxWaitMs: 5 });
+    const batcher = createBatchVerifier();
     const offCurve = items.map((it, i) => (i === 1 ? { ...it, proof: { ...it.proof, pi_a: [it.proof.pi_a[0], '5', '1'] as typeof it.proof.pi_a } } : it));
     const outOfField = items.map((it, i) =>
       i === 3 ? { ...it, proof: { ...it.proof, pi_c: [(BASE_FIELD_MODULUS + 1n).toString(), it.proof.pi_c[1], '1'] as typeof it.proof.pi_c } } : it,
@@ -106,28 +107,34 @@ describe('cross-claim batch verifier', () => {
     await batcher.close();
   });
 
-  it('after a quiet spell a claim does not wait for company; while claims keep coming, a batch waits for more', async () => {
-    const { calls, verifyGroups } = countingGroups();
-    let clock = 1_000;
-    // A wait longer than any test: a claim that resolved did not wait for the timer.
-    const batcher = createBatchVerifier({ maxWaitMs: 3_600_000, idleMs: 50, now: () => clock, verifyGroups });
-    expect(await batcher.verify(task.circuit, items)).toEqual({ ok: true });
-    clock += 10;
-    let settled = false;
-    const second = batcher.verify(task.circuit, items).then((r) => ((settled = true), r));
+  it('while a check runs, arriving claims wait for it and go together in the next check', async () => {
+    const calls: number[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const batcher = createBatchVerifier({
+      verifyGroups: async (circuit, groups) => {
+        calls.push(groups.length);
+        if (calls.length === 1) await gate;
+        return verifyGroth16Groups(circuit, groups);
+      },
+    });
+    const first = batcher.verify(task.circuit, items);
     for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
-    expect(settled).toBe(false);
-    clock += 1;
-    const third = batcher.verify(task.circuit, items);
+    expect(calls).toEqual([1]);
+    const later = [1, 2, 3].map(() => batcher.verify(task.circuit, items));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    // The checker is busy: nothing else starts, and no timer will start it either.
+    expect(calls).toEqual([1]);
+    release();
+    expect(await Promise.all([first, ...later])).toEqual([{ ok: true }, { ok: true }, { ok: true }, { ok: true }]);
+    expect(calls).toEqual([1, 3]);
+    expect(batcher.stats()).toEqual({ checks: 2, claims: 4 });
     await batcher.close();
-    expect(await Promise.all([second, third])).toEqual([{ ok: true }, { ok: true }]);
-    expect(calls).toEqual([1, 2]);
   });
 
-  it('a full batch is checked at once, without waiting for the timer', async () => {
+  it('a check takes at most maxProofs; the claims beyond it go in the next check', async () => {
     const { calls, verifyGroups } = countingGroups();
-    // A wait longer than any test: only the proof count can start these checks.
-    const batcher = createBatchVerifier({ maxWaitMs: 3_600_000, maxProofs: 2 * items.length, verifyGroups });
+    const batcher = createBatchVerifier({ maxProofs: 2 * items.length, verifyGroups });
     const results = await Promise.all([1, 2, 3, 4].map(() => batcher.verify(task.circuit, items)));
     expect(results.every((r) => r.ok)).toBe(true);
     expect(calls).toEqual([2, 2]);
@@ -137,7 +144,7 @@ describe('cross-claim batch verifier', () => {
 
   it('close() checks what is pending at once, and later calls are checked alone', async () => {
     const { calls, verifyGroups } = countingGroups();
-    const batcher = createBatchVerifier({ maxWaitMs: 3_600_000, verifyGroups });
+    const batcher = createBatchVerifier({ verifyGroups });
     const pending = [batcher.verify(task.circuit, items), batcher.verify(task.circuit, items)];
     await batcher.close();
     expect((await Promise.all(pending)).every((r) => r.ok)).toBe(true);
@@ -146,13 +153,13 @@ describe('cross-claim batch verifier', () => {
   });
 
   it('a fault in the pooled check fails its callers with the error, not with a verdict', async () => {
-    const batcher = createBatchVerifier({ maxWaitMs: 1, verifyGroups: async () => Promise.reject(new Error('disk on fire')) });
+    const batcher = createBatchVerifier({ verifyGroups: async () => Promise.reject(new Error('disk on fire')) });
     await expect(Promise.all([batcher.verify(task.circuit, items), batcher.verify(task.circuit, items)])).rejects.toThrow('disk on fire');
     await batcher.close();
   });
 
   it('refuses a caller whose signals were not range-checked, alone', async () => {
-    const batcher = createBatchVerifier({ maxWaitMs: 1 });
+    const batcher = createBatchVerifier();
     const unreduced = items.map((it) => ({ ...it, publicSignals: it.publicSignals.map((s, j) => (j === 0 ? s + 2n ** 254n : s)) }));
     await expect(batcher.verify(task.circuit, unreduced)).rejects.toThrow(RangeError);
     await expect(batcher.verify(task.circuit, items.slice(0, 1).map((it) => ({ ...it, publicSignals: it.publicSignals.slice(1) })))).rejects.toThrow(RangeError);
