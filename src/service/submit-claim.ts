@@ -1,11 +1,11 @@
 // Intake: one signed claim with its evidence. Parses at the edge, checks cheaply, stores atomically.
-import { and, count, eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { verifyClaimEnvelope, type ClaimRejection } from '../attest/claim.ts';
-import { blobs, claims, submitterKeys } from '../../db/schema.ts';
+import { blobs, claims, submitterKeys, tasks } from '../../db/schema.ts';
 import type { AppContext } from './context.ts';
 import { ServiceError, type ErrorCode } from './errors.ts';
-import { getTask, type TaskRow } from './tasks.ts';
+import type { TaskRow } from './tasks.ts';
 import { stampBits, stampSchema, verifyStamp, type Stamp } from '../attest/stamp.ts';
 import { currentDifficulty } from './stamps.ts';
 import { enforceRateLimit } from './rate-limit.ts';
@@ -48,29 +48,20 @@ export async function submitClaim(ctx: AppContext, input: SubmitClaimInput, clie
   if (!checked.ok) throw new ServiceError(CLAIM_REJECTION_CODES[checked.reason], checked.message);
   const { claim, claimId } = checked;
 
-  const existing = await findClaimStatus(ctx, claimId);
-  if (existing) return { claimId, status: existing, created: false, verdict: null };
-
-  const task = await getTask(ctx, claim.task).catch((e) => {
-    if (e instanceof ServiceError) throw new ServiceError('unknown_task', `claim names unknown task ${claim.task}`);
-    throw e;
-  });
+  const bundleSha = claim.bundle.slice('sha256:'.length);
+  const facts = await intakeFacts(ctx, claimId, claim.task, bundleSha, claim.submitter);
+  if (facts?.existing) return { claimId, status: facts.existing as ClaimStatus, created: false, verdict: null };
+  if (!facts) throw new ServiceError('unknown_task', `claim names unknown task ${claim.task}`);
+  const { task } = facts;
   if (claim.metric.name !== task.metricName) {
     throw new ServiceError('metric_mismatch', `task ${task.id} measures ${task.metricName}, not ${claim.metric.name}`);
   }
-  const bundleSha = claim.bundle.slice('sha256:'.length);
-  const [blob] = await ctx.db.select({ sha256: blobs.sha256 }).from(blobs).where(eq(blobs.sha256, bundleSha));
   // Without the commit's bundle nobody could ever replay or audit the claim: refuse it at the door.
-  if (!blob) throw new ServiceError('unknown_blob', `upload the bundle first: PUT /v1/blobs/${claim.bundle}`);
-  const [submitter] = await ctx.db.select().from(submitterKeys).where(eq(submitterKeys.publicKey, claim.submitter));
-  if (submitter?.bannedAt) throw new ServiceError('submitter_banned', 'this submitter key is banned');
+  if (!facts.hasBlob) throw new ServiceError('unknown_blob', `upload the bundle first: PUT /v1/blobs/${claim.bundle}`);
+  if (facts.banned) throw new ServiceError('submitter_banned', 'this submitter key is banned');
   await enforceRateLimit(ctx, `key:${claim.submitter}`, { perWindow: ctx.config.limits.claimsPerKeyPerMinute, windowSeconds: 60 }, 'claims by this key');
-  const [pending] = await ctx.db
-    .select({ n: count() })
-    .from(claims)
-    .where(and(eq(claims.submitter, claim.submitter), eq(claims.status, 'pending')));
-  if ((pending?.n ?? 0) >= ctx.config.limits.pendingPerKey) {
-    throw new ServiceError('pending_limit', `this key already has ${pending!.n} pending claims`, { retryAfterSeconds: 60 });
+  if (facts.pending >= ctx.config.limits.pendingPerKey) {
+    throw new ServiceError('pending_limit', `this key already has ${facts.pending} pending claims`, { retryAfterSeconds: 60 });
   }
 
   const items = input.evidence as EvidenceItem[];
@@ -97,7 +88,20 @@ async function checkStamp(ctx: AppContext, task: TaskRow, claimId: string, stamp
   return check.bits;
 }
 
-async function findClaimStatus(ctx: AppContext, claimId: string): Promise<ClaimStatus | null> {
-  const [row] = await ctx.db.select({ status: claims.status }).from(claims).where(eq(claims.id, claimId));
-  return (row?.status as ClaimStatus | undefined) ?? null;
+/**
+ * What the intake checks before judging, in one round trip: the task, and whether the claim is already stored, its
+ * bundle uploaded, its key banned, and how many claims the key has pending. Null when the task does not exist.
+ */
+async function intakeFacts(ctx: AppContext, claimId: string, taskId: string, bundleSha: string, submitter: string) {
+  const [row] = await ctx.db
+    .select({
+      task: tasks,
+      existing: sql<string | null>`(select ${claims.status} from ${claims} where ${claims.id} = ${claimId})`,
+      hasBlob: sql<boolean>`exists (select 1 from ${blobs} where ${blobs.sha256} = ${bundleSha})`,
+      banned: sql<boolean>`exists (select 1 from ${submitterKeys} where ${submitterKeys.publicKey} = ${submitter} and ${submitterKeys.bannedAt} is not null)`,
+      pending: sql<number>`(select count(*)::integer from ${claims} where ${claims.submitter} = ${submitter} and ${claims.status} = 'pending')`,
+    })
+    .from(tasks)
+    .where(eq(tasks.id, taskId));
+  return row ?? null;
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { count, eq } from 'drizzle-orm';
 import { createApp, type Api } from '../../src/api/app.ts';
-import { auditLog, claims, replayJobs, tasks } from '../../db/schema.ts';
+import { auditLog, claims, replayJobs, submitterKeys, tasks } from '../../db/schema.ts';
 import { recordVerdict } from '../../src/service/record-verdict.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { databaseKinds } from '../helpers/databases.ts';
@@ -74,6 +74,18 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
     }
     const [n] = await ctx.db.select({ n: count() }).from(claims).where(eq(claims.submitter, key.hex));
     expect(n!.n).toBe(0);
+  });
+
+  it('refuses a claim by a banned key, and stores nothing of it; its earlier claims stay readable', async () => {
+    const key = newKey();
+    const earlier = signedClaim(key, { commit: '1'.repeat(40) });
+    expect((await postJson(app, '/v1/claims', await stampedClaimBody(app, earlier))).status).toBe(202);
+    await ctx.db.update(submitterKeys).set({ bannedAt: new Date(), banReason: 'test' }).where(eq(submitterKeys.publicKey, key.hex));
+    const res = await postJson(app, '/v1/claims', { claim: signedClaim(key, { commit: '2'.repeat(40) }), evidence: [] });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('submitter_banned');
+    const [n] = await ctx.db.select({ n: count() }).from(claims).where(eq(claims.submitter, key.hex));
+    expect(n!.n).toBe(1);
   });
 
   it('refuses a signature by another key and a claim signed for another submitter', async () => {
