@@ -11,6 +11,7 @@ import { closeZkJudge, warmUpZkJudge } from './service/judge-zk.ts';
 import { loadSecrets, type ServiceSecrets } from './service/secrets.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { logVerifierKey } from './service/log-read.ts';
+import { ReadCache } from './service/read-cache.ts';
 
 export const LOG_ORIGIN_DEFAULT = 'proofboard.local/log';
 
@@ -27,7 +28,13 @@ export type RunningService = {
   close(): Promise<void>;
 };
 
+/**
+ * The service context over an open database. Its read cache listens for the database's change notifications; the
+ * listener stops when the database closes (Database.close), so shutdown needs nothing more.
+ */
 export async function buildContext(config: Config, database: Database, secrets: ServiceSecrets): Promise<AppContext> {
+  const readCache = new ReadCache();
+  await readCache.listenTo(database);
   return {
     db: database.db,
     driver: database.driver,
@@ -36,6 +43,7 @@ export async function buildContext(config: Config, database: Database, secrets: 
     now: () => new Date(),
     logSigner: { origin: process.env.PROOFBOARD_LOG_ORIGIN ?? LOG_ORIGIN_DEFAULT, secretKey: secrets.logSecretKey, publicKey: secrets.logPublicKey },
     auditKey: secrets.auditKey,
+    readCache,
   };
 }
 

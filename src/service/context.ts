@@ -2,6 +2,7 @@
 import type { Db } from '../../db/client.ts';
 import type { BlobStore } from '../blobs/blob-store.ts';
 import type { Config } from '../config.ts';
+import type { ReadCache } from './read-cache.ts';
 
 export type LogSigner = { origin: string; secretKey: Uint8Array; publicKey: Uint8Array };
 
@@ -15,4 +16,9 @@ export type AppContext = {
   logSigner: LogSigner;
   /** Secret for unpredictable audit selection (a keyed choice submitters cannot compute). */
   auditKey: Uint8Array;
+  /**
+   * The public reads' cache, kept true by the database's change notifications (read-cache.ts). Absent, or present but
+   * not listening, means every read goes to the database: a context without a listener is never silently stale.
+   */
+  readCache?: ReadCache;
 };

@@ -34,6 +34,38 @@ const sandboxKills = new Counter({
   registers: [processRegistry],
 });
 
+const readCacheLookups = new Counter({
+  name: 'proofboard_read_cache_lookups_total',
+  help: 'Cached public reads (leaderboard, task page, task list) by outcome: hit, miss, or off (not listening for changes, so not cached).',
+  labelNames: ['outcome'] as const,
+  registers: [processRegistry],
+});
+
+const readCacheInvalidations = new Counter({
+  name: 'proofboard_read_cache_invalidations_total',
+  help: 'Read-cache invalidations by cause: notification (the database reported a change), own_write (this process wrote), listen (listening began or resumed), lost (the notification connection closed).',
+  labelNames: ['cause'] as const,
+  registers: [processRegistry],
+});
+
+export type ReadCacheOutcome = 'hit' | 'miss' | 'off';
+export type ReadCacheInvalidation = 'notification' | 'own_write' | 'listen' | 'lost';
+
+// Bound once: a hit is counted on every cached read, so it should cost no label lookup.
+const lookupCounters = {
+  hit: readCacheLookups.labels({ outcome: 'hit' }),
+  miss: readCacheLookups.labels({ outcome: 'miss' }),
+  off: readCacheLookups.labels({ outcome: 'off' }),
+};
+
+export function countReadCacheLookup(outcome: ReadCacheOutcome): void {
+  lookupCounters[outcome].inc();
+}
+
+export function countReadCacheInvalidation(cause: ReadCacheInvalidation): void {
+  readCacheInvalidations.inc({ cause });
+}
+
 /** Record one cheap check. Call from the service or worker with the seconds it took. */
 export function observeCheck(kind: string, outcome: string, seconds: number): void {
   checkDuration.observe({ kind, outcome }, seconds);

@@ -1,9 +1,23 @@
-// A task's leaderboard: best verified claims first, how each was verified, and its lineage.
+// A task's leaderboard: best verified claims first, how each was verified, and its lineage. Cached in memory and
+// kept true by the database's change notifications (read-cache.ts): it reads tasks and claims only.
 import type { AppContext } from './context.ts';
 import { getTask } from './tasks.ts';
 import { claimsByCommit, listVerifiedClaims } from './read-claims.ts';
+import { cachedRead, toJsonBody, type JsonBody } from './read-cache.ts';
 
-export async function getLeaderboard(ctx: AppContext, taskId: string, limit = 100) {
+export type Leaderboard = Awaited<ReturnType<typeof readLeaderboard>>;
+
+/** The leaderboard (shared with other readers when cached: read-only). */
+export function getLeaderboard(ctx: AppContext, taskId: string, limit = 100): Promise<Leaderboard> {
+  return cachedRead(ctx, `leaderboard:${limit}:${taskId}`, () => readLeaderboard(ctx, taskId, limit));
+}
+
+/** The leaderboard as a JSON body serialized once per change, with its ETag: what GET .../leaderboard sends. */
+export function getLeaderboardJson(ctx: AppContext, taskId: string, limit = 100): Promise<JsonBody> {
+  return cachedRead(ctx, `leaderboard.json:${limit}:${taskId}`, async () => toJsonBody(await getLeaderboard(ctx, taskId, limit)));
+}
+
+async function readLeaderboard(ctx: AppContext, taskId: string, limit: number) {
   const task = await getTask(ctx, taskId);
   const direction = task.direction === 'lower' ? 'lower' : 'higher';
   const rows = await listVerifiedClaims(ctx, taskId, direction, limit);

@@ -1,6 +1,8 @@
 // Read side of the web page: what a person looking at the task list, a leaderboard or one claim needs, built on the
 // existing read functions (leaderboard, claim view) plus the few things they leave out (disputed entries, audits,
-// history for the chart, log leaves, pending state). Read-only: nothing here writes.
+// history for the chart, log leaves, pending state). Read-only: nothing here writes. The task list and the task
+// page are cached (read-cache.ts: they read tasks, claims and verdicts only, and nothing here depends on the clock);
+// the claim page is not (it reads evidence, replay jobs and log leaves, and its pending state depends on "now").
 import { and, asc, count, eq, inArray, isNotNull, max, min, sql } from 'drizzle-orm';
 import { claims, logLeaves, tasks, verdicts } from '../../db/schema.ts';
 import { taskPolicySchema, type TaskPolicy } from '../attest/policy.ts';
@@ -8,6 +10,7 @@ import type { AppContext } from './context.ts';
 import { getLeaderboard } from './leaderboard.ts';
 import { getClaim, type ClaimView } from './read-claims.ts';
 import { getTask, listTasks, type TaskRow } from './tasks.ts';
+import { cachedRead } from './read-cache.ts';
 
 export type TaskSummary = {
   id: string;
@@ -19,7 +22,11 @@ export type TaskSummary = {
   best: number | null;
 };
 
-export async function listTaskSummaries(ctx: AppContext): Promise<TaskSummary[]> {
+export function listTaskSummaries(ctx: AppContext): Promise<TaskSummary[]> {
+  return cachedRead(ctx, 'task-summaries', () => readTaskSummaries(ctx));
+}
+
+async function readTaskSummaries(ctx: AppContext): Promise<TaskSummary[]> {
   const rows = await listTasks(ctx);
   const grouped = await ctx.db
     .select({ taskId: claims.taskId, status: claims.status, n: count(), hi: max(claims.metricValue), lo: min(claims.metricValue) })
@@ -43,7 +50,12 @@ export type ChartPoint = { at: string; best: number; claimId: string };
 const DISPUTED_LIMIT = 50;
 const HISTORY_LIMIT = 2000;
 
-export async function getTaskPage(ctx: AppContext, taskId: string, limit = 100) {
+/** The data of a task's page (shared with other readers when cached: read-only). */
+export function getTaskPage(ctx: AppContext, taskId: string, limit = 100): Promise<TaskPage> {
+  return cachedRead(ctx, `task-page:${limit}:${taskId}`, () => readTaskPage(ctx, taskId, limit));
+}
+
+async function readTaskPage(ctx: AppContext, taskId: string, limit: number) {
   // getTask first: an unknown task is one cheap query and a clear error, before the others run.
   const task = await getTask(ctx, taskId);
   const direction = toDirection(task.direction);
@@ -88,7 +100,7 @@ export async function getTaskPage(ctx: AppContext, taskId: string, limit = 100) 
   };
 }
 
-export type TaskPage = Awaited<ReturnType<typeof getTaskPage>>;
+export type TaskPage = Awaited<ReturnType<typeof readTaskPage>>;
 
 /**
  * The best verified metric over time: a step series over the moment each claim became verified (its first verified

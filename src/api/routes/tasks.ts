@@ -1,7 +1,9 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { AppContext } from '../../service/context.ts';
 import { createTask, createTaskSchema, getTask, listCircuits, listTasks, type TaskRow } from '../../service/tasks.ts';
-import { getLeaderboard } from '../../service/leaderboard.ts';
+import { getLeaderboardJson } from '../../service/leaderboard.ts';
+import { cachedRead, etagMatches, toJsonBody, type JsonBody } from '../../service/read-cache.ts';
 import { currentDifficulty } from '../../service/stamps.ts';
 import { requireOperator } from '../operator-auth.ts';
 import { anyJson, errorResponses, jsonOk, taskIdParam } from '../schemas.ts';
@@ -21,15 +23,17 @@ export function toTaskJson(t: TaskRow) {
   };
 }
 
+const notModified = { description: 'Not modified: If-None-Match names the current ETag (no body)' };
+
 export function registerTaskRoutes(app: OpenAPIHono, ctx: AppContext) {
   app.openapi(
     createRoute({
       method: 'get',
       path: '/v1/tasks',
       summary: 'List tasks',
-      responses: { 200: jsonOk(anyJson, 'The registered tasks') },
+      responses: { 200: jsonOk(anyJson, 'The registered tasks'), 304: notModified },
     }),
-    async (c) => c.json({ tasks: (await listTasks(ctx)).map(toTaskJson) }, 200),
+    async (c) => sendJson(c, await cachedRead(ctx, 'tasks.json', async () => toJsonBody({ tasks: (await listTasks(ctx)).map(toTaskJson) }))),
   );
 
   app.openapi(
@@ -59,9 +63,9 @@ export function registerTaskRoutes(app: OpenAPIHono, ctx: AppContext) {
       path: '/v1/tasks/{id}/leaderboard',
       summary: 'Best verified claims first, in the direction of the task metric, with lineage',
       request: { params: taskIdParam },
-      responses: { 200: jsonOk(anyJson, 'The leaderboard'), ...errorResponses },
+      responses: { 200: jsonOk(anyJson, 'The leaderboard'), 304: notModified, ...errorResponses },
     }),
-    async (c) => c.json(await getLeaderboard(ctx, c.req.valid('param').id), 200),
+    async (c) => sendJson(c, await getLeaderboardJson(ctx, c.req.valid('param').id)),
   );
 
   app.use('/v1/tasks', async (c, next) =>
@@ -81,4 +85,16 @@ export function registerTaskRoutes(app: OpenAPIHono, ctx: AppContext) {
       return c.json(toTaskJson(task), 201);
     },
   );
+}
+
+/**
+ * A body serialized once per change (read-cache.ts), sent as is with its ETag; a client that already holds it
+ * (If-None-Match) gets 304 and no body. no-cache: a client may keep the body but must ask again before using it.
+ */
+function sendJson(c: Context, json: JsonBody) {
+  c.header('etag', json.etag);
+  c.header('cache-control', 'no-cache');
+  // Typed as the routes declare (200 JSON, or 304): the body is that JSON, serialized ahead of time.
+  if (etagMatches(c.req.header('if-none-match'), json.etag)) return c.body(null, 304) as never;
+  return c.body(json.body, 200, { 'content-type': 'application/json' }) as never;
 }
