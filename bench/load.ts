@@ -17,7 +17,7 @@
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import postgres from 'postgres';
@@ -171,7 +171,47 @@ async function startServer(databaseUrl: string, dataDir: string): Promise<{ url:
   return { url, child };
 }
 
-type Run = { name: string; perSecond: number; ok: number; failed: number; p50: number; p99: number; seconds: number; note?: string };
+type Run = {
+  name: string;
+  perSecond: number;
+  ok: number;
+  failed: number;
+  p50: number;
+  p99: number;
+  seconds: number;
+  /** CPU milliseconds per answered request: of the server process (all its threads), and of every PostgreSQL process. */
+  serverCpuMs: number;
+  postgresCpuMs: number;
+};
+
+// CPU time from /proc (Linux): unlike throughput, it hardly moves when other work shares the machine, so it is the
+// number to compare between runs on a noisy machine. Clock ticks are 100 per second on Linux.
+const TICK_MS = 10;
+function cpuMsOf(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone between listing and reading
+    }
+  }
+  return ticks * TICK_MS;
+}
+function postgresPids(): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/comm`, 'utf8').trim().startsWith('postgres')) out.push(Number(name));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+let serverPid = 0;
 
 async function cannon(
   name: string,
@@ -182,6 +222,8 @@ async function cannon(
   let good = 0;
   let bad = 0;
   const bodies = opts.bodies;
+  const pgPids = postgresPids();
+  const [server0, pg0] = [cpuMsOf([serverPid]), cpuMsOf(pgPids)];
   const result = await autocannon({
     url,
     connections: Math.min(opts.connections ?? CONNECTIONS, bodies?.length ?? Infinity),
@@ -197,7 +239,10 @@ async function cannon(
     ],
   });
   const seconds = result.duration;
-  return { name, perSecond: good / seconds, ok: good, failed: bad, p50: result.latency.p50, p99: result.latency.p99, seconds };
+  const answered = Math.max(1, good + bad);
+  const serverCpuMs = (cpuMsOf([serverPid]) - server0) / answered;
+  const postgresCpuMs = (cpuMsOf(postgresPids()) - pg0) / answered;
+  return { name, perSecond: good / seconds, ok: good, failed: bad, p50: result.latency.p50, p99: result.latency.p99, seconds, serverCpuMs, postgresCpuMs };
 }
 
 const accepted = (want: string) => (status: number, body: string) => {
@@ -221,6 +266,7 @@ async function main() {
   const db = await createDatabase();
   const dataDir = mkdtempSync(join(tmpdir(), 'proofboard-bench-'));
   const server = await startServer(db.url, dataDir);
+  serverPid = server.child.pid!;
   log(`server ${server.url} on PostgreSQL`);
   try {
     const put = await fetch(`${server.url}/v1/blobs/${bundleRef}`, { method: 'PUT', body: BUNDLE, headers: { 'content-type': 'application/octet-stream' } });
@@ -259,9 +305,11 @@ async function main() {
     runs.push(bare, reads, page);
 
     log('');
-    log('| run | per second | ok | failed | p50 ms | p99 ms | seconds |');
-    log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const r of runs) log(`| ${r.name} | ${r.perSecond.toFixed(1)} | ${r.ok} | ${r.failed} | ${r.p50} | ${r.p99} | ${r.seconds.toFixed(1)} |`);
+    log('| run | per second | ok | failed | p50 ms | p99 ms | seconds | server CPU ms/req | PostgreSQL CPU ms/req |');
+    log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of runs) {
+      log(`| ${r.name} | ${r.perSecond.toFixed(1)} | ${r.ok} | ${r.failed} | ${r.p50} | ${r.p99} | ${r.seconds.toFixed(1)} | ${r.serverCpuMs.toFixed(2)} | ${r.postgresCpuMs.toFixed(2)} |`);
+    }
     log('');
     const [zk, plainRun] = runs as [Run, Run];
     const summary = {
@@ -275,6 +323,8 @@ async function main() {
       claims_p99_ms: zk.p99,
       claims_ok: zk.ok,
       claims_failed: zk.failed,
+      claims_server_cpu_ms: round(zk.serverCpuMs, 2),
+      claims_postgres_cpu_ms: round(zk.postgresCpuMs, 2),
       plain_claims_per_s: round(plainRun.perSecond),
       plain_claims_p99_ms: plainRun.p99,
       reads_per_s: round(reads.perSecond),

@@ -8,7 +8,7 @@ import type { VerifierKey } from '../attest/registry.ts';
 import type { AppContext } from './context.ts';
 import type { TaskRow } from './tasks.ts';
 import type { Verdict } from './verdict.ts';
-import { judgeZkEvidence } from './judge-zk.ts';
+import { judgeZkEvidence, type CircuitHead } from './judge-zk.ts';
 import { loadRegistry } from './registry.ts';
 import { observeCheck, secondsSince, timeCheck } from './instruments.ts';
 
@@ -27,6 +27,7 @@ export async function judgeEvidence(
   task: TaskRow,
   claim: ClaimUnderJudgement,
   items: EvidenceItem[],
+  circuits?: readonly CircuitHead[],
 ): Promise<Judgement> {
   const evidenceDigests = items.map(evidenceDigest);
   const zkItems = items.filter((i) => i.type === 'zk');
@@ -36,7 +37,7 @@ export async function judgeEvidence(
   let zkStatements: string[] = [];
   let zkVerified: Verdict | null = null;
   for (const item of zkItems) {
-    const result = await timeCheck('zk', () => judgeZkEvidence(ctx, task, claim, item), (r) => r.kind);
+    const result = await timeCheck('zk', () => judgeZkEvidence(ctx, task, claim, item, circuits), (r) => r.kind);
     if (result.kind === 'rejected') {
       return { settled: true, zkStatements: [], verdict: rejected(result.reasonCode, result.rule, evidenceDigests) };
     }

@@ -69,7 +69,7 @@ export async function closeZkJudge(): Promise<void> {
   await shutdownZk();
 }
 
-function preparedCircuit(row: typeof circuits.$inferSelect): RegisteredCircuit {
+function preparedCircuit(row: CircuitRow): RegisteredCircuit {
   const cacheKey = `${row.id}:${row.vkeySha256}`;
   let circuit = prepared.get(cacheKey);
   if (!circuit) {
@@ -80,21 +80,41 @@ function preparedCircuit(row: typeof circuits.$inferSelect): RegisteredCircuit {
   return circuit;
 }
 
+/** What the intake already read of a task's circuits (no key text): enough to find a prepared key by its pin. */
+export type CircuitHead = { id: string; vkeySha256: string; params: unknown };
+
+type CircuitRow = Pick<typeof circuits.$inferSelect, 'id' | 'vkey' | 'vkeySha256' | 'params'>;
+
+/**
+ * The circuit a proof names, registered for the task. With the task's circuit heads (read with the intake's other
+ * facts) a key prepared before is found by its pin without a query; the key text is read only for a pin not seen yet.
+ */
+async function circuitFor(ctx: AppContext, taskId: string, circuitId: string, known?: readonly CircuitHead[]): Promise<CircuitRow | undefined> {
+  if (known) {
+    const head = known.find((c) => c.id === circuitId);
+    if (!head) return undefined;
+    if (prepared.has(`${head.id}:${head.vkeySha256}`)) return { ...head, vkey: '' };
+  }
+  const [row] = await ctx.db
+    .select({ id: circuits.id, vkey: circuits.vkey, vkeySha256: circuits.vkeySha256, params: circuits.params })
+    .from(circuits)
+    .where(and(eq(circuits.id, circuitId), eq(circuits.taskId, taskId)));
+  return row;
+}
+
 export async function judgeZkEvidence(
   ctx: AppContext,
   task: TaskRow,
   claim: ClaimUnderJudgement,
   item: EvidenceItem,
+  known?: readonly CircuitHead[],
 ): Promise<ZkJudgement> {
   const shape = zkEvidenceSchema.safeParse(item);
   if (!shape.success) {
     const issue = shape.error.issues[0];
     return { kind: 'rejected', reasonCode: 'zk_malformed', rule: `zk evidence malformed at ${issue?.path.join('.') || 'evidence'}: ${issue?.message}` };
   }
-  const [row] = await ctx.db
-    .select()
-    .from(circuits)
-    .where(and(eq(circuits.id, shape.data.circuit), eq(circuits.taskId, task.id)));
+  const row = await circuitFor(ctx, task.id, shape.data.circuit, known);
   // A proof for a circuit nobody registered cannot be checked cheaply; it is not false either: replay decides.
   if (!row) return { kind: 'uncheckable', why: `circuit ${shape.data.circuit} is not registered for task ${task.id}` };
   const params = row.params as CircuitParams;

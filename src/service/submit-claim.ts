@@ -2,7 +2,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { verifyClaimEnvelope, type ClaimRejection } from '../attest/claim.ts';
-import { blobs, claims, submitterKeys, tasks } from '../../db/schema.ts';
+import { blobs, circuits, claims, submitterKeys, tasks } from '../../db/schema.ts';
 import type { AppContext } from './context.ts';
 import { ServiceError, type ErrorCode } from './errors.ts';
 import type { TaskRow } from './tasks.ts';
@@ -10,6 +10,7 @@ import { stampBits, stampSchema, verifyStamp, type Stamp } from '../attest/stamp
 import { currentDifficulty } from './stamps.ts';
 import { enforceRateLimit } from './rate-limit.ts';
 import { judgeEvidence, type EvidenceItem } from './judge-evidence.ts';
+import type { CircuitHead } from './judge-zk.ts';
 import { storeCheckedClaim, type StoredClaim } from './intake-batch.ts';
 import type { ClaimStatus } from './verdict.ts';
 
@@ -65,7 +66,7 @@ export async function submitClaim(ctx: AppContext, input: SubmitClaimInput, clie
   }
 
   const items = input.evidence as EvidenceItem[];
-  const judgement = await judgeEvidence(ctx, task, { ...claim, claimId }, items);
+  const judgement = await judgeEvidence(ctx, task, { ...claim, claimId }, items, facts.circuits);
   const stampWork = judgement.settled ? 0 : await checkStamp(ctx, task, claimId, input.stamp);
   // Stored with the claims that arrive alongside it, in one transaction (src/service/intake-batch.ts).
   return storeCheckedClaim(ctx, { claimId, claim, envelope: input.claim as object, items, judgement, stampWork, receivedAt: ctx.now() });
@@ -90,7 +91,8 @@ async function checkStamp(ctx: AppContext, task: TaskRow, claimId: string, stamp
 
 /**
  * What the intake checks before judging, in one round trip: the task, and whether the claim is already stored, its
- * bundle uploaded, its key banned, and how many claims the key has pending. Null when the task does not exist.
+ * bundle uploaded, its key banned, how many claims the key has pending, and the task's circuits (ids and key pins,
+ * not the keys). Null when the task does not exist.
  */
 async function intakeFacts(ctx: AppContext, claimId: string, taskId: string, bundleSha: string, submitter: string) {
   const [row] = await ctx.db
@@ -100,6 +102,7 @@ async function intakeFacts(ctx: AppContext, claimId: string, taskId: string, bun
       hasBlob: sql<boolean>`exists (select 1 from ${blobs} where ${blobs.sha256} = ${bundleSha})`,
       banned: sql<boolean>`exists (select 1 from ${submitterKeys} where ${submitterKeys.publicKey} = ${submitter} and ${submitterKeys.bannedAt} is not null)`,
       pending: sql<number>`(select count(*)::integer from ${claims} where ${claims.submitter} = ${submitter} and ${claims.status} = 'pending')`,
+      circuits: sql<CircuitHead[]>`(select coalesce(json_agg(json_build_object('id', ${circuits.id}, 'vkeySha256', ${circuits.vkeySha256}, 'params', ${circuits.params})), '[]'::json) from ${circuits} where ${circuits.taskId} = ${taskId})`,
     })
     .from(tasks)
     .where(eq(tasks.id, taskId));

@@ -78,10 +78,10 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
 
   it('refuses a claim by a banned key, and stores nothing of it; its earlier claims stay readable', async () => {
     const key = newKey();
-    const earlier = signedClaim(key, { commit: '1'.repeat(40) });
+    const earlier = signedClaim(key, { commit: '7a'.repeat(20) });
     expect((await postJson(app, '/v1/claims', await stampedClaimBody(app, earlier))).status).toBe(202);
     await ctx.db.update(submitterKeys).set({ bannedAt: new Date(), banReason: 'test' }).where(eq(submitterKeys.publicKey, key.hex));
-    const res = await postJson(app, '/v1/claims', { claim: signedClaim(key, { commit: '2'.repeat(40) }), evidence: [] });
+    const res = await postJson(app, '/v1/claims', { claim: signedClaim(key, { commit: '7b'.repeat(20) }), evidence: [] });
     expect(res.status).toBe(403);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('submitter_banned');
     const [n] = await ctx.db.select({ n: count() }).from(claims).where(eq(claims.submitter, key.hex));
