@@ -1,14 +1,14 @@
 // Intake: one signed claim with its evidence. Parses at the edge, checks cheaply, stores atomically.
 import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { verifyClaimEnvelope, type ClaimRejection } from '../attest/claim.ts';
+import { verifyClaimEnvelope, type ClaimPayload, type ClaimRejection } from '../attest/claim.ts';
 import { blobs, circuits, claims, submitterKeys, tasks } from '../../db/schema.ts';
 import type { AppContext } from './context.ts';
 import { ServiceError, type ErrorCode } from './errors.ts';
 import type { TaskRow } from './tasks.ts';
 import { stampBits, stampSchema, verifyStamp, type Stamp } from '../attest/stamp.ts';
 import { currentDifficulty } from './stamps.ts';
-import { enforceRateLimit } from './rate-limit.ts';
+import { countRequest, enforceRateLimit, rateWindow, refuseOverLimit, type RateWindow } from './rate-limit.ts';
 import { judgeEvidence, type EvidenceItem } from './judge-evidence.ts';
 import type { CircuitHead } from './judge-zk.ts';
 import { storeCheckedClaim, type StoredClaim } from './intake-batch.ts';
@@ -49,8 +49,9 @@ export async function submitClaim(ctx: AppContext, input: SubmitClaimInput, clie
   if (!checked.ok) throw new ServiceError(CLAIM_REJECTION_CODES[checked.reason], checked.message);
   const { claim, claimId } = checked;
 
-  const bundleSha = claim.bundle.slice('sha256:'.length);
-  const facts = await intakeFacts(ctx, claimId, claim.task, bundleSha, claim.submitter);
+  const keyLimit = { perWindow: ctx.config.limits.claimsPerKeyPerMinute, windowSeconds: 60 };
+  const keyWindow = rateWindow(ctx.now(), keyLimit);
+  const facts = await intakeFacts(ctx, claimId, claim, keyWindow);
   if (facts?.existing) return { claimId, status: facts.existing as ClaimStatus, created: false, verdict: null };
   if (!facts) throw new ServiceError('unknown_task', `claim names unknown task ${claim.task}`);
   const { task } = facts;
@@ -60,7 +61,7 @@ export async function submitClaim(ctx: AppContext, input: SubmitClaimInput, clie
   // Without the commit's bundle nobody could ever replay or audit the claim: refuse it at the door.
   if (!facts.hasBlob) throw new ServiceError('unknown_blob', `upload the bundle first: PUT /v1/blobs/${claim.bundle}`);
   if (facts.banned) throw new ServiceError('submitter_banned', 'this submitter key is banned');
-  await enforceRateLimit(ctx, `key:${claim.submitter}`, { perWindow: ctx.config.limits.claimsPerKeyPerMinute, windowSeconds: 60 }, 'claims by this key');
+  refuseOverLimit(facts.keyCount, keyLimit, keyWindow, 'claims by this key');
   if (facts.pending >= ctx.config.limits.pendingPerKey) {
     throw new ServiceError('pending_limit', `this key already has ${facts.pending} pending claims`, { retryAfterSeconds: 60 });
   }
@@ -90,21 +91,31 @@ async function checkStamp(ctx: AppContext, task: TaskRow, claimId: string, stamp
 }
 
 /**
- * What the intake checks before judging, in one round trip: the task, and whether the claim is already stored, its
+ * What the intake checks before judging, in one statement: the task, and whether the claim is already stored, its
  * bundle uploaded, its key banned, how many claims the key has pending, and the task's circuits (ids and key pins,
- * not the keys). Null when the task does not exist.
+ * not the keys). The same statement counts the claim against its key's rate limit, only when it passes the checks
+ * before that limit (new claim, known task and metric, bundle uploaded, key not banned), as a separate upsert after
+ * them would. Null when the task does not exist.
  */
-async function intakeFacts(ctx: AppContext, claimId: string, taskId: string, bundleSha: string, submitter: string) {
+async function intakeFacts(ctx: AppContext, claimId: string, claim: ClaimPayload, keyWindow: RateWindow) {
+  const bundleSha = claim.bundle.slice('sha256:'.length);
+  const isNew = sql`not exists (select 1 from ${claims} where ${claims.id} = ${claimId})`;
+  const hasBlob = sql`exists (select 1 from ${blobs} where ${blobs.sha256} = ${bundleSha})`;
+  const banned = sql`exists (select 1 from ${submitterKeys} where ${submitterKeys.publicKey} = ${claim.submitter} and ${submitterKeys.bannedAt} is not null)`;
+  const taskMeasures = sql`exists (select 1 from ${tasks} where ${tasks.id} = ${claim.task} and ${tasks.metricName} = ${claim.metric.name})`;
+  const counted = countRequest(ctx.db, `key:${claim.submitter}`, keyWindow.start, sql`${isNew} and ${taskMeasures} and ${hasBlob} and not ${banned}`);
   const [row] = await ctx.db
+    .with(counted)
     .select({
       task: tasks,
       existing: sql<string | null>`(select ${claims.status} from ${claims} where ${claims.id} = ${claimId})`,
-      hasBlob: sql<boolean>`exists (select 1 from ${blobs} where ${blobs.sha256} = ${bundleSha})`,
-      banned: sql<boolean>`exists (select 1 from ${submitterKeys} where ${submitterKeys.publicKey} = ${submitter} and ${submitterKeys.bannedAt} is not null)`,
-      pending: sql<number>`(select count(*)::integer from ${claims} where ${claims.submitter} = ${submitter} and ${claims.status} = 'pending')`,
-      circuits: sql<CircuitHead[]>`(select coalesce(json_agg(json_build_object('id', ${circuits.id}, 'vkeySha256', ${circuits.vkeySha256}, 'params', ${circuits.params})), '[]'::json) from ${circuits} where ${circuits.taskId} = ${taskId})`,
+      hasBlob: sql<boolean>`${hasBlob}`,
+      banned: sql<boolean>`${banned}`,
+      pending: sql<number>`(select count(*)::integer from ${claims} where ${claims.submitter} = ${claim.submitter} and ${claims.status} = 'pending')`,
+      circuits: sql<CircuitHead[]>`(select coalesce(json_agg(json_build_object('id', ${circuits.id}, 'vkeySha256', ${circuits.vkeySha256}, 'params', ${circuits.params})), '[]'::json) from ${circuits} where ${circuits.taskId} = ${claim.task})`,
+      keyCount: sql<number | null>`(select count from counted)`,
     })
     .from(tasks)
-    .where(eq(tasks.id, taskId));
+    .where(eq(tasks.id, claim.task));
   return row ?? null;
 }

@@ -88,6 +88,33 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
     expect(n!.n).toBe(1);
   });
 
+  it('limits claims per key per minute: 429 with Retry-After; a resubmission or a refused claim does not count', async () => {
+    const saved = ctx.config;
+    ctx.config = { ...saved, limits: { ...saved.limits, claimsPerKeyPerMinute: 2 } };
+    try {
+      const key = newKey();
+      const post = async (commit: string, over = {}) => {
+        const envelope = signedClaim(key, { commit: commit.repeat(20), ...over });
+        const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, envelope));
+        return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { error?: { code: string } } };
+      };
+      expect((await post('c1')).status).toBe(202);
+      // Refused before the limit (no bundle): not counted.
+      expect((await post('c2', { bundle: `sha256:${'e'.repeat(64)}` })).body.error?.code).toBe('unknown_blob');
+      expect((await post('c3')).status).toBe(202);
+      // The same claim again is answered from what is stored: not counted either.
+      expect((await post('c1')).status).toBe(200);
+      const third = await post('c4');
+      expect(third.status).toBe(429);
+      expect(third.body.error?.code).toBe('rate_limited');
+      expect(Number(third.retryAfter)).toBeGreaterThan(0);
+      const [n] = await ctx.db.select({ n: count() }).from(claims).where(eq(claims.submitter, key.hex));
+      expect(n!.n).toBe(2);
+    } finally {
+      ctx.config = saved;
+    }
+  });
+
   it('refuses a signature by another key and a claim signed for another submitter', async () => {
     const alice = newKey();
     const mallory = newKey();
