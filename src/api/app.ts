@@ -43,6 +43,14 @@ export function createApp(ctx: AppContext, opts: AppOptions = {}): Api {
     onError: (c) => errorResponse(c, 'body_too_large', `request body over ${ctx.config.maxBodyBytes} bytes`),
   });
   app.use('*', async (c, next) => (c.req.path.startsWith('/v1/blobs/') ? next() : jsonLimit(c, next)));
+  // PostgreSQL text and jsonb cannot hold U+0000: a body with one would pass validation and fail at the insert, as a
+  // 500 (and, at intake, fail the whole batch of claims it was committed with). Refused here, before any work.
+  app.use('*', async (c, next) => {
+    if (c.req.method === 'GET' || !c.req.header('content-type')?.startsWith('application/json')) return next();
+    const body: unknown = await c.req.json().catch(() => undefined);
+    if (holdsNul(body)) return errorResponse(c, 'bad_json', 'strings and keys may not contain U+0000');
+    return next();
+  });
 
   app.get('/healthz', async (c) => c.json({ ok: true, database: ctx.driver }));
   app.get('/metrics', metricsHandler(ctx));
@@ -71,3 +79,22 @@ export function createApp(ctx: AppContext, opts: AppOptions = {}): Api {
 }
 
 export { ServiceError };
+
+/** True when any string or key in a parsed JSON value contains U+0000. Iterative: a body may nest a million deep. */
+export function holdsNul(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return true;
+    } else if (Array.isArray(value)) {
+      for (const v of value) stack.push(v);
+    } else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if (k.includes('\u0000')) return true;
+        stack.push(v);
+      }
+    }
+  }
+  return false;
+}

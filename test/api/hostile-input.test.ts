@@ -137,6 +137,20 @@ describe.each(databaseKinds())('hostile input on %s', (kind) => {
     expect(await snapshot(ctx)).toEqual(before);
   });
 
+  it('U+0000 anywhere in the body (evidence, an envelope field, a key), and nesting 100,000 deep', async () => {
+    const claim = signedClaim(newKey());
+    const bodies: unknown[] = [
+      { claim, evidence: [{ type: 'zk', junk: 'a\u0000b' }] },
+      { claim, evidence: [{ type: 'attestation', envelope: { payloadType: 'x', payload: '', signatures: [{ keyid: '\u0000', sig: '' }] } }] },
+      { claim: { ...claim, payloadType: `${claim.payloadType}\u0000` }, evidence: [] },
+      { claim, evidence: [{ type: 'zk', ['k\u0000']: 1 }] },
+    ];
+    for (const body of bodies) expect(await expectRefused(await post(app, JSON.stringify(body)))).toBe('bad_json');
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    await expectRefused(await post(app, deep));
+    expect(await snapshot(ctx)).toEqual(before);
+  });
+
   it('another payload type, several signatures, an oversized body', async () => {
     const other = signDsse('application/vnd.in-toto+json', Buffer.from(good.payload, 'base64'), key.secretKey, key.hex);
     expect(await expectRefused(await post(app, JSON.stringify({ claim: other })))).toBe('wrong_payload_type');
