@@ -6,7 +6,7 @@ import type { Tx } from '../../db/client.ts';
 import { claims, submitterKeys, verdicts } from '../../db/schema.ts';
 import { toVerdictRecordBytes } from './verdict-record.ts';
 import { appendLogLeaves } from './log-append.ts';
-import { maybeQueueAudits } from './audits.ts';
+import { queueAudits } from './audits.ts';
 import type { AppContext } from './context.ts';
 import type { Verdict } from './verdict.ts';
 
@@ -52,7 +52,7 @@ export async function recordVerdicts(ctx: AppContext, tx: Tx, items: readonly Ve
   const cheaplyVerified = items.filter(({ verdict }) => verdict.status === 'verified' && (verdict.method === 'zk' || verdict.method === 'attested'));
   if (cheaplyVerified.length > 0) {
     const latest = cheaplyVerified.reduce((a, b) => (b.decidedAt > a ? b.decidedAt : a), cheaplyVerified[0]!.decidedAt);
-    await maybeQueueAudits(ctx, tx, cheaplyVerified.map(({ claim }) => claim), latest);
+    await queueAudits(ctx, tx, cheaplyVerified.map(({ claim }) => claim), latest);
   }
   return logIndexes.map((logIndex) => ({ logIndex }));
 }
