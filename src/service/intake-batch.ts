@@ -17,6 +17,7 @@ import type { ClaimPayload } from '../attest/claim.ts';
 import type { AppContext } from './context.ts';
 import { evidenceDigest, type EvidenceItem, type Judgement } from './judge-evidence.ts';
 import { recordVerdicts } from './record-verdict.ts';
+import { countIntakeBatch } from './instruments.ts';
 import type { ClaimStatus, Verdict } from './verdict.ts';
 
 /** A claim whose signature, task, limits, evidence and stamp were checked: what is left is to store it. */
@@ -73,6 +74,7 @@ async function drain(ctx: AppContext, q: IntakeQueue): Promise<void> {
       q.claims += batch.length;
       try {
         const results = await ctx.db.transaction((tx) => storeBatch(ctx, tx, batch.map((w) => w.checked)));
+        countIntakeBatch(batch.length);
         batch.forEach((w, i) => w.resolve(results[i]!));
       } catch (batchError) {
         if (batch.length === 1) {
@@ -82,6 +84,7 @@ async function drain(ctx: AppContext, q: IntakeQueue): Promise<void> {
         for (const w of batch) {
           try {
             const [result] = await ctx.db.transaction((tx) => storeBatch(ctx, tx, [w.checked]));
+            countIntakeBatch(1);
             w.resolve(result!);
           } catch (e) {
             w.reject(e);

@@ -5,6 +5,7 @@ import { createBatchVerifier, type BatchVerifier } from '../zk/batch-verifier.ts
 import { createPairingThreads, PairingThreadFault, type PairingThreads } from '../zk/pairing-thread.ts';
 import { registerCircuit, shutdownZk, verifyGroth16Groups, verifyZkEvidence, warmUpZk, zkEvidenceSchema, type RegisteredCircuit } from '../zk/verify.ts';
 import type { AppContext } from './context.ts';
+import { countPooledCheck } from './instruments.ts';
 import type { TaskRow } from './tasks.ts';
 import type { ClaimUnderJudgement, EvidenceItem } from './judge-evidence.ts';
 
@@ -27,15 +28,17 @@ let threads: PairingThreads | undefined;
 function zkBatcher(ctx: AppContext): BatchVerifier {
   if (batcher) return batcher;
   const count = ctx.config.pairingThreads;
-  if (count === 0) return (batcher = createBatchVerifier());
-  const pool = (threads = createPairingThreads(count));
-  // A thread that died is a fault, not a verdict: its claims are checked here instead of failing.
-  const verifyGroups: typeof verifyGroth16Groups = (circuit, groups) =>
-    pool.verifyGroups(circuit, groups).catch((e: unknown) => {
+  const pool = count > 0 ? (threads = createPairingThreads(count)) : undefined;
+  const verifyGroups: typeof verifyGroth16Groups = (circuit, groups) => {
+    countPooledCheck(groups.length);
+    if (!pool) return verifyGroth16Groups(circuit, groups);
+    // A thread that died is a fault, not a verdict: its claims are checked here instead of failing.
+    return pool.verifyGroups(circuit, groups).catch((e: unknown) => {
       if (e instanceof PairingThreadFault) return verifyGroth16Groups(circuit, groups);
       throw e;
     });
-  return (batcher = createBatchVerifier({ verifyGroups, maxInFlight: count }));
+  };
+  return (batcher = createBatchVerifier({ verifyGroups, maxInFlight: Math.max(1, count) }));
 }
 
 /**

@@ -47,6 +47,9 @@ describe('metrics and request logs', () => {
     expect(text).toContain('proofboard_check_duration_seconds_bucket{le="0.025",kind="zk",outcome="verified"} 1');
     expect(text).toContain('proofboard_replay_duration_seconds_count{kind="replay",outcome="agreed"} 1');
     expect(text).toContain('proofboard_sandbox_kills_total{reason="memory"} 1');
+    // The seeded board was stored through the intake: its batches are counted.
+    expect(Number(/proofboard_intake_batches_total (\d+)/.exec(text)?.[1])).toBeGreaterThan(0);
+    expect(text).toMatch(/proofboard_zk_pooled_checks_total \d+/);
   });
 
   it('labels unknown paths as one route, so random URLs cannot grow the label set', async () => {
