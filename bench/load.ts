@@ -256,6 +256,18 @@ async function cannon(
   return { name, perSecond: good / seconds, ok: good, failed: bad, p50: result.latency.p50, p99: result.latency.p99, seconds, serverCpuMs, postgresCpuMs };
 }
 
+/** The server's grouping counters (/metrics): pooled pairing checks and intake batches, with the claims they held. */
+async function grouping(url: string) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return {
+    pooledChecks: value('proofboard_zk_pooled_checks_total'),
+    pooledClaims: value('proofboard_zk_pooled_claims_total'),
+    batches: value('proofboard_intake_batches_total'),
+    batchClaims: value('proofboard_intake_batch_claims_total'),
+  };
+}
+
 const accepted = (want: string) => (status: number, body: string) => {
   if (status !== 200 && status !== 202) return false;
   try {
@@ -312,7 +324,9 @@ async function main() {
     if (warmUp.length > 0) await cannon('warm-up', server.url, { path: '/v1/claims', method: 'POST', bodies: warmUp, check: zkChecked });
     const verifiedInWarmUp = verified;
     [verified, reused] = [0, 0];
+    const grouping0 = await grouping(server.url);
     runs.push(await cannon('zk claims (4 Groth16 proofs each, all checked at intake)', server.url, { path: '/v1/claims', method: 'POST', bodies: zkBodies, check: zkChecked }));
+    const grouping1 = await grouping(server.url);
     runs.push(await cannon('plain claims (no evidence, stamped, queued)', server.url, { path: '/v1/claims', method: 'POST', bodies: plain, check: accepted('pending') }));
     const bare = await cannon('bare Hono route /bench/bare', server.url, { path: '/bench/bare' });
     const reads = await cannon(`leaderboard JSON (${verifiedInWarmUp + verified} entries)`, server.url, { path: '/v1/tasks/digits-mlp/leaderboard' });
@@ -340,6 +354,8 @@ async function main() {
       claims_ok: zk.ok,
       claims_failed: zk.failed,
       claims_server_cpu_ms: round(zk.serverCpuMs, 2),
+      claims_per_pooled_pairing_check: round((grouping1.pooledClaims - grouping0.pooledClaims) / Math.max(1, grouping1.pooledChecks - grouping0.pooledChecks)),
+      claims_per_intake_batch: round((grouping1.batchClaims - grouping0.batchClaims) / Math.max(1, grouping1.batches - grouping0.batches)),
       claims_postgres_cpu_ms: round(zk.postgresCpuMs, 2),
       plain_claims_per_s: round(plainRun.perSecond),
       plain_claims_p99_ms: plainRun.p99,
