@@ -32,6 +32,8 @@ export type Config = {
   shutdownGraceMs: number;
   /** Worker threads for Groth16 pairing checks; 0 checks on the event loop itself. */
   pairingThreads: number;
+  /** Keep public reads in memory, kept true by the database's change notifications (docs/operators.md). */
+  readCache: boolean;
 };
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -66,7 +68,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     benchRoutes: env.PROOFBOARD_BENCH_ROUTES === '1',
     shutdownGraceMs: intFromEnv(env, 'PROOFBOARD_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     pairingThreads: intFromEnv(env, 'PROOFBOARD_PAIRING_THREADS', 1, 0, 64),
+    readCache: onOffFromEnv(env, 'PROOFBOARD_READ_CACHE', true),
   };
+}
+
+function onOffFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'on' || raw === 'off') return raw === 'on';
+  throw new Error(`${name} must be on or off, got ${JSON.stringify(raw)}`);
 }
 
 function publicUrlFromEnv(raw: string | undefined): string | undefined {

@@ -30,11 +30,13 @@ export type RunningService = {
 
 /**
  * The service context over an open database. Its read cache listens for the database's change notifications; the
- * listener stops when the database closes (Database.close), so shutdown needs nothing more.
+ * listener stops when the database closes (Database.close), so shutdown needs nothing more. With
+ * PROOFBOARD_READ_CACHE=off it never listens, so it never serves from memory (a transaction-mode pooler would drop
+ * the notifications without a sign).
  */
 export async function buildContext(config: Config, database: Database, secrets: ServiceSecrets): Promise<AppContext> {
   const readCache = new ReadCache();
-  await readCache.listenTo(database);
+  if (config.readCache) await readCache.listenTo(database);
   return {
     db: database.db,
     driver: database.driver,

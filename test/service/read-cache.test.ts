@@ -8,7 +8,13 @@ import type { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import { listenPostgres, type ChangeHandlers, type Db, type Unlisten } from '../../db/client.ts';
+import { listenPostgres, openMemoryDatabase, type ChangeHandlers, type Db, type Unlisten } from '../../db/client.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config.ts';
+import { buildContext } from '../../src/server.ts';
+import { loadSecrets } from '../../src/service/secrets.ts';
 import * as schema from '../../db/schema.ts';
 import { claims as claimsTable } from '../../db/schema.ts';
 import { eq, sql } from 'drizzle-orm';
@@ -452,4 +458,26 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('PostgreSQL listener (listenPost
     await new Promise((r) => setTimeout(r, 400));
     expect(events.length).toBe(count);
   }, 60_000);
+});
+
+describe('PROOFBOARD_READ_CACHE', () => {
+  it('off: the service context never listens, so no read is served from memory; a value other than on/off is refused', async () => {
+    expect(() => loadConfig({ PROOFBOARD_READ_CACHE: 'maybe' })).toThrow(/PROOFBOARD_READ_CACHE must be on or off/);
+    const dir = mkdtempSync(join(tmpdir(), 'proofboard-read-cache-switch-'));
+    const database = await openMemoryDatabase();
+    try {
+      for (const [env, active] of [[{ PROOFBOARD_READ_CACHE: 'off' }, false], [{}, true]] as const) {
+        const ctx = await buildContext({ ...loadConfig(env), dataDir: dir }, database, loadSecrets(dir, {}));
+        expect(ctx.readCache?.active, JSON.stringify(env)).toBe(active);
+        if (!active) {
+          await listTaskSummaries(ctx);
+          await listTaskSummaries(ctx);
+          expect(ctx.readCache!.stats()).toMatchObject({ hits: 0, misses: 0, off: 2 });
+        }
+      }
+    } finally {
+      await database.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
