@@ -10,7 +10,8 @@ import type { AppContext } from '../../src/service/context.ts';
 import { claimIdOf } from '../../src/attest/claim.ts';
 import { fromBase64, toBase64, utf8 } from '../../src/attest/bytes.ts';
 import type { DsseEnvelope } from '../../src/attest/dsse.ts';
-import { buildReplayStatement, signAttestation, type ReplayResultPredicate } from '../../src/attest/statement.ts';
+import type { ReplayResultPredicate } from '../../src/attest/statement.ts';
+import { replayAttestation } from '../helpers/attestations.ts';
 import { mineStamp } from '../../src/attest/stamp.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
@@ -94,30 +95,14 @@ describe.each(databaseKinds())('attestations API on %s', (kind) => {
     key: TestKey,
     opts: { value?: number; commit?: string; predicate?: Partial<ReplayResultPredicate>; keyid?: string } = {},
   ): DsseEnvelope {
-    const finishedAt = new Date(clock.getTime() - 60_000).toISOString().replace('.000Z', 'Z');
-    const statement = buildReplayStatement({
+    return replayAttestation(key, {
+      claimId: claim.id,
       commit: opts.commit ?? commitOf(claim.envelope),
-      modelSha256: sha256Hex('model'),
-      predicate: {
-        task: 'digits-mlp',
-        claimId: claim.id,
-        metric: 'correct',
-        runs: [{ seed: 0, value: opts.value ?? CLAIMED }],
-        environment: {
-          gpu: 'cpu',
-          driver: null,
-          runtimes: { node: '20.19.0' },
-          runnerVersion: 'proofboard-verifier/test',
-          harnessSha256: sha256Hex('harness'),
-          datasetSha256: sha256Hex('dataset'),
-          sandboxProfileSha256: sha256Hex('sandbox'),
-        },
-        startedAt: new Date(clock.getTime() - 120_000).toISOString().replace('.000Z', 'Z'),
-        finishedAt,
-        ...opts.predicate,
-      },
+      value: opts.value ?? CLAIMED,
+      now: clock,
+      ...(opts.keyid ? { keyid: opts.keyid } : {}),
+      ...(opts.predicate ? { predicate: opts.predicate } : {}),
     });
-    return signAttestation(statement, key.secretKey, opts.keyid ?? key.hex);
   }
 
   function postAttestation(claimId: string, attestation: unknown) {

@@ -22,7 +22,7 @@ import { createApp, type Api } from '../../src/api/app.ts';
 import { claimIdOf, type ClaimPayload } from '../../src/attest/claim.ts';
 import { fromBase64 } from '../../src/attest/bytes.ts';
 import { mineStamp } from '../../src/attest/stamp.ts';
-import { buildReplayStatement, signAttestation } from '../../src/attest/statement.ts';
+import { replayAttestation } from '../helpers/attestations.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { getLeaderboard } from '../../src/service/leaderboard.ts';
 import { etagMatches, NOTIFYING_TABLES, ReadCache } from '../../src/service/read-cache.ts';
@@ -216,31 +216,7 @@ describe.each(databaseKinds())('read cache on %s', (kind) => {
     const now = Date.now();
     const evidence = verifiers.map((key) => ({
       type: 'attestation',
-      envelope: signAttestation(
-        buildReplayStatement({
-          commit,
-          modelSha256: sha256Hex('model'),
-          predicate: {
-            task: 'digits-mlp',
-            claimId: id,
-            metric: 'correct',
-            runs: [{ seed: 0, value }],
-            environment: {
-              gpu: 'cpu',
-              driver: null,
-              runtimes: { node: '20.19.0' },
-              runnerVersion: 'proofboard-verifier/test',
-              harnessSha256: sha256Hex('harness'),
-              datasetSha256: sha256Hex('dataset'),
-              sandboxProfileSha256: sha256Hex('sandbox'),
-            },
-            startedAt: new Date(now - 120_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-            finishedAt: new Date(now - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-          },
-        }),
-        key.secretKey,
-        key.hex,
-      ),
+      envelope: replayAttestation(key, { claimId: id, commit, value, now: new Date(now) }),
     }));
     let res = await postJson(app, '/v1/claims', { claim: envelope, evidence });
     if (res.status === 428) {

@@ -1,0 +1,43 @@
+// A verifier's signed replay result for a claim, as tests need it: the predicate a real run would report, with the
+// parts a test varies (value, commit, times, any predicate field) as options.
+import type { DsseEnvelope } from '../../src/attest/dsse.ts';
+import { buildReplayStatement, signAttestation, type ReplayResultPredicate } from '../../src/attest/statement.ts';
+import { sha256Hex, type TestKey } from './claims.ts';
+
+export type ReplayAttestationOptions = {
+  claimId: string;
+  commit: string;
+  value: number;
+  /** The run finished a minute before this, after two minutes of work. */
+  now: Date;
+  keyid?: string;
+  predicate?: Partial<ReplayResultPredicate>;
+};
+
+const seconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export function replayAttestation(key: TestKey, o: ReplayAttestationOptions): DsseEnvelope {
+  const statement = buildReplayStatement({
+    commit: o.commit,
+    modelSha256: sha256Hex('model'),
+    predicate: {
+      task: 'digits-mlp',
+      claimId: o.claimId,
+      metric: 'correct',
+      runs: [{ seed: 0, value: o.value }],
+      environment: {
+        gpu: 'cpu',
+        driver: null,
+        runtimes: { node: '20.19.0' },
+        runnerVersion: 'proofboard-verifier/test',
+        harnessSha256: sha256Hex('harness'),
+        datasetSha256: sha256Hex('dataset'),
+        sandboxProfileSha256: sha256Hex('sandbox'),
+      },
+      startedAt: seconds(new Date(o.now.getTime() - 120_000)),
+      finishedAt: seconds(new Date(o.now.getTime() - 60_000)),
+      ...o.predicate,
+    },
+  });
+  return signAttestation(statement, key.secretKey, o.keyid ?? key.hex);
+}
