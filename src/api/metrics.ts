@@ -8,6 +8,8 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AppContext } from '../service/context.ts';
 import { FAST_BUCKETS, processRegistry, secondsSince } from '../service/instruments.ts';
 import { readServiceStats } from '../service/service-stats.ts';
+import { intakeBatchStats } from '../service/intake-batch.ts';
+import { zkPoolStats } from '../service/judge-zk.ts';
 
 const httpRequests = new Counter({
   name: 'proofboard_http_requests_total',
@@ -85,9 +87,31 @@ export function databaseRegistry() {
   return { registry, update };
 }
 
+/**
+ * How much the intake's grouping actually groups, from the counts its two stages keep: claims per committed batch and
+ * per pooled pairing check are the ratios of these pairs. Near 1 means light traffic (nothing waits for company).
+ */
+function groupingCounters(ctx: AppContext, registry: Registry): void {
+  const counter = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  counter('proofboard_intake_batches_total', 'Intake transactions committed (one per batch of claims that arrived together).', () => intakeBatchStats(ctx).batches);
+  counter('proofboard_intake_batch_claims_total', 'Claims in the committed intake batches.', () => intakeBatchStats(ctx).claims);
+  counter('proofboard_zk_pooled_checks_total', 'Pooled Groth16 pairing checks run at intake.', () => zkPoolStats().checks);
+  counter('proofboard_zk_pooled_claims_total', 'Claims covered by the pooled pairing checks.', () => zkPoolStats().claims);
+}
+
 /** The /metrics handler: process metrics and this app's database gauges in the Prometheus text format. */
 export function metricsHandler(ctx: AppContext) {
   const db = databaseRegistry();
+  groupingCounters(ctx, db.registry);
   return async (c: Context) => {
     db.update(await readServiceStats(ctx));
     const merged = Registry.merge([processRegistry, db.registry]);

@@ -48,23 +48,6 @@ const readCacheInvalidations = new Counter({
   registers: [processRegistry],
 });
 
-// How much the intake's grouping actually groups: claims per pooled pairing check and per committed batch are the
-// ratios of these pairs. Near 1 means light traffic (nothing waits for company); large means heavy traffic.
-const zkPooledChecks = new Counter({ name: 'proofboard_zk_pooled_checks_total', help: 'Pooled Groth16 pairing checks run at intake.', registers: [processRegistry] });
-const zkPooledClaims = new Counter({ name: 'proofboard_zk_pooled_claims_total', help: 'Claims covered by the pooled pairing checks.', registers: [processRegistry] });
-const intakeBatches = new Counter({ name: 'proofboard_intake_batches_total', help: 'Intake transactions committed (one per batch of claims that arrived together).', registers: [processRegistry] });
-const intakeBatchClaims = new Counter({ name: 'proofboard_intake_batch_claims_total', help: 'Claims in the committed intake batches.', registers: [processRegistry] });
-
-export function countPooledCheck(claims: number): void {
-  zkPooledChecks.inc();
-  zkPooledClaims.inc(claims);
-}
-
-export function countIntakeBatch(claims: number): void {
-  intakeBatches.inc();
-  intakeBatchClaims.inc(claims);
-}
-
 export type ReadCacheOutcome = 'hit' | 'miss' | 'off';
 export type ReadCacheInvalidation = 'notification' | 'own_write' | 'listen' | 'lost';
 

@@ -17,7 +17,6 @@ import type { ClaimPayload } from '../attest/claim.ts';
 import type { AppContext } from './context.ts';
 import { evidenceDigest, type EvidenceItem, type Judgement } from './judge-evidence.ts';
 import { recordVerdicts } from './record-verdict.ts';
-import { countIntakeBatch } from './instruments.ts';
 import type { ClaimStatus, Verdict } from './verdict.ts';
 
 /** A claim whose signature, task, limits, evidence and stamp were checked: what is left is to store it. */
@@ -59,7 +58,12 @@ export function storeCheckedClaim(ctx: AppContext, checked: CheckedClaim): Promi
   });
 }
 
-/** Batches committed by this process and the claims they held: how much grouping the traffic allows. */
+function countCommitted(q: IntakeQueue, claims: number): void {
+  q.batches += 1;
+  q.claims += claims;
+}
+
+/** Batches committed by this process and the claims they held: how much grouping the traffic allows (/metrics). */
 export function intakeBatchStats(ctx: AppContext): { batches: number; claims: number } {
   const q = queues.get(ctx);
   return { batches: q?.batches ?? 0, claims: q?.claims ?? 0 };
@@ -70,11 +74,9 @@ async function drain(ctx: AppContext, q: IntakeQueue): Promise<void> {
   try {
     while (q.waiting.length > 0) {
       const batch = q.waiting.splice(0, MAX_INTAKE_BATCH);
-      q.batches += 1;
-      q.claims += batch.length;
       try {
         const results = await ctx.db.transaction((tx) => storeBatch(ctx, tx, batch.map((w) => w.checked)));
-        countIntakeBatch(batch.length);
+        countCommitted(q, batch.length);
         batch.forEach((w, i) => w.resolve(results[i]!));
       } catch (batchError) {
         if (batch.length === 1) {
@@ -84,7 +86,7 @@ async function drain(ctx: AppContext, q: IntakeQueue): Promise<void> {
         for (const w of batch) {
           try {
             const [result] = await ctx.db.transaction((tx) => storeBatch(ctx, tx, [w.checked]));
-            countIntakeBatch(1);
+            countCommitted(q, 1);
             w.resolve(result!);
           } catch (e) {
             w.reject(e);

@@ -5,7 +5,6 @@ import { createBatchVerifier, type BatchVerifier } from '../zk/batch-verifier.ts
 import { createPairingThreads, PairingThreadFault, type PairingThreads } from '../zk/pairing-thread.ts';
 import { registerCircuit, shutdownZk, verifyGroth16Groups, verifyZkEvidence, warmUpZk, zkEvidenceSchema, type RegisteredCircuit } from '../zk/verify.ts';
 import type { AppContext } from './context.ts';
-import { countPooledCheck } from './instruments.ts';
 import type { TaskRow } from './tasks.ts';
 import type { ClaimUnderJudgement, EvidenceItem } from './judge-evidence.ts';
 
@@ -29,16 +28,14 @@ function zkBatcher(ctx: AppContext): BatchVerifier {
   if (batcher) return batcher;
   const count = ctx.config.pairingThreads;
   const pool = count > 0 ? (threads = createPairingThreads(count)) : undefined;
-  const verifyGroups: typeof verifyGroth16Groups = (circuit, groups) => {
-    countPooledCheck(groups.length);
-    if (!pool) return verifyGroth16Groups(circuit, groups);
-    // A thread that died is a fault, not a verdict: its claims are checked here instead of failing.
-    return pool.verifyGroups(circuit, groups).catch((e: unknown) => {
+  if (!pool) return (batcher = createBatchVerifier());
+  // A thread that died is a fault, not a verdict: its claims are checked here instead of failing.
+  const verifyGroups: typeof verifyGroth16Groups = (circuit, groups) =>
+    pool.verifyGroups(circuit, groups).catch((e: unknown) => {
       if (e instanceof PairingThreadFault) return verifyGroth16Groups(circuit, groups);
       throw e;
     });
-  };
-  return (batcher = createBatchVerifier({ verifyGroups, maxInFlight: Math.max(1, count) }));
+  return (batcher = createBatchVerifier({ verifyGroups, maxInFlight: count }));
 }
 
 /**
@@ -72,7 +69,7 @@ export async function closeZkJudge(): Promise<void> {
   await shutdownZk();
 }
 
-function preparedCircuit(row: CircuitRow): RegisteredCircuit {
+function preparedCircuit(row: Pick<typeof circuits.$inferSelect, 'id' | 'vkey' | 'vkeySha256'>): RegisteredCircuit {
   const cacheKey = `${row.id}:${row.vkeySha256}`;
   let circuit = prepared.get(cacheKey);
   if (!circuit) {
@@ -86,23 +83,28 @@ function preparedCircuit(row: CircuitRow): RegisteredCircuit {
 /** What the intake already read of a task's circuits (no key text): enough to find a prepared key by its pin. */
 export type CircuitHead = { id: string; vkeySha256: string; params: unknown };
 
-type CircuitRow = Pick<typeof circuits.$inferSelect, 'id' | 'vkey' | 'vkeySha256' | 'params'>;
-
 /**
- * The circuit a proof names, registered for the task. With the task's circuit heads (read with the intake's other
- * facts) a key prepared before is found by its pin without a query; the key text is read only for a pin not seen yet.
+ * The circuit a proof names, registered for the task, with its prepared key. With the task's circuit heads (read with
+ * the intake's other facts) a key prepared before is found by its pin without a query; the key text is read only for
+ * a pin not seen yet.
  */
-async function circuitFor(ctx: AppContext, taskId: string, circuitId: string, known?: readonly CircuitHead[]): Promise<CircuitRow | undefined> {
+async function circuitFor(
+  ctx: AppContext,
+  taskId: string,
+  circuitId: string,
+  known?: readonly CircuitHead[],
+): Promise<{ circuit: RegisteredCircuit; params: CircuitParams } | undefined> {
   if (known) {
     const head = known.find((c) => c.id === circuitId);
     if (!head) return undefined;
-    if (prepared.has(`${head.id}:${head.vkeySha256}`)) return { ...head, vkey: '' };
+    const ready = prepared.get(`${head.id}:${head.vkeySha256}`);
+    if (ready) return { circuit: ready, params: head.params as CircuitParams };
   }
   const [row] = await ctx.db
     .select({ id: circuits.id, vkey: circuits.vkey, vkeySha256: circuits.vkeySha256, params: circuits.params })
     .from(circuits)
     .where(and(eq(circuits.id, circuitId), eq(circuits.taskId, taskId)));
-  return row;
+  return row && { circuit: preparedCircuit(row), params: row.params as CircuitParams };
 }
 
 export async function judgeZkEvidence(
@@ -117,12 +119,12 @@ export async function judgeZkEvidence(
     const issue = shape.error.issues[0];
     return { kind: 'rejected', reasonCode: 'zk_malformed', rule: `zk evidence malformed at ${issue?.path.join('.') || 'evidence'}: ${issue?.message}` };
   }
-  const row = await circuitFor(ctx, task.id, shape.data.circuit, known);
+  const found = await circuitFor(ctx, task.id, shape.data.circuit, known);
   // A proof for a circuit nobody registered cannot be checked cheaply; it is not false either: replay decides.
-  if (!row) return { kind: 'uncheckable', why: `circuit ${shape.data.circuit} is not registered for task ${task.id}` };
-  const params = row.params as CircuitParams;
+  if (!found) return { kind: 'uncheckable', why: `circuit ${shape.data.circuit} is not registered for task ${task.id}` };
+  const { circuit, params } = found;
   const zkContext = {
-    circuit: preparedCircuit(row),
+    circuit,
     metricName: task.metricName,
     evalSetCommitment: BigInt(params.evalSetCommitment),
     shardCommitments: params.shardCommitments.map((c) => BigInt(c)),
@@ -132,7 +134,7 @@ export async function judgeZkEvidence(
   if (!check.ok) return { kind: 'rejected', reasonCode: check.reason, rule: `groth16 proof rejected: ${check.message}` };
   return {
     kind: 'verified',
-    rule: `groth16 proof over ${params.shardCommitments.length} shard(s) of circuit ${row.id} (vkey sha256:${row.vkeySha256.slice(0, 16)}…)`,
+    rule: `groth16 proof over ${params.shardCommitments.length} shard(s) of circuit ${circuit.id} (vkey sha256:${circuit.vkeySha256.slice(0, 16)}…)`,
     statementDigests: check.statementDigests,
   };
 }
