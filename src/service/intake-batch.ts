@@ -105,6 +105,7 @@ export async function storeBatch(ctx: AppContext, tx: Tx, batch: readonly Checke
   const firstOf = new Map<string, CheckedClaim>();
   for (const c of batch) if (!firstOf.has(c.claimId)) firstOf.set(c.claimId, c);
   const unique = [...firstOf.values()];
+  const rows = new Map(unique.map((c) => [c.claimId, claimRow(c)]));
 
   await tx
     .insert(submitterKeys)
@@ -114,7 +115,7 @@ export async function storeBatch(ctx: AppContext, tx: Tx, batch: readonly Checke
     (
       await tx
         .insert(claims)
-        .values(unique.map(claimRow))
+        .values([...rows.values()])
         .onConflictDoNothing()
         .returning({ id: claims.id })
     ).map((r) => r.id),
@@ -132,7 +133,8 @@ export async function storeBatch(ctx: AppContext, tx: Tx, batch: readonly Checke
   await recordVerdicts(
     ctx,
     tx,
-    fresh.filter((c) => verdicts.has(c.claimId)).map((c) => ({ claim: { ...verdictFields(c), status: 'pending' }, verdict: verdicts.get(c.claimId)!, decidedAt: c.receivedAt })),
+    // The row just inserted is the claim as a verdict sees it (status still pending).
+    fresh.filter((c) => verdicts.has(c.claimId)).map((c) => ({ claim: rows.get(c.claimId)!, verdict: verdicts.get(c.claimId)!, decidedAt: c.receivedAt })),
   );
   const toReplay = fresh.filter((c) => !c.judgement.settled);
   if (toReplay.length > 0) {
@@ -194,7 +196,7 @@ async function statusesOf(tx: Tx, ids: readonly string[]): Promise<Map<string, s
   return new Map(rows.map((r) => [r.id, r.status]));
 }
 
-function claimRow(c: CheckedClaim): typeof claims.$inferInsert {
+function claimRow(c: CheckedClaim) {
   return {
     id: c.claimId,
     taskId: c.claim.task,
@@ -210,16 +212,5 @@ function claimRow(c: CheckedClaim): typeof claims.$inferInsert {
     receivedAt: c.receivedAt,
     status: 'pending',
     stampBits: c.stampWork,
-  };
-}
-
-function verdictFields(c: CheckedClaim) {
-  return {
-    id: c.claimId,
-    taskId: c.claim.task,
-    commit: c.claim.commit,
-    submitter: c.claim.submitter,
-    metricName: c.claim.metric.name,
-    metricValue: c.claim.metric.value,
-  };
+  } satisfies typeof claims.$inferInsert;
 }
