@@ -6,7 +6,8 @@ import { FsBlobStore } from './blobs/blob-store.ts';
 import { createApp } from './api/app.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './service/context.ts';
-import { seedExampleTask } from './service/example-task.ts';
+import { seedExampleTask, staleExampleCircuit } from './service/example-task.ts';
+import { DIGITS_CIRCUIT_ID, DIGITS_VKEY_SHA256 } from './zk/example-task.ts';
 import { closeZkJudge, warmUpZkJudge } from './service/judge-zk.ts';
 import { loadSecrets, type ServiceSecrets } from './service/secrets.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -55,6 +56,13 @@ export async function startService(config: Config, log: (line: string) => void =
   const ctx = await buildContext(config, database, secrets);
   await seedExampleTask(ctx);
   const logger = createLogger(config.logLevel);
+  const stale = await staleExampleCircuit(ctx);
+  if (stale) {
+    logger.warn(
+      { circuit: DIGITS_CIRCUIT_ID, stored: stale, built: DIGITS_VKEY_SHA256 },
+      'this database holds an older key for the example circuit: new proofs made with this build will be refused; start on a fresh data directory (docs/zk.md, Build and trusted setup)',
+    );
+  }
   // Loads the pairing library and prepares the registered keys now, so the first zk claim does not pay ~0.8 s.
   await warmUpZkJudge(ctx, (circuit, err) => logger.error({ err, circuit }, 'zk circuit could not be prepared'));
   const app = createApp(ctx, { logger, log: (msg, err) => logger.error({ err }, msg) });

@@ -1,8 +1,9 @@
 // The example task registered on first start, so that a fresh `npm start` has a task to show and to submit to,
 // with its circuit (verification key pinned by hash) and the eval-set commitment from src/zk.
+import { eq } from 'drizzle-orm';
 import { circuits, tasks } from '../../db/schema.ts';
 import type { TaskPolicy } from '../attest/policy.ts';
-import { loadExampleTask } from '../zk/example-task.ts';
+import { DIGITS_CIRCUIT_ID, DIGITS_VKEY_SHA256, loadExampleTask } from '../zk/example-task.ts';
 import type { AppContext } from './context.ts';
 import { writeAudit } from './audit-trail.ts';
 import type { CircuitParams } from './judge-zk.ts';
@@ -56,4 +57,14 @@ export async function seedExampleTask(ctx: AppContext): Promise<boolean> {
     await writeAudit(tx, actor, 'circuit.register', `circuit:${zk.circuit.id}`, { vkeySha256: zk.circuit.vkeySha256 }, ctx.now());
     return true;
   });
+}
+
+/**
+ * The example circuit's key pin in this database when it is not the one this build proves with (a data directory made
+ * by an older build, before a new circuit setup); null when it matches or is absent. New proofs cannot verify against
+ * the stored key, and the stored one stays: claims already verified with it are part of the log.
+ */
+export async function staleExampleCircuit(ctx: AppContext): Promise<string | null> {
+  const [row] = await ctx.db.select({ vkeySha256: circuits.vkeySha256 }).from(circuits).where(eq(circuits.id, DIGITS_CIRCUIT_ID));
+  return row && row.vkeySha256 !== DIGITS_VKEY_SHA256 ? row.vkeySha256 : null;
 }
