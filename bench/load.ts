@@ -1,15 +1,16 @@
 // Load benchmark of the real server on PostgreSQL, in one run:
-//   1. zk claims: distinct signed claims, each with a valid 4-shard Groth16 proof, all four proofs verified at intake.
+//   1. zk claims: distinct signed claims, each with a valid Groth16 proof (one shard: the whole eval set), verified at
+//      intake.
 //      Proving costs from 2 s to minutes per claim on a loaded 2-core machine, so only BENCH_ZK_DISTINCT proof sets
 //      are made (one per submitter key, cached); the other claims re-use them under new claim ids. The server checks
-//      every proof of every claim in full before it finds the statement already counted and records a rejection
+//      the proof of every claim in full before it finds the statement already counted and records a rejection
 //      (zk_statement_reused): the same work, a different verdict. Both outcomes count as accepted-and-checked.
 //      BENCH_ZK_WARM_UP untimed claims go first (JIT warm-up: the steady state is what is measured), then
 //      BENCH_ZK_CLAIMS timed ones; each run reports the CPU the server and PostgreSQL spent per request (from /proc).
 //   2. plain claims (no evidence, with a proof-of-work stamp): intake cost without any proof to check;
 //   3. leaderboard reads (GET /v1/tasks/digits-mlp/leaderboard) and the leaderboard page (GET /tasks/digits-mlp);
 //   4. a bare Hono route on the same server (/bench/bare, served only with PROOFBOARD_BENCH_ROUTES=1): the baseline.
-// Proofs are made before the timed part and cached under tmp/bench-zk/ (proving costs seconds per claim).
+// Proofs are made before the timed part and cached under tmp/bench-zk-<key>/ (proving costs seconds per claim).
 // Ends with one line of JSON. Numbers depend on the machine and on its other load: compare within one run.
 //
 //   npm run bench:load                      (BENCH_DATABASE_URL or TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres)
@@ -27,11 +28,13 @@ import { claimIdOf, signClaim, type ClaimPayload } from '../src/attest/claim.ts'
 import { toHex } from '../src/attest/bytes.ts';
 import { ed25519PublicKey } from '../src/attest/ed25519.ts';
 import { mineStamp } from '../src/attest/stamp.ts';
+import { DIGITS_VKEY_SHA256 } from '../src/zk/example-task.ts';
 import { proveClaim } from '../src/zk/prove.ts';
 import { shutdownZk } from '../src/zk/verify.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const CACHE = join(ROOT, 'tmp', 'bench-zk');
+// Per verification key: proofs cached for another circuit build would be refused.
+const CACHE = join(ROOT, 'tmp', `bench-zk-${DIGITS_VKEY_SHA256.slice(0, 12)}`);
 const MODEL = join(ROOT, 'examples', 'digits', 'model.json');
 const env = process.env;
 const ZK_DISTINCT = Number(env.BENCH_ZK_DISTINCT ?? 4);
@@ -325,7 +328,7 @@ async function main() {
     const verifiedInWarmUp = verified;
     [verified, reused] = [0, 0];
     const grouping0 = await grouping(server.url);
-    runs.push(await cannon('zk claims (4 Groth16 proofs each, all checked at intake)', server.url, { path: '/v1/claims', method: 'POST', bodies: zkBodies, check: zkChecked }));
+    runs.push(await cannon('zk claims (a Groth16 proof each, checked at intake)', server.url, { path: '/v1/claims', method: 'POST', bodies: zkBodies, check: zkChecked }));
     const grouping1 = await grouping(server.url);
     runs.push(await cannon('plain claims (no evidence, stamped, queued)', server.url, { path: '/v1/claims', method: 'POST', bodies: plain, check: accepted('pending') }));
     const bare = await cannon('bare Hono route /bench/bare', server.url, { path: '/bench/bare' });
@@ -343,7 +346,7 @@ async function main() {
     const [zk, plainRun] = runs as [Run, Run];
     const summary = {
       database: 'postgres',
-      claims_kind: 'zk (4 Groth16 proofs per claim, each verified at intake)',
+      claims_kind: 'zk (one Groth16 proof per claim, verified at intake)',
       zk_distinct_proof_sets: fixtures.length,
       zk_warm_up_claims: ZK_WARM_UP,
       zk_verified: verified,

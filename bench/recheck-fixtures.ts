@@ -1,6 +1,7 @@
 // Proves the zk evidence for the recheck benchmark's leaderboard: N claims of the digits-mlp task, each a distinct
-// commit by one fixed test submitter, proven with examples/digits/model.json. Proving is the slow part (4 Groth16
-// proofs per claim), so results are cached in a folder outside the repository and only missing entries are made.
+// commit by one fixed test submitter, proven with examples/digits/model.json. Proving is the slow part (seconds
+// per claim), so results are cached in a folder outside the repository, per verification key (proofs made for
+// another circuit build would be refused), and only missing entries are made.
 //   npx tsx bench/recheck-fixtures.ts [N]
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../src/attest/bytes.ts';
 import { ed25519PublicKey } from '../src/attest/ed25519.ts';
+import { DIGITS_VKEY_SHA256 } from '../src/zk/example-task.ts';
 import { proveClaim } from '../src/zk/prove.ts';
 import { shutdownZk, type ZkEvidence } from '../src/zk/verify.ts';
 
 export const BENCH_SUBMITTER_SECRET = new Uint8Array(32).fill(11);
-export const CACHE_DIR = process.env.PROOFBOARD_BENCH_CACHE ?? join(tmpdir(), 'proofboard-bench-recheck');
+export const CACHE_DIR = process.env.PROOFBOARD_BENCH_CACHE ?? join(tmpdir(), `proofboard-bench-recheck-${DIGITS_VKEY_SHA256.slice(0, 12)}`);
 
 export type BenchEntry = { commit: string; metric: { name: string; value: number }; evidence: ZkEvidence };
 

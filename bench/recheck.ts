@@ -3,8 +3,8 @@
 // Baseline, measured in the same run against the same server: downloading the same bundles without checking
 // anything, so the cost of the checks themselves is the difference.
 //
-// Entries are zk-verified claims whose proofs come from bench/recheck-fixtures.ts (cached; proving is ~4 Groth16
-// proofs per entry). When fewer proofs are cached than entries asked for, the rest are attested claims (two
+// Entries are zk-verified claims whose proofs come from bench/recheck-fixtures.ts (cached; proving is one Groth16
+// proof of 54k constraints per entry). When fewer proofs are cached than entries asked for, the rest are attested claims (two
 // verifier keys) and the JSON says how many of each.
 //   npm run bench:recheck [-- N]
 import { execFile } from 'node:child_process';

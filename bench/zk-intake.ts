@@ -3,8 +3,8 @@
 // pairing check actually covered. In-process, so the pool's counters can be read; PGlite in a temporary folder, or
 // PostgreSQL with BENCH_DATABASE_URL. The last line is JSON.
 //   npx tsx bench/zk-intake.ts [--rounds N --claims 1,8,32]
-// Every claim carries the committed fixture's 4 valid proofs under a new claim id: the first is verified, the rest are
-// refused as zk_statement_reused only after all four proofs were checked in full (the same work as a fresh claim).
+// Every claim carries the committed fixture's valid proof under a new claim id: the first is verified, the rest are
+// refused as zk_statement_reused only after the proof was checked in full (the same work as a fresh claim).
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

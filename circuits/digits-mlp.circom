@@ -1,6 +1,8 @@
 pragma circom 2.1.0;
 
-// proofboard task "digits-mlp": one shard of the evaluation set run through a fixed-point 16-8-10 MLP.
+// proofboard task "digits-mlp": one shard of the evaluation set run through a fixed-point 16-8-10 MLP. main
+// takes 64 rows, the whole eval set, so a claim carries one proof (a pairing check each: verifying is the cost
+// that the server pays per claim, proving the one the submitter pays).
 // Semantics (must match src/zk/reference-evaluator.ts exactly; docs/zk.md has the prose version):
 //   x[16]  in 0..64  : UCI optical digits 8x8, 2x2 sum-pooled to 4x4
 //   acc1_k = B1[k] + sum_i W1[k][i] * x[i]            W in [-128,127], B in [-32768,32767]
@@ -168,9 +170,14 @@ template DigitsMlpShard(N) {
     wh.inputs[8] <== bp1.out;
     weightsCommitment <== wh.out;
 
+    // Shard commitment: a two-level Poseidon tree, since circomlib's Poseidon takes at most 16 inputs. Rows are
+    // hashed 16 at a time (one packed row per input), then the N/16 chunk hashes are hashed together.
+    assert(N % 16 == 0 && N / 16 <= 16);
     component smp[N];
-    component sh = Poseidon(N);
+    component chunk[N \ 16];
+    component sh = Poseidon(N \ 16);
     var total = 0;
+    for (var c = 0; c < N \ 16; c++) chunk[c] = Poseidon(16);
     for (var s = 0; s < N; s++) {
         smp[s] = Sample();
         smp[s].x <== x[s];
@@ -179,9 +186,10 @@ template DigitsMlpShard(N) {
         smp[s].B1 <== B1;
         smp[s].W2 <== W2;
         smp[s].B2 <== B2;
-        sh.inputs[s] <== smp[s].packed;
+        chunk[s \ 16].inputs[s % 16] <== smp[s].packed;
         total += smp[s].correct;
     }
+    for (var c = 0; c < N \ 16; c++) sh.inputs[c] <== chunk[c].out;
     shardCommitment <== sh.out;
     correct <== total;
 
@@ -201,4 +209,4 @@ template DigitsMlpShard(N) {
     sq[5] <== submitterLo * submitterLo;
 }
 
-component main { public [chainIn, task, commitHi, commitLo, commitLen, submitterHi, submitterLo] } = DigitsMlpShard(16);
+component main { public [chainIn, task, commitHi, commitLo, commitLen, submitterHi, submitterLo] } = DigitsMlpShard(64);

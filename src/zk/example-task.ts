@@ -12,7 +12,7 @@ export const DIGITS_CIRCUIT_ID = 'digits-mlp';
  * SHA-256 of circuits/build/digits-mlp/digits-mlp.vkey.json, pinned in code: a verification key swapped on disk
  * (with a matching manifest) is refused at load. Update only together with a new, documented setup.
  */
-export const DIGITS_VKEY_SHA256 = '81e2948d3ee903be8315ba868e82a5447a9587b4041e85b05dc53d607cb9be8a';
+export const DIGITS_VKEY_SHA256 = '345d114749984679b6db127dec4849e07cce31867497f5ec6ca91081e9781ce7';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 export const CIRCUITS_BUILD_DIR = `${root}circuits/build`;

@@ -1,4 +1,4 @@
-// Proving for submitters: one Groth16 proof per eval shard of the digits-mlp task, bound to the task, the commit
+// Proving for submitters: one Groth16 proof per eval shard (the example task's eval set is one shard) of the digits-mlp task, bound to the task, the commit
 // and the submitter's key, returned as the evidence JSON the server verifies (src/zk/verify.ts).
 import { circuitArtifacts, DIGITS_CIRCUIT_ID, DIGITS_TASK_ID, loadDigitsEvalRows } from './example-task.ts';
 import {
@@ -10,6 +10,7 @@ import {
   toShards,
   weightsCommitment,
   type DigitsWeights,
+  type EvalRow,
 } from './reference-evaluator.ts';
 import { commitToFields, PUBLIC_SIGNALS, submitterToFields, taskToField } from './statement.ts';
 import { proveGroth16, type ZkEvidence } from './verify.ts';
@@ -23,6 +24,8 @@ export type ProveOptions = {
   onProgress?: (done: number, total: number, stage: string) => void;
   /** Override circuit artifacts (tests). */
   artifacts?: { wasm: string; zkey: string };
+  /** Eval rows to prove over, a multiple of the shard size (default: the task's eval set; tests use a longer one). */
+  rows?: readonly EvalRow[];
 };
 
 export type ProveResult = { evidence: ZkEvidence; metric: { name: 'correct'; value: number }; weightsCommitment: string };
@@ -31,7 +34,7 @@ export async function proveClaim(opts: ProveOptions): Promise<ProveResult> {
   if (opts.task !== DIGITS_TASK_ID) throw new Error(`task ${opts.task}: no circuit is known for it (only ${DIGITS_TASK_ID})`);
   const w: DigitsWeights = parseWeights(opts.weights);
   const art = opts.artifacts ?? circuitArtifacts(DIGITS_CIRCUIT_ID);
-  const rows = loadDigitsEvalRows();
+  const rows = opts.rows ?? loadDigitsEvalRows();
   const shards = toShards(rows);
   const progress = opts.onProgress ?? (() => {});
   const common = { task: taskToField(opts.task), ...commitToFields(opts.commit), ...submitterToFields(opts.submitterPublicKeyHex) };

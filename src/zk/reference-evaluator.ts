@@ -9,7 +9,9 @@ export const N_FEATURES = 16;
 export const N_HIDDEN = 8;
 export const N_CLASSES = 10;
 /** Rows per shard proof: one circuit instance evaluates this many rows (circuits/digits-mlp.circom, main). */
-export const SHARD_SIZE = 16;
+export const SHARD_SIZE = 64;
+/** Rows per Poseidon chunk of a shard commitment (circomlib's Poseidon takes at most 16 inputs). */
+const CHUNK_ROWS = 16;
 /** ReLU output is shifted right by this many bits (fixed-point rescale). */
 export const HIDDEN_SHIFT = 6;
 export const MAX_WEIGHTS_JSON_BYTES = 16 * 1024;
@@ -151,9 +153,12 @@ export function packRow(r: EvalRow): bigint {
   return r.x.reduce((acc, v, i) => acc + BigInt(v) * (1n << BigInt(7 * i)), 0n) + (BigInt(r.label) << 112n);
 }
 
+/** Poseidon over the Poseidon hashes of each 16 packed rows, in order: the circuit's two-level tree. */
 export async function shardCommitment(shard: readonly EvalRow[]): Promise<bigint> {
   if (shard.length !== SHARD_SIZE) throw new RangeError(`shard: expected ${SHARD_SIZE} rows`);
-  return poseidon(shard.map(packRow));
+  const chunks: bigint[] = [];
+  for (let i = 0; i < shard.length; i += CHUNK_ROWS) chunks.push(await poseidon(shard.slice(i, i + CHUNK_ROWS).map(packRow)));
+  return poseidon(chunks);
 }
 
 /** chainOut of one shard proof: Poseidon(chainIn, shardCommitment). */

@@ -15,7 +15,7 @@ const evidencePath = join(work, 'ev.json');
 let repo: { dir: string; commits: string[] };
 let commit: string;
 
-// Proving costs seconds per shard: one key, one commit and one proof set serve both databases.
+// Proving costs seconds per claim: one key, one commit and one proof set serve both databases.
 beforeAll(async () => {
   repo = await makeGitRepo([{ 'train.py': 'print(1)\n' }]);
   commit = repo.commits[0]!;

@@ -84,7 +84,7 @@ describe.skipIf(!run)('web page in Chromium', () => {
   it('shows a claim with its evidence, verdict, log leaf and exact recheck command', async () => {
     const page = await open(desktop, `/claims/${seeded.zkAudited}`);
     expect((await page.locator('#recheck-command').textContent())!.trim()).toBe(`proofboard recheck ${seeded.zkAudited} --server ${origin}`);
-    expect(await page.locator('#verdict-h + dl').textContent()).toContain('groth16 proof over 4 shard(s)');
+    expect(await page.locator('#verdict-h + dl').textContent()).toContain('groth16 proof over 1 shard(s)');
     expect(await page.locator('#log-h + .panel').textContent()).toMatch(/leaf #\d+/);
     await expect(page.locator('button[data-copy]').isVisible()).resolves.toBe(true);
     await page.screenshot({ path: screenshotPath('claim'), fullPage: true });

@@ -57,7 +57,7 @@ describe.each(databaseKinds())('web pages on %s', (kind) => {
   it('shows a claim with what its evidence proves, its verdict rule, log leaf and recheck command', async () => {
     const { html } = await page(`/claims/${seeded.zkAudited}`);
     expect(html).toContain(`proofboard recheck ${seeded.zkAudited} --server http://localhost`);
-    expect(html).toContain('groth16 proof over 4 shard(s) of circuit digits-mlp-v1');
+    expect(html).toContain('groth16 proof over 1 shard(s) of circuit digits-mlp-v1');
     expect(html).toMatch(/leaf <b class="mono">#\d+<\/b>/);
     expect(html).toContain('badge audited');
   });

@@ -47,8 +47,8 @@ export async function seedLeaderboard(ctx: AppContext, app: Api) {
   const t = (h: number) => new Date(Date.now() - h * hour);
 
   const zkAudited = await submitPending(app, alice, commitOf('a1'), 1450);
-  await addEvidence(ctx, zkAudited, { type: 'zk', circuit: 'digits-mlp-v1', shards: [1, 2, 3, 4].map((i) => ({ publicSignals: [`${9137 * i}1234567890123`] })) });
-  await decide(ctx, zkAudited, { status: 'verified', method: 'zk', reasonCode: null, rule: 'groth16 proof over 4 shard(s) of circuit digits-mlp-v1' }, t(30));
+  await addEvidence(ctx, zkAudited, { type: 'zk', circuit: 'digits-mlp-v1', shards: [{ publicSignals: ['91371234567890123'] }] });
+  await decide(ctx, zkAudited, { status: 'verified', method: 'zk', reasonCode: null, rule: 'groth16 proof over 1 shard(s) of circuit digits-mlp-v1' }, t(30));
   await ctx.db.update(claims).set({ auditedAt: t(20) }).where(eq(claims.id, zkAudited));
 
   const attested = await submitPending(app, bob, commitOf('b2'), 1500, commitOf('a1'));
@@ -61,7 +61,7 @@ export async function seedLeaderboard(ctx: AppContext, app: Api) {
   await decide(ctx, replayed, { status: 'verified', method: 'replayed', reasonCode: null, rule: 'replay by 1 verifier within abs 0' }, t(6));
 
   const disputed = await submitPending(app, carol, commitOf('d4'), 1600, commitOf('b2'));
-  await decide(ctx, disputed, { status: 'verified', method: 'zk', reasonCode: null, rule: 'groth16 proof over 4 shard(s)' }, t(4));
+  await decide(ctx, disputed, { status: 'verified', method: 'zk', reasonCode: null, rule: 'groth16 proof over 1 shard(s)' }, t(4));
   await decide(ctx, disputed, { status: 'disputed', method: null, reasonCode: 'audit_contradicts', rule: 'audit replay measured 1391' }, t(2));
 
   const rejected = await submitPending(app, carol, commitOf('e5'), 1400);

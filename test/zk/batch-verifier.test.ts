@@ -21,7 +21,11 @@ import {
 const fx = (name: string) => JSON.parse(readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8')) as unknown;
 const evidence = fx('valid-evidence.json') as ZkEvidence;
 const claim = fx('claim.json') as ClaimPayload;
-const items: Groth16Item[] = evidence.shards.map((s) => ({ proof: s.proof, publicSignals: s.publicSignals.map(BigInt) }));
+// Three proofs of one circuit: the example task's one shard and the two shards of the test eval set.
+const items: Groth16Item[] = [...evidence.shards, ...(fx('sharded-evidence.json') as ZkEvidence).shards].map((s) => ({
+  proof: s.proof,
+  publicSignals: s.publicSignals.map(BigInt),
+}));
 
 let task: ExampleTask;
 let ctx: ZkContext;
@@ -66,10 +70,10 @@ describe('cross-claim batch verifier', () => {
     const batcher = createBatchVerifier({ verifyGroups });
     const claims = Array.from({ length: 12 }, (_, i) => rerandomised(evidence, i + 2));
     const bad = 7;
-    claims[bad]!.shards[2]!.proof.pi_c = structuredClone(claims[bad]!.shards[1]!.proof.pi_c);
+    claims[bad]!.shards[0]!.proof.pi_c = structuredClone(claims[bad]!.shards[0]!.proof.pi_a);
     const results = await Promise.all(claims.map((e) => verifyZkEvidence(e, claim, ctx, batcher.verify)));
     expect(results.map((r) => (r.ok ? 'ok' : r.reason))).toEqual(claims.map((_, i) => (i === bad ? 'zk_pairing_failed' : 'ok')));
-    expect(results[bad]).toMatchObject({ ok: false, message: expect.stringContaining('shards[2]') });
+    expect(results[bad]).toMatchObject({ ok: false, message: expect.stringContaining('shards[0]') });
     expect(calls).toEqual([12]);
     await batcher.close();
   });
@@ -92,10 +96,10 @@ describe('cross-claim batch verifier', () => {
     const batcher = createBatchVerifier();
     const offCurve = items.map((it, i) => (i === 1 ? { ...it, proof: { ...it.proof, pi_a: [it.proof.pi_a[0], '5', '1'] as typeof it.proof.pi_a } } : it));
     const outOfField = items.map((it, i) =>
-      i === 3 ? { ...it, proof: { ...it.proof, pi_c: [(BASE_FIELD_MODULUS + 1n).toString(), it.proof.pi_c[1], '1'] as typeof it.proof.pi_c } } : it,
+      i === 2 ? { ...it, proof: { ...it.proof, pi_c: [(BASE_FIELD_MODULUS + 1n).toString(), it.proof.pi_c[1], '1'] as typeof it.proof.pi_c } } : it,
     );
     const results = await Promise.all([items, offCurve, items, outOfField].map((g) => batcher.verify(task.circuit, g)));
-    expect(results).toMatchObject([{ ok: true }, { ok: false, reason: 'zk_bad_point', index: 1 }, { ok: true }, { ok: false, reason: 'zk_bad_point', index: 3 }]);
+    expect(results).toMatchObject([{ ok: true }, { ok: false, reason: 'zk_bad_point', index: 1 }, { ok: true }, { ok: false, reason: 'zk_bad_point', index: 2 }]);
     await batcher.close();
   });
 

@@ -1,5 +1,6 @@
 // verifyZkEvidence with real digits-mlp proofs: committed fixtures and fresh ones. Every hostile variant must be
-// refused with its own reason code, before the pairing wherever the statement alone shows the problem.
+// refused with its own reason code, before the pairing wherever the statement alone shows the problem. The example
+// task is one shard; the shard rules are tested on a two-shard test eval set (sharded-task.ts).
 import { readFileSync } from 'node:fs';
 import { bn254 } from '@noble/curves/bn254.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { loadCircuit, loadExampleTask, zkContextFor, type ExampleTask } from '..
 import { parseWeightsJson, weightsCommitment, type DigitsWeights } from '../../src/zk/reference-evaluator.ts';
 import { proveClaim } from '../../src/zk/prove.ts';
 import { commitToFields, FIELD_MODULUS, submitterToFields, taskToField } from '../../src/zk/statement.ts';
+import { shardedContext } from './sharded-task.ts';
 import {
   BASE_FIELD_MODULUS,
   registerCircuit,
@@ -24,6 +26,8 @@ import {
 const fx = (name: string) => JSON.parse(readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8')) as unknown;
 const evidence = fx('valid-evidence.json') as ZkEvidence;
 const claim = fx('claim.json') as ClaimPayload;
+const sharded = fx('sharded-evidence.json') as ZkEvidence;
+const shardedClaim = fx('sharded-claim.json') as ClaimPayload;
 const otherProof = fx('other-key-proof.json') as { proof: Groth16Proof; publicSignals: string[] };
 const model = parseWeightsJson(readFileSync(new URL('../../examples/digits/model.json', import.meta.url)));
 const manifest = JSON.parse(readFileSync(new URL('../../circuits/build/manifest.json', import.meta.url), 'utf8')) as {
@@ -32,9 +36,11 @@ const manifest = JSON.parse(readFileSync(new URL('../../circuits/build/manifest.
 
 let task: ExampleTask;
 let ctx: ZkContext;
+let sctx: ZkContext;
 beforeAll(async () => {
   task = await loadExampleTask();
   ctx = zkContextFor(task, task.circuit);
+  sctx = await shardedContext(task.circuit);
 });
 afterAll(shutdownZk);
 
@@ -50,23 +56,33 @@ async function expectDenied(p: Promise<ZkCheck>, reason: string) {
 }
 
 describe('valid evidence', () => {
-  it('accepts the committed fixture: 4 shards, metric 56, one digest per shard', async () => {
+  it('accepts the committed fixture: one shard, metric 56, one statement digest', async () => {
     const r = await verifyZkEvidence(evidence, claim, ctx);
     expect(r).toMatchObject({ ok: true, metric: { name: 'correct', value: 56 } });
     if (!r.ok) return;
-    expect(r.statementDigests).toHaveLength(4);
-    expect(new Set(r.statementDigests).size).toBe(4);
+    expect(r.statementDigests).toHaveLength(1);
     expect(r.weightsCommitment).toBe((await weightsCommitment(model)).toString());
   });
 
-  it('agrees with snarkjs on the fixture', async () => {
-    for (const s of evidence.shards) expect(await snarkjsVerify(task.circuit, s.proof, s.publicSignals)).toBe(true);
+  it('accepts the two-shard fixture: the metric is the sum over shards, one digest per shard', async () => {
+    expect(sharded.shards).toHaveLength(2);
+    const perShard = sharded.shards.map((s) => Number(s.publicSignals[3]));
+    const r = await verifyZkEvidence(sharded, shardedClaim, sctx);
+    expect(r).toMatchObject({ ok: true, metric: { name: 'correct', value: perShard[0]! + perShard[1]! } });
+    if (!r.ok) return;
+    expect(new Set(r.statementDigests).size).toBe(2);
+    // The same proofs are not evidence for the one-shard task, whose eval set they do not cover.
+    await expectDenied(verifyZkEvidence(sharded, shardedClaim, ctx), 'zk_shard_coverage');
+  });
+
+  it('agrees with snarkjs on the fixtures', async () => {
+    for (const s of [...evidence.shards, ...sharded.shards]) expect(await snarkjsVerify(task.circuit, s.proof, s.publicSignals)).toBe(true);
   });
 
   it('accepts shards in any order', async () => {
-    const e = copy(evidence);
+    const e = copy(sharded);
     e.shards.reverse();
-    expect((await verifyZkEvidence(e, claim, ctx)).ok).toBe(true);
+    expect((await verifyZkEvidence(e, shardedClaim, sctx)).ok).toBe(true);
   });
 
   it('accepts the published weights and refuses weights that do not match the commitment', async () => {
@@ -113,9 +129,9 @@ describe('fresh proofs', () => {
 
 describe('refused evidence', () => {
   it('a tampered proof', async () => {
-    const e = copy(evidence);
-    e.shards[2]!.proof.pi_c = copy(evidence.shards[1]!.proof.pi_c);
-    await expectDenied(verifyZkEvidence(e, claim, ctx), 'zk_pairing_failed');
+    const e = copy(sharded);
+    e.shards[1]!.proof.pi_c = copy(sharded.shards[0]!.proof.pi_c);
+    await expectDenied(verifyZkEvidence(e, shardedClaim, sctx), 'zk_pairing_failed');
     const f = copy(evidence);
     f.shards[0]!.proof = copy(otherProof.proof);
     await expectDenied(verifyZkEvidence(f, claim, ctx), 'zk_pairing_failed');
@@ -136,17 +152,22 @@ describe('refused evidence', () => {
   ];
   for (const [idx, reason] of perSignal) {
     it(`public signal ${idx} changed -> ${reason}`, async () => {
-      for (const shard of [0, 3]) await expectDenied(verifyZkEvidence(withSignal(evidence, shard, idx, (v) => v + 1n), claim, ctx), reason);
+      // One shard alone names no model the others contradict: another weights commitment fails only the pairing.
+      const alone = idx === 0 ? 'zk_pairing_failed' : reason;
+      await expectDenied(verifyZkEvidence(withSignal(evidence, 0, idx, (v) => v + 1n), claim, ctx), alone);
+      for (const shard of [0, 1]) await expectDenied(verifyZkEvidence(withSignal(sharded, shard, idx, (v) => v + 1n), shardedClaim, sctx), reason);
     });
   }
 
   it('signals changed consistently with the claim fail the pairing (the proof binds them)', async () => {
     // correct + 1 and the claim's metric + 1
-    await expectDenied(verifyZkEvidence(withSignal(evidence, 1, 3, (v) => v + 1n), { ...claim, metric: { name: 'correct', value: 57 } }, ctx), 'zk_pairing_failed');
+    await expectDenied(verifyZkEvidence(withSignal(evidence, 0, 3, (v) => v + 1n), { ...claim, metric: { name: 'correct', value: 57 } }, ctx), 'zk_pairing_failed');
+    const more = { name: 'correct', value: shardedClaim.metric.value + 1 };
+    await expectDenied(verifyZkEvidence(withSignal(sharded, 1, 3, (v) => v + 1n), { ...shardedClaim, metric: more }, sctx), 'zk_pairing_failed');
     // the same other weights commitment on every shard
-    let e = evidence;
-    for (let s = 0; s < 4; s++) e = withSignal(e, s, 0, (v) => v + 1n);
-    await expectDenied(verifyZkEvidence(e, claim, ctx), 'zk_pairing_failed');
+    let e = sharded;
+    for (let s = 0; s < e.shards.length; s++) e = withSignal(e, s, 0, (v) => v + 1n);
+    await expectDenied(verifyZkEvidence(e, shardedClaim, sctx), 'zk_pairing_failed');
   });
 
   const moved = (c: ClaimPayload) => {
@@ -190,16 +211,16 @@ describe('refused evidence', () => {
 
   it('too few or too many public signals', async () => {
     const few = copy(evidence);
-    few.shards[1]!.publicSignals.pop();
+    few.shards[0]!.publicSignals.pop();
     await expectDenied(verifyZkEvidence(few, claim, ctx), 'zk_signal_count');
     const many = copy(evidence);
-    many.shards[1]!.publicSignals.push('0');
+    many.shards[0]!.publicSignals.push('0');
     await expectDenied(verifyZkEvidence(many, claim, ctx), 'zk_signal_count');
   });
 
   it('a point not on the curve, a coordinate not below q, the point at infinity', async () => {
     const e1 = copy(evidence);
-    e1.shards[1]!.proof.pi_a[1] = (BigInt(e1.shards[1]!.proof.pi_a[1]) + 1n).toString();
+    e1.shards[0]!.proof.pi_a[1] = (BigInt(e1.shards[0]!.proof.pi_a[1]) + 1n).toString();
     await expectDenied(verifyZkEvidence(e1, claim, ctx), 'zk_bad_point');
     const e2 = copy(evidence);
     e2.shards[0]!.proof.pi_c[0] = (BigInt(e2.shards[0]!.proof.pi_c[0]) + BASE_FIELD_MODULUS).toString();
@@ -227,11 +248,11 @@ describe('refused evidence', () => {
     }
     const onCurve = Fp2.eql(Fp2.sqr(pt.y), Fp2.add(Fp2.mul(Fp2.sqr(pt.x), pt.x), b));
     expect(onCurve).toBe(true);
-    const e = copy(evidence);
-    e.shards[3]!.proof.pi_b = [[pt.x.c0.toString(), pt.x.c1.toString()], [pt.y.c0.toString(), pt.y.c1.toString()], ['1', '0']];
-    const r = await verifyZkEvidence(e, claim, ctx);
+    const e = copy(sharded);
+    e.shards[1]!.proof.pi_b = [[pt.x.c0.toString(), pt.x.c1.toString()], [pt.y.c0.toString(), pt.y.c1.toString()], ['1', '0']];
+    const r = await verifyZkEvidence(e, shardedClaim, sctx);
     expect(r).toMatchObject({ ok: false, reason: 'zk_bad_point' });
-    expect(!r.ok && r.message).toMatch(/shards\[3\].pi_b: not in the G2 subgroup/);
+    expect(!r.ok && r.message).toMatch(/shards\[1\].pi_b: not in the G2 subgroup/);
   });
 
   it("a proof made with another circuit's key", async () => {
@@ -250,11 +271,11 @@ describe('refused evidence', () => {
   });
 
   it('a shard missing, counted twice, or from outside the eval set', async () => {
-    await expectDenied(verifyZkEvidence({ ...evidence, shards: evidence.shards.slice(0, 3) }, claim, ctx), 'zk_shard_coverage');
-    const twice = { ...evidence, shards: [...evidence.shards, evidence.shards[2]!] };
-    await expectDenied(verifyZkEvidence(twice, claim, ctx), 'zk_shard_coverage');
-    const replaced = { ...evidence, shards: [evidence.shards[0]!, evidence.shards[0]!, evidence.shards[2]!, evidence.shards[3]!] };
-    await expectDenied(verifyZkEvidence(replaced, claim, ctx), 'zk_shard_coverage');
+    const [s0, s1] = sharded.shards as [ZkEvidence['shards'][0], ZkEvidence['shards'][0]];
+    await expectDenied(verifyZkEvidence({ ...sharded, shards: [s0] }, shardedClaim, sctx), 'zk_shard_coverage');
+    await expectDenied(verifyZkEvidence({ ...sharded, shards: [s0, s1, s1] }, shardedClaim, sctx), 'zk_shard_coverage');
+    await expectDenied(verifyZkEvidence({ ...sharded, shards: [s0, s0] }, shardedClaim, sctx), 'zk_shard_coverage');
+    await expectDenied(verifyZkEvidence({ ...evidence, shards: [evidence.shards[0]!, evidence.shards[0]!] }, claim, ctx), 'zk_shard_coverage');
     const ctx2 = { ...ctx, evalSetCommitment: ctx.evalSetCommitment + 1n };
     await expectDenied(verifyZkEvidence(evidence, claim, ctx2), 'zk_shard_coverage');
   });
@@ -267,7 +288,7 @@ describe('refused evidence', () => {
 
 describe('verifyGroth16Batch', () => {
   it('accepts a batch of valid proofs and names the bad one in a mixed batch', async () => {
-    const items = evidence.shards.map((s) => ({ proof: s.proof, publicSignals: s.publicSignals.map(BigInt) }));
+    const items = [...evidence.shards, ...sharded.shards].map((s) => ({ proof: s.proof, publicSignals: s.publicSignals.map(BigInt) }));
     const batch = [...items, ...items];
     expect(await verifyGroth16Batch(task.circuit, batch)).toEqual({ ok: true });
     const bad = copy(batch);
