@@ -189,6 +189,8 @@ type Run = {
   /** CPU milliseconds per answered request: of the server process (all its threads), and of every PostgreSQL process. */
   serverCpuMs: number;
   postgresCpuMs: number;
+  /** The server's CPU per request split by thread: the event loop, its busiest other thread, all the others. */
+  threads: { eventLoopMs: number; busiestOtherMs: number; restMs: number };
 };
 
 // CPU time from /proc (Linux): unlike throughput, it hardly moves when other work shares the machine, so it is the
@@ -205,6 +207,24 @@ function cpuMsOf(pids: number[]): number {
     }
   }
   return ticks * TICK_MS;
+}
+/** CPU milliseconds of each thread of a process, by thread id (Node names every thread "node", so ids it is). */
+function threadCpuMs(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) out.set(Number(tid), taskCpuMs(pid, Number(tid)));
+  } catch {
+    // gone
+  }
+  return out;
+}
+function taskCpuMs(pid: number, tid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return 0;
+  }
 }
 function postgresPids(): number[] {
   const out: number[] = [];
@@ -230,7 +250,7 @@ async function cannon(
   let bad = 0;
   const bodies = opts.bodies;
   const pgPids = postgresPids();
-  const [server0, pg0] = [cpuMsOf([serverPid]), cpuMsOf(pgPids)];
+  const [server0, pg0, threads0] = [cpuMsOf([serverPid]), cpuMsOf(pgPids), threadCpuMs(serverPid)];
   const started = performance.now();
   let lastAnswer = started;
   const result = await autocannon({
@@ -256,7 +276,12 @@ async function cannon(
   const answered = Math.max(1, good + bad);
   const serverCpuMs = (cpuMsOf([serverPid]) - server0) / answered;
   const postgresCpuMs = (cpuMsOf(postgresPids()) - pg0) / answered;
-  return { name, perSecond: good / seconds, ok: good, failed: bad, p50: result.latency.p50, p99: result.latency.p99, seconds, serverCpuMs, postgresCpuMs };
+  const used = [...threadCpuMs(serverPid)].map(([tid, ms]) => ({ tid, ms: ms - (threads0.get(tid) ?? 0) }));
+  const eventLoop = used.find((t) => t.tid === serverPid)?.ms ?? 0;
+  const busiest = Math.max(0, ...used.filter((t) => t.tid !== serverPid).map((t) => t.ms));
+  const rest = used.reduce((sum, t) => sum + t.ms, 0) - eventLoop - busiest;
+  const threads = { eventLoopMs: eventLoop / answered, busiestOtherMs: busiest / answered, restMs: rest / answered };
+  return { name, perSecond: good / seconds, ok: good, failed: bad, p50: result.latency.p50, p99: result.latency.p99, seconds, serverCpuMs, postgresCpuMs, threads };
 }
 
 /** The server's grouping counters (/metrics): pooled pairing checks and intake batches, with the claims they held. */
@@ -357,6 +382,10 @@ async function main() {
       claims_ok: zk.ok,
       claims_failed: zk.failed,
       claims_server_cpu_ms: round(zk.serverCpuMs, 2),
+      // The busiest thread besides the event loop is the pairing thread in this run (PROOFBOARD_PAIRING_THREADS=1).
+      claims_event_loop_cpu_ms: round(zk.threads.eventLoopMs, 2),
+      claims_pairing_thread_cpu_ms: round(zk.threads.busiestOtherMs, 2),
+      claims_other_threads_cpu_ms: round(zk.threads.restMs, 2),
       claims_per_pooled_pairing_check: round((grouping1.pooledClaims - grouping0.pooledClaims) / Math.max(1, grouping1.pooledChecks - grouping0.pooledChecks)),
       claims_per_intake_batch: round((grouping1.batchClaims - grouping0.batchClaims) / Math.max(1, grouping1.batches - grouping0.batches)),
       claims_postgres_cpu_ms: round(zk.postgresCpuMs, 2),
