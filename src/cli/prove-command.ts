@@ -39,7 +39,7 @@ export async function proveCommand(argv: string[]): Promise<number> {
   const key = readKeyFile(values.key);
   const weights = parseWeightsJson(readFileSync(values.weights));
   const bar = new cliProgress.SingleBar(
-    { format: 'proving [{bar}] {value}/{total} shards | {stage}', stream: process.stderr, hideCursor: true },
+    { format: 'proving [{bar}] {value}/{total} steps | {stage}', stream: process.stderr, hideCursor: true },
     cliProgress.Presets.shades_classic,
   );
   let started = false;

@@ -4,7 +4,7 @@ declare module 'circomlibjs' {
 }
 declare module 'snarkjs' {
   export const groth16: {
-    fullProve(input: unknown, wasm: string | Uint8Array, zkey: string | Uint8Array): Promise<{ proof: unknown; publicSignals: string[] }>;
+    prove(zkey: string | Uint8Array, witness: { type: 'mem'; data?: Uint8Array }): Promise<{ proof: unknown; publicSignals: string[] }>;
     verify(vkey: unknown, publicSignals: unknown, proof: unknown): Promise<boolean>;
   };
   export const wtns: {

@@ -41,11 +41,15 @@ export async function proveClaim(opts: ProveOptions): Promise<ProveResult> {
   const wc = await weightsCommitment(w);
   const out: ZkEvidence['shards'] = [];
   let chain = 0n;
+  // Two steps per shard, witness then proof, so that a one-shard task's progress still moves.
+  const steps = 2 * shards.length;
   for (const [k, shard] of shards.entries()) {
-    progress(k, shards.length, `proving shard ${k + 1}/${shards.length}`);
+    const of = `shard ${k + 1}/${shards.length}`;
+    progress(2 * k, steps, `${of}: computing the witness`);
     const sc = await shardCommitment(shard);
     const next = await chainStep(chain, sc);
-    const { proof, publicSignals } = await proveGroth16(circuitInput(w, shard, { chainIn: chain, ...common }), art.wasm, art.zkey);
+    const input = circuitInput(w, shard, { chainIn: chain, ...common });
+    const { proof, publicSignals } = await proveGroth16(input, art.wasm, art.zkey, () => progress(2 * k + 1, steps, `${of}: proving`));
     // The circuit and the reference evaluator must agree; a difference is a bug, not a submitter error.
     const expected = [wc, sc, next, BigInt(countCorrect(w, shard)), chain, common.task, common.commitHi, common.commitLo, common.commitLen, common.submitterHi, common.submitterLo];
     if (publicSignals.length !== PUBLIC_SIGNALS.length || publicSignals.some((s, i) => BigInt(s) !== expected[i])) {
@@ -54,7 +58,7 @@ export async function proveClaim(opts: ProveOptions): Promise<ProveResult> {
     out.push({ proof, publicSignals });
     chain = next;
   }
-  progress(shards.length, shards.length, 'done');
+  progress(steps, steps, 'done');
   return {
     evidence: { type: 'zk', circuit: DIGITS_CIRCUIT_ID, shards: out },
     metric: { name: 'correct', value: countCorrect(w, rows) },

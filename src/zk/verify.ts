@@ -629,9 +629,21 @@ export async function snarkjsVerify(circuit: RegisteredCircuit, proof: Groth16Pr
   return (await snarkjs()).groth16.verify(JSON.parse(circuit.vkeyJson), publicSignals, proof);
 }
 
-/** Groth16 full prove (witness + proof) with a circuit's wasm and proving key. */
-export async function proveGroth16(input: unknown, wasm: string | Uint8Array, zkey: string | Uint8Array): Promise<{ proof: Groth16Proof; publicSignals: string[] }> {
-  const r = await (await snarkjs()).groth16.fullProve(input, wasm, zkey);
+/**
+ * Groth16 prove with a circuit's wasm and proving key: the witness, then the proof. `onWitness` is called between the
+ * two (a progress hook: the proof is the slow part, several seconds for the digits circuit).
+ */
+export async function proveGroth16(
+  input: unknown,
+  wasm: string | Uint8Array,
+  zkey: string | Uint8Array,
+  onWitness?: () => void,
+): Promise<{ proof: Groth16Proof; publicSignals: string[] }> {
+  const s = await snarkjs();
+  const wtns: { type: 'mem'; data?: Uint8Array } = { type: 'mem' };
+  await s.wtns.calculate(input, wasm, wtns);
+  onWitness?.();
+  const r = await s.groth16.prove(zkey, wtns);
   return { proof: groth16ProofSchema.parse(r.proof), publicSignals: r.publicSignals };
 }
 

@@ -116,8 +116,12 @@ describe('valid evidence', () => {
 describe('fresh proofs', () => {
   it('proves and verifies another commit and submitter; the statements differ from the fixture', async () => {
     const c2: ClaimPayload = { ...claim, commit: 'e'.repeat(64), submitter: '5'.repeat(64) };
-    const r = await proveClaim({ weights: model, task: c2.task, commit: c2.commit, submitterPublicKeyHex: c2.submitter });
+    const steps: string[] = [];
+    const onProgress = (done: number, total: number, stage: string) => steps.push(`${done}/${total} ${stage}`);
+    const r = await proveClaim({ weights: model, task: c2.task, commit: c2.commit, submitterPublicKeyHex: c2.submitter, onProgress });
     expect(r.metric.value).toBe(56);
+    // The progress a CLI bar shows: witness, then proof, for the one shard.
+    expect(steps).toEqual(['0/2 shard 1/1: computing the witness', '1/2 shard 1/1: proving', '2/2 done']);
     const v = await verifyZkEvidence(r.evidence, c2, ctx);
     const v0 = await verifyZkEvidence(evidence, claim, ctx);
     expect(v.ok && v0.ok).toBe(true);
