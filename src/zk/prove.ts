@@ -1,5 +1,5 @@
-// Proving for submitters: one Groth16 proof per eval shard (the example task's eval set is one shard) of the digits-mlp task, bound to the task, the commit
-// and the submitter's key, returned as the evidence JSON the server verifies (src/zk/verify.ts).
+// Proving for submitters: one Groth16 proof per eval shard of the digits-mlp task (its eval set is one shard), bound to
+// the task, the commit and the submitter's key, returned as the evidence JSON the server verifies (src/zk/verify.ts).
 import { circuitArtifacts, DIGITS_CIRCUIT_ID, DIGITS_TASK_ID, loadDigitsEvalRows } from './example-task.ts';
 import {
   chainStep,
