@@ -80,8 +80,14 @@ export function attestation(claimId: string, commit: string, value: number, veri
 
 export type SubmittedClaim = { id: string; commit: string; status: string; envelope: DsseEnvelope };
 
-/** A claim whose evidence is attestations by `verifiers` measuring exactly the claimed value. */
-export async function submitAttested(server: string, submitter: Key, commit: string, value: number, verifiers: Key[]): Promise<SubmittedClaim> {
+/** Signs and posts a claim of `value` for `commit`, with the evidence made for its id (attestations name the claim). */
+async function submitSigned(
+  server: string,
+  submitter: Key,
+  commit: string,
+  value: number,
+  evidenceFor: (claimId: string) => unknown[],
+): Promise<SubmittedClaim> {
   const payload: ClaimPayload = {
     v: 1,
     task: TASK,
@@ -95,9 +101,13 @@ export async function submitAttested(server: string, submitter: Key, commit: str
   };
   const envelope = signClaim(payload, submitter.secretKey);
   const id = claimIdOf(fromBase64(envelope.payload, 'payload'));
-  const evidence = verifiers.map((v) => ({ type: 'attestation', envelope: attestation(id, commit, value, v) }));
-  const res = await postClaim(server, id, { claim: envelope, evidence });
+  const res = await postClaim(server, id, { claim: envelope, evidence: evidenceFor(id) });
   return { id, commit, status: String(res.status), envelope };
+}
+
+/** A claim whose evidence is attestations by `verifiers` measuring exactly the claimed value. */
+export function submitAttested(server: string, submitter: Key, commit: string, value: number, verifiers: Key[]): Promise<SubmittedClaim> {
+  return submitSigned(server, submitter, commit, value, (id) => verifiers.map((v) => ({ type: 'attestation', envelope: attestation(id, commit, value, v) })));
 }
 
 /** The committed zk fixture (test/zk/fixtures): its proof binds task, commit and submitter, not the bundle. */
@@ -124,22 +134,8 @@ async function postClaim(server: string, claimId: string, body: Record<string, u
 }
 
 /** A claim with no evidence: it goes to the replay queue (with a proof-of-work stamp when the server asks). */
-export async function submitForReplay(server: string, submitter: Key, commit: string, value: number): Promise<SubmittedClaim> {
-  const payload: ClaimPayload = {
-    v: 1,
-    task: TASK,
-    commit,
-    parent: null,
-    beatsParent: false,
-    metric: { name: 'correct', value },
-    submitter: submitter.hex,
-    createdAt: new Date(Date.now() - 300_000).toISOString(),
-    bundle: await uploadBundle(server, commit),
-  };
-  const envelope = signClaim(payload, submitter.secretKey);
-  const id = claimIdOf(fromBase64(envelope.payload, 'payload'));
-  const res = await postClaim(server, id, { claim: envelope, evidence: [] });
-  return { id, commit, status: String(res.status), envelope };
+export function submitForReplay(server: string, submitter: Key, commit: string, value: number): Promise<SubmittedClaim> {
+  return submitSigned(server, submitter, commit, value, () => []);
 }
 
 /** Plays a verifier worker over the signed-request API: lease the job, complete it with a signed replay result. */
