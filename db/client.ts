@@ -62,16 +62,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     const client = postgres(url, { max: 10, onnotice: () => {} });
     const db = drizzlePostgres(client, { schema }) as unknown as Db;
     await migratePostgres(db as never, { migrationsFolder: MIGRATIONS_FOLDER });
-    const subscribers = new Subscribers(db);
-    return {
-      db,
-      driver: 'postgres',
-      listen: (channel, handlers) => subscribers.add(handlers, listenPostgres(url, channel, handlers)),
-      close: async () => {
-        await subscribers.stopAll();
-        await client.end({ timeout: 5 });
-      },
-    };
+    return listeningDatabase(db, 'postgres', (channel, handlers) => listenPostgres(url, channel, handlers), () => client.end({ timeout: 5 }));
   }
   if (!opts.dataDir) throw new Error('openDatabase: a dataDir is needed for the embedded database');
   const dir = join(opts.dataDir, 'pglite');
@@ -87,14 +78,24 @@ export async function openMemoryDatabase(): Promise<Database> {
 async function pgliteDatabase(client: PGlite): Promise<Database> {
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   await migratePglite(db as never, { migrationsFolder: MIGRATIONS_FOLDER });
+  return listeningDatabase(db, 'pglite', (channel, handlers) => listenPglite(client, channel, handlers), () => client.close());
+}
+
+/** A Database whose listeners hear its own writes, and are stopped before `closeClient` closes the connections. */
+function listeningDatabase(
+  db: Db,
+  driver: Database['driver'],
+  listen: (channel: string, handlers: ChangeHandlers) => Promise<Unlisten>,
+  closeClient: () => Promise<void>,
+): Database {
   const subscribers = new Subscribers(db);
   return {
     db,
-    driver: 'pglite',
-    listen: (channel, handlers) => subscribers.add(handlers, listenPglite(client, channel, handlers)),
+    driver,
+    listen: (channel, handlers) => subscribers.add(handlers, listen(channel, handlers)),
     close: async () => {
       await subscribers.stopAll();
-      await client.close();
+      await closeClient();
     },
   };
 }

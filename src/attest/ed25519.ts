@@ -7,6 +7,7 @@
 // and noble produce the same bytes.
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { toHex } from './bytes.ts';
 
 export const ED25519_PUBLIC_KEY_BYTES = 32;
 export const ED25519_SECRET_KEY_BYTES = 32;
@@ -97,7 +98,7 @@ function verifyWithNoble(signature: Uint8Array, message: Uint8Array, publicKey: 
 }
 
 function strictPublicKey(publicKey: Uint8Array): KeyObject | null {
-  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.length).toString('hex');
+  const id = toHex(publicKey);
   const cached = publicKeys.get(id);
   if (cached !== undefined) return cached;
   let key: KeyObject | null = null;
@@ -121,7 +122,7 @@ function strictPublicKey(publicKey: Uint8Array): KeyObject | null {
 function privateKeyObject(seed: Uint8Array): KeyObject {
   // Keyed by the seed's content, not the array: a caller that overwrites its array in place must not sign with the
   // old key.
-  const id = Buffer.from(seed.buffer, seed.byteOffset, seed.length).toString('hex');
+  const id = toHex(seed);
   let key = secretKeys.get(id);
   if (key === undefined) {
     key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_SEED_PREFIX, seed]), format: 'der', type: 'pkcs8' });

@@ -96,11 +96,7 @@ export async function createJobCgroup(jobId: string, limits: JobCgroupLimits, ro
     }
     return [...found];
   };
-  const killAll = async (spare?: number): Promise<void> => {
-    // A fork bomb keeps making processes while we kill: repeat until the group stays empty. pids.max
-    // bounds how many there can be, so this converges.
-    await killUntilEmpty(pids, jobId, spare);
-  };
+  const killAll = (spare?: number): Promise<void> => killUntilEmpty(pids, jobId, spare);
   return {
     procsFiles: [...dirs.values()].map((dir) => join(dir, 'cgroup.procs')),
     killAll,
@@ -165,17 +161,17 @@ export async function removeStaleJobCgroups(root = CGROUP_V1_ROOT, olderThanMs =
  * empty after 200 rounds is a fault.
  */
 export async function killUntilEmpty(pids: () => Promise<number[]>, jobId: string, spare?: number): Promise<void> {
-    for (let round = 0; round < 200; round += 1) {
-      const alive = (await pids()).filter((pid) => pid !== spare);
-      if (alive.length === 0) return;
-      for (const pid of alive) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
+  for (let round = 0; round < 200; round += 1) {
+    const alive = (await pids()).filter((pid) => pid !== spare);
+    if (alive.length === 0) return;
+    for (const pid of alive) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
       }
-      await new Promise((resolve) => setTimeout(resolve, round < 10 ? 5 : 50));
     }
-    throw new Error(`sandbox: processes of job ${jobId} survived SIGKILL: ${(await pids()).join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, round < 10 ? 5 : 50));
+  }
+  throw new Error(`sandbox: processes of job ${jobId} survived SIGKILL: ${(await pids()).join(', ')}`);
 }

@@ -182,7 +182,7 @@ async function settleVerdicts(tx: Tx, fresh: readonly CheckedClaim[]): Promise<M
       method: null,
       reasonCode: 'zk_statement_reused',
       rule: 'a zk statement counts for one claim only',
-      evidenceDigests: c.judgement.settled ? c.judgement.verdict.evidenceDigests : [],
+      evidenceDigests: verdicts.get(c.claimId)!.evidenceDigests,
     });
   }
   const partial = reused.filter((c) => kept.has(c.claimId)).map((c) => c.claimId);

@@ -46,11 +46,6 @@ export async function appendLogLeaves(ctx: AppContext, tx: Tx, entries: readonly
   return leafRows.map((r) => r.index);
 }
 
-export async function appendLogLeaf(ctx: AppContext, tx: Tx, data: Uint8Array, claimId: string): Promise<number> {
-  const [index] = await appendLogLeaves(ctx, tx, [{ data, claimId }]);
-  return index!;
-}
-
 /** The head row, locked for this transaction; created on the first append. */
 async function lockLogHead(tx: Tx): Promise<typeof logHead.$inferSelect> {
   const lock = () => tx.select().from(logHead).where(eq(logHead.id, 1)).for('update');

@@ -91,8 +91,7 @@ export class ReadCache {
     if (!database.listen) return async () => {};
     const unlisten = await database.listen(CHANGE_CHANNEL, this.handlers());
     return async () => {
-      this.#listening = false;
-      this.invalidate('lost');
+      this.suspend();
       await unlisten();
     };
   }

@@ -386,11 +386,11 @@ function millerLoopVec(ps: mcl.G1[], qs: mcl.G2[]): mcl.GT {
     const z = new mcl.GT();
     const stack = mclRaw.stackSave();
     try {
-      const zPos = mclRaw.salloc((z as unknown as MclValue).a_);
-      const pPos = mclRaw.sallocArray(p.map((x) => (x as unknown as MclValue).a_));
-      const qPos = mclRaw.sallocArray(q.map((x) => (x as unknown as MclValue).a_));
+      const zPos = mclRaw.salloc(words(z));
+      const pPos = mclRaw.sallocArray(p.map(words));
+      const qPos = mclRaw.sallocArray(q.map(words));
       mclWasm()._mclBn_millerLoopVec(zPos, pPos, qPos, p.length);
-      mclRaw.copyFromHeap32((z as unknown as MclValue).a_, zPos);
+      mclRaw.copyFromHeap32(words(z), zPos);
     } finally {
       mclRaw.stackRestore(stack);
     }

@@ -13,7 +13,7 @@ import {
   verifyLeafInCheckpoint,
   type Checkpoint,
 } from '../../src/log/index.ts';
-import { appendLogLeaf } from '../../src/service/log-append.ts';
+import { appendLogLeaves } from '../../src/service/log-append.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext } from '../helpers/context.ts';
@@ -55,7 +55,7 @@ describe.each(databaseKinds())('transparency log service on %s', (kind) => {
   it('appends 37 leaves with nodes and a checkpoint each; the checkpoint root is the reference root', async () => {
     const t0 = performance.now();
     for (let i = 0; i < 37; i++) {
-      const index = await ctx.db.transaction((tx) => appendLogLeaf(ctx, tx, leafBytes(i), `claim-${i}`));
+      const [index] = await ctx.db.transaction((tx) => appendLogLeaves(ctx, tx, [{ data: leafBytes(i), claimId: `claim-${i}` }]));
       expect(index).toBe(reference.appendData(leafBytes(i)));
     }
     const perAppendMs = (performance.now() - t0) / 37;
@@ -129,18 +129,18 @@ describe.each(databaseKinds())('transparency log service on %s', (kind) => {
     const before = await checkpoint();
     await expect(
       ctx.db.transaction(async (tx) => {
-        await appendLogLeaf(ctx, tx, leafBytes(999), 'doomed');
+        await appendLogLeaves(ctx, tx, [{ data: leafBytes(999), claimId: 'doomed' }]);
         throw new Error('crash after append');
       }),
     ).rejects.toThrow('crash after append');
     expect(await checkpoint()).toEqual(before);
-    const index = await ctx.db.transaction((tx) => appendLogLeaf(ctx, tx, leafBytes(37), 'claim-37'));
+    const [index] = await ctx.db.transaction((tx) => appendLogLeaves(ctx, tx, [{ data: leafBytes(37), claimId: 'claim-37' }]));
     expect(index).toBe(reference.appendData(leafBytes(37)));
     expect((await checkpoint()).rootHash).toEqual(reference.root());
   });
 
   it('refuses leaf bytes that are not UTF-8 (the stored text must re-encode to the hashed bytes)', async () => {
-    await expect(ctx.db.transaction((tx) => appendLogLeaf(ctx, tx, new Uint8Array([0xff, 0xfe]), 'bad'))).rejects.toThrow();
+    await expect(ctx.db.transaction((tx) => appendLogLeaves(ctx, tx, [{ data: new Uint8Array([0xff, 0xfe]), claimId: 'bad' }]))).rejects.toThrow();
   });
 
   function rootOf(size: number) {
