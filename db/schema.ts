@@ -154,7 +154,7 @@ export const replayJobs = pgTable(
     claimId: text('claim_id').notNull().references(() => claims.id),
     // replay: the claim has no cheap evidence; audit: a cheaply verified claim chosen for a re-run.
     kind: text('kind').notNull(),
-    // queued | leased | done | failed
+    // queued | leased | done | failed (parked after MAX_ATTEMPTS, for an operator) | closed (an operator gave up on it)
     state: text('state').notNull(),
     priority: integer('priority').notNull().default(0),
     attempts: integer('attempts').notNull().default(0),
@@ -162,6 +162,9 @@ export const replayJobs = pgTable(
     leaseOwner: text('lease_owner'),
     lastError: text('last_error'),
     leaseExpiresAt: ts('lease_expires_at'),
+    // The latest a lease of this job may be kept alive by heartbeats: set at lease time from the task's replay
+    // budget, so a worker stuck on one job cannot hold it (and its claim) forever.
+    leaseDeadlineAt: ts('lease_deadline_at'),
     result: jsonb('result'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),

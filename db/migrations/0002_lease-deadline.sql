@@ -1,0 +1,1 @@
+ALTER TABLE "replay_jobs" ADD COLUMN "lease_deadline_at" timestamp with time zone;
