@@ -25,6 +25,9 @@ export interface SandboxArgsOptions {
   maxProcesses: number;
   maxOpenFiles: number;
   maxFileBytes: number;
+  /** Size of the job's private /tmp and /dev/shm (tmpfs; their pages count against the job's memory too). */
+  tmpBytes: number;
+  shmBytes: number;
   cgroupProcsFiles: string[];
   /** Host paths of the system's top-level links into /usr (/bin -> usr/bin ...), or real folders. */
   rootLinks: Array<{ path: string; target?: string }>;
@@ -77,7 +80,11 @@ export function buildSandboxArgs(options: SandboxArgsOptions): { file: string; a
     if (link.target !== undefined) bwrap.push('--symlink', link.target, link.path);
     else bwrap.push('--ro-bind', link.path, link.path);
   }
-  bwrap.push('--ro-bind', '/etc/ld.so.cache', '/etc/ld.so.cache', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
+  bwrap.push('--ro-bind', '/etc/ld.so.cache', '/etc/ld.so.cache', '--proc', '/proc', '--dev', '/dev');
+  // /tmp and /dev/shm (PyTorch's DataLoader passes tensors through it) are the job's, sized so that filling them
+  // ends in ENOSPC rather than in taking the job's whole memory limit; 1777 like a host's.
+  bwrap.push('--perms', '1777', '--size', String(options.shmBytes), '--tmpfs', '/dev/shm');
+  bwrap.push('--perms', '1777', '--size', String(options.tmpBytes), '--tmpfs', '/tmp');
   // Debian's shared libraries reach their chosen implementation through these links (libblas.so.3 for numpy and
   // PyTorch): links to files under /usr only, nothing secret, and read-only like the rest.
   bwrap.push('--ro-bind-try', '/etc/alternatives', '/etc/alternatives');
@@ -90,9 +97,11 @@ export function buildSandboxArgs(options: SandboxArgsOptions): { file: string; a
   for (const path of options.readOnlyPaths) bwrap.push('--ro-bind', path, path);
   if (options.inputDir !== undefined) bwrap.push('--ro-bind', options.inputDir, SANDBOX_INPUT_DIR);
   bwrap.push('--bind', options.workDir, SANDBOX_WORK_DIR, '--chdir', SANDBOX_WORK_DIR);
-  // The sandbox's own root (where /etc and the mount points live) is read-only too: /work and /tmp are the
-  // only places a job can write.
-  bwrap.push('--remount-ro', '/');
+  // The sandbox's own root (where /etc and the mount points live) and /dev are read-only too: /work, /tmp and
+  // /dev/shm are the only places a job can write. /dev is a tmpfs of bwrap's, unbounded: writable, it would be a
+  // store outside every size limit. The remount is not recursive, so /dev/shm and /dev/pts keep theirs, and it
+  // comes after the GPU device nodes are bound.
+  bwrap.push('--remount-ro', '/dev', '--remount-ro', '/');
   for (const [name, value] of Object.entries(options.env)) bwrap.push('--setenv', name, value);
   bwrap.push('--json-status-fd', String(STATUS_FD), '--seccomp', String(SECCOMP_FD), '--');
 

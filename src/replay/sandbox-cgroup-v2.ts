@@ -1,13 +1,13 @@
 // Per-job groups on a cgroup v2 (unified) host, used when the v1 memory and pids hierarchies are absent.
 // Same contract as the v1 groups in sandbox-cgroup.ts. Layout: /sys/fs/cgroup/proofboard/<job>, with
-// memory and pids delegated to proofboard's children (proofboard itself holds no process, as v2 requires).
+// memory, pids and cpu delegated to proofboard's children (proofboard itself holds no process, as v2 requires).
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { killUntilEmpty, type JobCgroup, type JobCgroupLimits } from './sandbox-cgroup.ts';
 
 const PARENT = 'proofboard';
-const NEEDED = ['memory', 'pids'];
+const NEEDED = ['memory', 'pids', 'cpu'];
 
 export function isCgroupV2(root: string): boolean {
   return existsSync(join(root, 'cgroup.controllers'));
@@ -20,7 +20,7 @@ export async function findMissingCgroupV2(root: string): Promise<string[]> {
   try {
     await enableControllers(root);
   } catch (error) {
-    return [`write access to ${root} to delegate memory and pids (${(error as Error).message})`];
+    return [`write access to ${root} to delegate memory, pids and cpu (${(error as Error).message})`];
   }
   return [];
 }
@@ -64,6 +64,10 @@ export async function createJobCgroupV2(jobId: string, limits: JobCgroupLimits, 
     // Without a swap limit the job could push its pages to swap and use far more than its limit.
     if (existsSync(join(dir, 'memory.swap.max'))) await writeFile(join(dir, 'memory.swap.max'), '0');
     await writeFile(join(dir, 'pids.max'), String(limits.maxProcesses));
+    // The jobs' low CPU share against the host's processes (see sandbox-cgroup.ts): v1 shares 1024 = weight 100.
+    const weight = String(Math.min(10_000, Math.max(1, Math.round((limits.cpuShares * 100) / 1024))));
+    await writeFile(join(root, PARENT, 'cpu.weight'), weight);
+    await writeFile(join(dir, 'cpu.weight'), weight);
   } catch (error) {
     await rmdir(dir).catch(() => undefined);
     throw error;

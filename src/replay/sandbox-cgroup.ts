@@ -1,7 +1,7 @@
 // Per-job cgroup v1 groups (on v2-only hosts, sandbox-cgroup-v2.ts): the only limits that hold for a whole
 // process tree (rlimits are per process, and a job can fork). memory bounds RAM and tmpfs, pids bounds fork
-// bombs, cpuacct (when present) measures the CPU time of the whole job. The same groups are how every
-// process of a job is found and killed.
+// bombs, cpu gives the jobs a low share of the processors, cpuacct (when present) measures the CPU time of the
+// whole job. The same groups are how every process of a job is found and killed.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,13 +9,17 @@ import { createJobCgroupV2, findMissingCgroupV2, isCgroupV2 } from './sandbox-cg
 
 export const CGROUP_V1_ROOT = '/sys/fs/cgroup';
 const PARENT = 'proofboard';
-const REQUIRED = ['memory', 'pids'] as const;
+const REQUIRED = ['memory', 'pids', 'cpu'] as const;
+// The hierarchies whose presence says "this is a v1 host" (cpu is required, but its absence is reported as missing).
+const V1_MARKERS = ['memory', 'pids'] as const;
 const OPTIONAL = ['cpuacct'] as const;
 type Controller = (typeof REQUIRED)[number] | (typeof OPTIONAL)[number];
 
 export interface JobCgroupLimits {
   memoryBytes: number;
   maxProcesses: number;
+  /** cpu.shares of the jobs against the host's processes (1024 = a plain process's; v2: cpu.weight = shares * 100 / 1024). */
+  cpuShares: number;
 }
 
 export interface JobCgroup {
@@ -32,7 +36,7 @@ export interface JobCgroup {
   remove(): Promise<void>;
 }
 
-const hasV1 = (root: string): boolean => REQUIRED.every((name) => existsSync(join(root, name, 'cgroup.procs')));
+const hasV1 = (root: string): boolean => V1_MARKERS.every((name) => existsSync(join(root, name, 'cgroup.procs')));
 
 /** The controllers that are missing or not writable; empty when jobs can be limited. */
 export async function findMissingCgroupControllers(root = CGROUP_V1_ROOT): Promise<string[]> {
@@ -74,6 +78,12 @@ export async function createJobCgroup(jobId: string, limits: JobCgroupLimits, ro
       await writeFile(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
     }
     await writeFile(join(pidsDir, 'pids.max'), String(limits.maxProcesses));
+    // Threat: a job spinning on every core starves the API beside it. Group scheduling is hierarchical, so the
+    // share that counts against the host's processes is proofboard's own; each job's is set alike (it only
+    // divides that share between concurrent jobs). The parent keeps the share of the latest job.
+    const shares = String(Math.max(2, Math.round(limits.cpuShares)));
+    await writeFile(join(root, 'cpu', PARENT, 'cpu.shares'), shares);
+    await writeFile(join(root, 'cpu', PARENT, jobId, 'cpu.shares'), shares);
   } catch (error) {
     // A group without its limits must not be used, nor left behind.
     for (const dir of dirs.values()) await rmdir(dir).catch(() => undefined);

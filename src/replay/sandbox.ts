@@ -11,6 +11,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { buildSandboxArgs, CGROUP_JOINED, SANDBOX_INPUT_DIR, SANDBOX_WORK_DIR } from './sandbox-args.ts';
 import { createJobCgroup, findMissingCgroupControllers } from './sandbox-cgroup.ts';
+import { findMissingWorkFolderSupport, workFolderFree } from './work-folder.ts';
 import { captureCapped } from './sandbox-output.ts';
 import { buildSeccompFilter, toSeccompArch } from './seccomp-filter.ts';
 
@@ -32,6 +33,20 @@ export interface SandboxLimits {
   outputCapBytes: number;
   /** Total stdout + stderr after which the job is killed. */
   outputKillBytes: number;
+  /**
+   * Bytes and files (inodes) the job may store in its work folder. Enforced by the folder itself, made with
+   * createWorkFolder (work-folder.ts) from these values; runInSandbox reports `disk` when the job fails with it full.
+   */
+  diskBytes: number;
+  maxInodes: number;
+  /** Size of the job's private /tmp and of its /dev/shm. */
+  tmpBytes: number;
+  shmBytes: number;
+  /**
+   * The job's CPU share against the host's processes, in cgroup v1 cpu.shares (a plain process weighs 1024):
+   * a job gets every idle core, but next to a busy API it gets about shares/1024 of a core's time.
+   */
+  cpuShares: number;
 }
 
 export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
@@ -43,6 +58,11 @@ export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
   maxFileBytes: 1024 ** 3,
   outputCapBytes: 1024 ** 2,
   outputKillBytes: 64 * 1024 ** 2,
+  diskBytes: 2 * 1024 ** 3,
+  maxInodes: 100_000,
+  tmpBytes: 1024 ** 3,
+  shmBytes: 1024 ** 3,
+  cpuShares: 64,
 };
 
 export interface SandboxSpec {
@@ -65,7 +85,8 @@ export interface SandboxSpec {
   uid?: number;
 }
 
-export type KillReason = 'none' | 'wall_time' | 'cpu_time' | 'memory' | 'output' | 'file_size';
+/** `disk`: the job failed with its work folder full (bytes or inodes); it got ENOSPC, nothing killed it. */
+export type KillReason = 'none' | 'wall_time' | 'cpu_time' | 'memory' | 'output' | 'file_size' | 'disk';
 
 export interface SandboxResult {
   /** bwrap's exit status: the command's, or 128 + signal when the command died of a signal. */
@@ -133,7 +154,11 @@ export async function checkSandboxAvailable(
   if (process.getuid?.() !== 0) missing.push('root privileges (to switch to the job uid and manage cgroups)');
   const seccompArch = toSeccompArch(arch());
   if (seccompArch === undefined) missing.push(`a seccomp filter for architecture ${arch()}`);
-  if (process.getuid?.() === 0) missing.push(...(await findMissingCgroupControllers()));
+  if (process.getuid?.() === 0) {
+    missing.push(...(await findMissingCgroupControllers()));
+    // Without a capped work folder a job could fill the host's disk: no replay then (work-folder.ts).
+    missing.push(...(await findMissingWorkFolderSupport()));
+  }
   if (missing.length > 0) return { available: false, missing };
   if (options.smoke) {
     const { mkdtemp, rm } = await import('node:fs/promises');
@@ -191,6 +216,7 @@ async function runPrepared(spec: SandboxSpec, tools: SandboxTools): Promise<Sand
   const cgroup = await createJobCgroup(jobId, {
     memoryBytes: limits.memoryBytes,
     maxProcesses: limits.maxProcesses,
+    cpuShares: limits.cpuShares,
   });
   try {
     const env = { PATH: '/usr/bin:/bin', HOME: SANDBOX_WORK_DIR, TMPDIR: '/tmp', LANG: 'C.UTF-8', ...spec.env };
@@ -205,6 +231,8 @@ async function runPrepared(spec: SandboxSpec, tools: SandboxTools): Promise<Sand
       maxProcesses: limits.maxProcesses,
       maxOpenFiles: limits.maxOpenFiles,
       maxFileBytes: limits.maxFileBytes,
+      tmpBytes: limits.tmpBytes,
+      shmBytes: limits.shmBytes,
       cgroupProcsFiles: cgroup.procsFiles,
       rootLinks: listRootLinks(),
       gpuDevices: spec.gpus ? listNvidiaDevices() : [],
@@ -274,6 +302,7 @@ async function runPrepared(spec: SandboxSpec, tools: SandboxTools): Promise<Sand
     if (killReason === 'none' && exit.code === SIGXCPU_EXIT) killReason = 'cpu_time';
     if (killReason === 'none' && cpuNs !== undefined && cpuNs > limits.cpuSeconds * 1e9) killReason = 'cpu_time';
     if (killReason === 'none' && exit.code === SIGXFSZ_EXIT) killReason = 'file_size';
+    if (killReason === 'none' && exit.code !== 0 && (await isFull(workDir))) killReason = 'disk';
     return {
       exitCode: exit.code,
       signal: exit.signal,
@@ -293,6 +322,15 @@ async function runPrepared(spec: SandboxSpec, tools: SandboxTools): Promise<Sand
   } finally {
     await cgroup.remove();
   }
+}
+
+/**
+ * True when the work folder's file system has no byte or no inode left: the job's last write or create got
+ * ENOSPC. (A job that frees space before failing is not recognised; its exit status still says it failed.)
+ */
+async function isFull(workDir: string): Promise<boolean> {
+  const free = await workFolderFree(workDir).catch(() => undefined);
+  return free !== undefined && (free.bytes === 0 || free.inodes === 0);
 }
 
 /** bwrap mounts host paths as the job's uid, so each folder above them must be searchable by others. */

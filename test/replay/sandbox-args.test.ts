@@ -12,6 +12,8 @@ const base: SandboxArgsOptions = {
   maxProcesses: 64,
   maxOpenFiles: 256,
   maxFileBytes: 1 << 20,
+  tmpBytes: 64 << 20,
+  shmBytes: 32 << 20,
   cgroupProcsFiles: ['/sys/fs/cgroup/memory/proofboard/j/cgroup.procs', '/sys/fs/cgroup/pids/proofboard/j/cgroup.procs'],
   rootLinks: [{ path: '/lib', target: 'usr/lib' }],
   gpuDevices: ['/dev/nvidia0', '/dev/nvidiactl'],
@@ -46,4 +48,15 @@ it('passes GPU device nodes with --dev-bind and a read-only /sys only when asked
   expect(text).toContain('--dev-bind /dev/nvidia0 /dev/nvidia0');
   expect(text).toContain('--dev-bind /dev/nvidiactl /dev/nvidiactl');
   expect(text).toContain('--ro-bind /sys /sys');
+});
+
+it('bounds /tmp and /dev/shm and makes /dev read-only after every device node is in place', () => {
+  const { args } = buildSandboxArgs({ ...base, gpus: true });
+  const text = args.join(' ');
+  expect(text).toContain(`--size ${32 << 20} --tmpfs /dev/shm`);
+  expect(text).toContain(`--size ${64 << 20} --tmpfs /tmp`);
+  const remountDev = args.findIndex((arg, i) => arg === '--remount-ro' && args[i + 1] === '/dev');
+  expect(remountDev).toBeGreaterThan(args.lastIndexOf('--dev-bind'));
+  expect(remountDev).toBeGreaterThan(args.indexOf('/dev/shm'));
+  expect(remountDev).toBeLessThan(args.indexOf('--seccomp'));
 });

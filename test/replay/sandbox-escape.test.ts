@@ -1,9 +1,11 @@
 // Escape and abuse attempts, each run for real inside the sandbox by a hostile Python program, each
 // expected to be contained with a clear verdict, and each followed by a check that the host is unharmed.
 import { createServer, type Server } from 'node:net';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { allocateSandboxUid, DEFAULT_SANDBOX_LIMITS } from '../../src/replay/sandbox.ts';
 import { describeSandbox } from './sandbox-gate.ts';
 import { leftoverCgroups, makeTempDir, processesOfUid, removeDir, runPython } from './hostile.ts';
 
@@ -316,5 +318,76 @@ describeSandbox('replay sandbox: escapes and abuse are contained', () => {
     await new Promise((done) => setTimeout(done, 300));
     expect((await stat(join(result.workDir, 'heartbeat'))).size).toBe(before);
     await removeDir(result.workDir);
+  });
+
+  it('cannot write to /dev, and /dev/shm and /tmp are bounded', async () => {
+    const mib = 1024 ** 2;
+    const result = await runPython(
+      dedent(`
+        import errno, json, os
+        out = {}
+        for path in ["/dev/x", "/dev/null2"]:
+            try:
+                open(path, "w").write("x"); out[path] = "written"
+            except OSError as e:
+                out[path] = errno.errorcode[e.errno]
+        try:
+            os.mkdir("/dev/dir"); out["/dev/dir"] = "made"
+        except OSError as e:
+            out["/dev/dir"] = errno.errorcode[e.errno]
+        open("/dev/null", "w").write("still a sink"); out["/dev/null"] = "ok"
+        for folder in ["/dev/shm", "/tmp"]:
+            written = 0
+            try:
+                with open(folder + "/fill", "wb") as f:
+                    while True:
+                        f.write(b"x" * 1048576); f.flush(); written += 1
+            except OSError as e:
+                out[folder] = [written, errno.errorcode[e.errno]]
+        print(json.dumps(out))
+      `),
+      { limits: { shmBytes: 4 * mib, tmpBytes: 6 * mib } },
+    );
+    expect(result.err).toBe('');
+    const out = JSON.parse(result.out) as Record<string, unknown>;
+    expect(out['/dev/x']).toBe('EROFS');
+    expect(out['/dev/null2']).toBe('EROFS');
+    expect(out['/dev/dir']).toBe('EROFS');
+    expect(out['/dev/null']).toBe('ok');
+    // Exactly the cap fits; the next MiB gets ENOSPC.
+    expect(out['/dev/shm']).toEqual([4, 'ENOSPC']);
+    expect(out['/tmp']).toEqual([6, 'ENOSPC']);
+    expect(result.killReason).toBe('none');
+  });
+
+  it("puts the job's processes in a cpu cgroup with a low share, removed afterwards", async () => {
+    const uid = allocateSandboxUid();
+    const workDir = await makeTempDir('cpu');
+    // The job waits for the host to say it has looked, so the check needs no timing.
+    const running = runPython('import os, time\nwhile not os.path.exists("/work/stop"): time.sleep(0.05)', { workDir, uid });
+    let cgroupLines: string[] = [];
+    while (cgroupLines.length === 0) {
+      const [pid] = await processesOfUid(uid);
+      if (pid !== undefined) cgroupLines = (await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '')).split('\n');
+      await new Promise((done) => setTimeout(done, 20));
+    }
+    const v1 = cgroupLines.map((line) => /^\d+:(?:[^:]*,)?cpu(?:,[^:]*)?:(.+)$/.exec(line)?.[1]).find((path) => path !== undefined);
+    const v2 = cgroupLines.map((line) => /^0::(.+)$/.exec(line)?.[1]).find((path) => path !== undefined);
+    const group = v1 !== undefined ? `/sys/fs/cgroup/cpu${v1}` : `/sys/fs/cgroup${v2}`;
+    const read = (file: string) => readFile(file, 'utf8').then((text) => text.trim());
+    const [own, parent] = v1 !== undefined
+      ? [await read(`${group}/cpu.shares`), await read(`${group}/../cpu.shares`)]
+      : [await read(`${group}/cpu.weight`), await read(`${group}/../cpu.weight`)];
+    await writeFile(join(workDir, 'stop'), '');
+    const result = await running;
+    expect(result.exitCode).toBe(0);
+    expect(group).toMatch(new RegExp(`/proofboard/${result.jobId}$`));
+    const expected = v1 !== undefined ? DEFAULT_SANDBOX_LIMITS.cpuShares : Math.round((DEFAULT_SANDBOX_LIMITS.cpuShares * 100) / 1024);
+    expect(Number(own)).toBe(expected);
+    // The share that counts against the host's processes is the proofboard group's.
+    expect(Number(parent)).toBe(expected);
+    expect(expected).toBeLessThan(v1 !== undefined ? 1024 : 100);
+    expect(existsSync(group)).toBe(false);
+    await removeDir(workDir);
   });
 });
