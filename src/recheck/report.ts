@@ -1,4 +1,5 @@
 // Per-check results of a re-check and their text form. A check that fails names what was tampered with.
+import { toInertText } from '../attest/inert-text.ts';
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
 export type Check = { id: string; status: CheckStatus; detail: string };
 
@@ -21,14 +22,18 @@ export type RecheckReport = {
 
 const MARK: Record<CheckStatus, string> = { pass: 'ok  ', fail: 'FAIL', warn: 'WARN', skip: 'skip' };
 
+/**
+ * The report as terminal text. Every detail may quote what a server or a job wrote (a verdict's rule holds a job's
+ * stderr): it is printed inert, so no escape sequence repaints the reader's terminal and no newline forges a line.
+ */
 export function formatReport(report: RecheckReport, verbose = true): string {
-  const lines = [`recheck of ${report.server}`];
+  const lines = [`recheck of ${toInertText(report.server)}`];
   if (report.checkpoint) lines.push(`log checkpoint: size ${report.checkpoint.size}, root ${report.checkpoint.rootHash}`);
-  for (const c of report.log) lines.push(`  ${MARK[c.status]} ${c.id}: ${c.detail}`);
+  for (const c of report.log) lines.push(`  ${MARK[c.status]} ${c.id}: ${toInertText(c.detail)}`);
   for (const claim of report.claims) {
     if (!verbose && claim.ok && !claim.checks.some((c) => c.status === 'warn')) continue;
-    lines.push(`claim ${claim.claimId}: ${claim.ok ? 'ok' : 'DISCREPANCY'}`);
-    for (const c of claim.checks) lines.push(`  ${MARK[c.status]} ${c.id}: ${c.detail}`);
+    lines.push(`claim ${toInertText(claim.claimId)}: ${claim.ok ? 'ok' : 'DISCREPANCY'}`);
+    for (const c of claim.checks) lines.push(`  ${MARK[c.status]} ${c.id}: ${toInertText(c.detail)}`);
   }
   const bad = report.claims.filter((c) => !c.ok).length;
   const logBad = failed(report.log);

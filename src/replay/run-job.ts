@@ -1,35 +1,26 @@
 // Runs one replay job on this machine: verify and check out the commit's bundle, run its training command in the
 // sandbox once per seed, score what it produced with the task's trusted harness, and build the statement to sign.
+//
+// Two kinds of failure, kept apart because they end differently: what the submitted code or its output caused is an
+// outcome (`{ ok: false }` with a code that rejects the claim and counts against its key); what this machine caused
+// (no sandbox, a harness thread that cannot start, a full host disk) is thrown, and the job goes back to the queue.
 import { createHash } from 'node:crypto';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { buildReplayStatement, type ReplayStatement } from '../attest/statement.ts';
+import { toInertText } from '../attest/inert-text.ts';
 import type { TaskPolicy } from '../attest/policy.ts';
+import { replaySpecSchema, type ReplaySpec } from '../attest/replay-spec.ts';
 import { checkoutBundle } from './git-checkout.ts';
-import { harnessById } from './harnesses.ts';
+import { harnessById, type Harness } from './harnesses.ts';
+import { readJobOutput } from './job-output.ts';
 import { runInSandbox, SANDBOX_INPUT_DIR, SANDBOX_WORK_DIR, DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './sandbox.ts';
+import { scoreInThread } from './scoring-thread.ts';
 import type { FailureCode } from './worker-request.ts';
 import { buildSeccompFilter, toSeccompArch } from './seccomp-filter.ts';
+import { createJobRoot, removeJobTree } from './work-folder.ts';
 
 export const RUNNER_VERSION = 'proofboard-replay/0.1.0';
-
-/** The replay part of a task record: which harness scores it and how its training is started. */
-export const replaySpecSchema = z
-  .object({
-    harness: z.string().min(1).max(64),
-    // argv inside the sandbox: {seed} is replaced by the run's seed; the commit's tree is at /input, the
-    // writable work folder at /work.
-    train: z.array(z.string().max(512)).min(1).max(64),
-    limits: z
-      .object({ wallTimeMs: z.number().int().positive(), memoryBytes: z.number().int().positive(), cpuSeconds: z.number().int().positive() })
-      .partial()
-      .strict()
-      .optional(),
-  })
-  .strict();
-export type ReplaySpec = z.infer<typeof replaySpecSchema>;
 
 export type JobInput = {
   claimId: string;
@@ -44,6 +35,8 @@ export type JobInput = {
   environment: { gpu: 'cpu' | { model: string; count: number }; driver: string | null; runtimes: Record<string, string> };
   machine?: MachineConfig;
   onProgress?: (stage: string) => void;
+  /** Where a folder the job left could not be removed: reported, never allowed to discard an outcome. */
+  onCleanupError?: (error: Error) => void;
 };
 
 /**
@@ -71,79 +64,87 @@ export async function runReplayJob(input: JobInput): Promise<JobOutcome> {
     return { ok: false, code: 'infrastructure', message: 'downloaded bundle does not match its digest' };
   }
 
-  const root = await mkdtemp(join(tmpdir(), 'proofboard-job-'));
-  // The sandbox uid must traverse this folder to reach its work folders (mkdtemp makes it 0700); it cannot list it.
-  await chmod(root, 0o711);
+  // Mode 0711: the job's uid reaches its own work folder inside, but cannot list its neighbours.
+  const root = await createJobRoot();
   try {
-    const bundlePath = join(root, 'commit.bundle');
-    await writeFile(bundlePath, input.bundle);
-    input.onProgress?.('checkout');
-    const checkout = await checkoutBundle({ bundlePath, commit: input.commit, destDir: join(root, 'checkout') });
-    if (!checkout.ok) return { ok: false, code: 'bad_bundle', message: `${checkout.reason}: ${checkout.detail}` };
-
-    const limits: Partial<SandboxLimits> = { ...spec.data.limits };
-    const seeds = input.policy.seeds ?? Array.from({ length: input.policy.runs }, (_, i) => i);
-    const startedAt = new Date();
-    const runs: { seed: number; value: number; wallMs: number }[] = [];
-    let modelSha256: string | null = null;
-    for (const seed of seeds) {
-      input.onProgress?.(`train seed ${seed}`);
-      const workDir = join(root, `run-${seed}`);
-      await mkdir(workDir);
-      const result = await runInSandbox({
-        command: spec.data.train.map((a) => a.replaceAll('{seed}', String(seed))),
-        workDir,
-        inputDir: checkout.treeDir,
-        // The job's uid has no passwd entry: name it in the environment, where getpass and most tools look first.
-        env: { ...input.machine?.env, USER: 'proofboard', LOGNAME: 'proofboard', HOME: SANDBOX_WORK_DIR, PYTHONDONTWRITEBYTECODE: '1', PYTHONHASHSEED: '0', PROOFBOARD_SEED: String(seed) },
-        readOnlyPaths: input.machine?.readOnlyPaths ?? [],
-        limits,
-        gpus: input.gpus,
-      });
-      if (result.killReason !== 'none' || result.exitCode !== 0) {
-        const tail = result.stderr.subarray(Math.max(0, result.stderr.length - TAIL)).toString('utf8');
-        return {
-          ok: false,
-          code: 'training_failed',
-          killReason: result.killReason,
-          message: `seed ${seed}: ${result.killReason !== 'none' ? `killed (${result.killReason})` : `exit ${result.exitCode}`}; stderr tail: ${tail}`,
-        };
-      }
-      input.onProgress?.(`score seed ${seed}`);
-      const outPath = join(workDir, harness.output.path);
-      const info = await stat(outPath).catch(() => null);
-      if (!info?.isFile()) return { ok: false, code: 'harness_failed', message: `training left no ${harness.output.path}` };
-      // Read at most the cap: the file is the untrusted job's, and its size is its choice.
-      if (info.size > harness.output.maxBytes) return { ok: false, code: 'harness_failed', message: `${harness.output.path} is ${info.size} bytes, over ${harness.output.maxBytes}` };
-      const output = await readFile(outPath);
-      const scored = harness.evaluate(output);
-      if (!scored.ok) return { ok: false, code: 'harness_failed', message: scored.message };
-      if (seed === seeds[0]) modelSha256 = createHash('sha256').update(output).digest('hex');
-      runs.push({ seed, value: scored.value, wallMs: result.wallMs });
-    }
-    const statement = buildReplayStatement({
-      commit: input.commit,
-      modelSha256,
-      predicate: {
-        task: input.task,
-        claimId: input.claimId,
-        metric: input.metricName,
-        runs: runs.map(({ seed, value }) => ({ seed, value })),
-        environment: {
-          ...input.environment,
-          runnerVersion: RUNNER_VERSION,
-          harnessSha256: harness.harnessSha256,
-          datasetSha256: harness.datasetSha256,
-          sandboxProfileSha256: sandboxProfileSha256(limits, input.machine?.readOnlyPaths),
-        },
-        startedAt: startedAt.toISOString(),
-        finishedAt: new Date().toISOString(),
-      },
-    });
-    return { ok: true, statement, runs };
+    return await runInFolder(input, root, spec.data, harness);
   } finally {
-    await rm(root, { recursive: true, force: true });
+    // The job's folder is hostile too (a 3000-deep chain, folders without permissions): removing it must not turn
+    // an outcome already computed into an error. What is left is swept when a worker starts.
+    await removeJobTree(root).catch((error: Error) => input.onCleanupError?.(error));
   }
+}
+
+async function runInFolder(
+  input: JobInput,
+  root: string,
+  spec: ReplaySpec,
+  harness: Harness,
+): Promise<JobOutcome> {
+  const bundlePath = join(root, 'commit.bundle');
+  await writeFile(bundlePath, input.bundle);
+  input.onProgress?.('checkout');
+  const checkout = await checkoutBundle({ bundlePath, commit: input.commit, destDir: join(root, 'checkout') });
+  if (!checkout.ok) return { ok: false, code: 'bad_bundle', message: toInertText(`${checkout.reason}: ${checkout.detail}`) };
+
+  const limits: Partial<SandboxLimits> = { ...spec.limits };
+  const seeds = input.policy.seeds ?? Array.from({ length: input.policy.runs }, (_, i) => i);
+  const startedAt = new Date();
+  const runs: { seed: number; value: number; wallMs: number }[] = [];
+  let modelSha256: string | null = null;
+  for (const seed of seeds) {
+    input.onProgress?.(`train seed ${seed}`);
+    const workDir = join(root, `run-${seed}`);
+    await mkdir(workDir);
+    const result = await runInSandbox({
+      command: spec.train.map((a) => a.replaceAll('{seed}', String(seed))),
+      workDir,
+      inputDir: checkout.treeDir,
+      // The job's uid has no passwd entry: name it in the environment, where getpass and most tools look first.
+      env: { ...input.machine?.env, USER: 'proofboard', LOGNAME: 'proofboard', HOME: SANDBOX_WORK_DIR, PYTHONDONTWRITEBYTECODE: '1', PYTHONHASHSEED: '0', PROOFBOARD_SEED: String(seed) },
+      readOnlyPaths: input.machine?.readOnlyPaths ?? [],
+      limits,
+      gpus: input.gpus,
+    });
+    if (result.killReason !== 'none' || result.exitCode !== 0) {
+      // The tail is the job's own bytes: escaped here, so no terminal escape reaches a verdict, a log leaf or a screen.
+      const tail = toInertText(result.stderr.subarray(Math.max(0, result.stderr.length - TAIL)).toString('utf8'));
+      return {
+        ok: false,
+        code: 'training_failed',
+        killReason: result.killReason,
+        message: `seed ${seed}: ${result.killReason !== 'none' ? `killed (${result.killReason})` : `exit ${result.exitCode}`}; stderr tail: ${tail}`,
+      };
+    }
+    input.onProgress?.(`score seed ${seed}`);
+    // Read as root from a folder the job controlled: never through a link, never more than the cap (job-output.ts).
+    const output = await readJobOutput(workDir, harness.output.path, harness.output.maxBytes, result.uid);
+    if (!output.ok) return { ok: false, code: 'harness_failed', message: `seed ${seed}: ${output.message}` };
+    const scored = await scoreInThread(harness.id, output.bytes);
+    if (!scored.ok) return { ok: false, code: 'harness_failed', message: `seed ${seed}: ${toInertText(scored.message)}` };
+    if (seed === seeds[0]) modelSha256 = createHash('sha256').update(output.bytes).digest('hex');
+    runs.push({ seed, value: scored.value, wallMs: result.wallMs });
+  }
+  const statement = buildReplayStatement({
+    commit: input.commit,
+    modelSha256,
+    predicate: {
+      task: input.task,
+      claimId: input.claimId,
+      metric: input.metricName,
+      runs: runs.map(({ seed, value }) => ({ seed, value })),
+      environment: {
+        ...input.environment,
+        runnerVersion: RUNNER_VERSION,
+        harnessSha256: harness.harnessSha256,
+        datasetSha256: harness.datasetSha256,
+        sandboxProfileSha256: sandboxProfileSha256(limits, input.machine?.readOnlyPaths),
+      },
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+    },
+  });
+  return { ok: true, statement, runs };
 }
 
 /** What the sandbox was: its limits, mount layout and seccomp program, so two verifiers can compare profiles. */

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { readKeyFile } from '../cli/key-file.ts';
 import { checkSandboxAvailable } from './sandbox.ts';
-import { runWorker } from './worker.ts';
+import { GpuUnavailableError, runWorker } from './worker.ts';
 
 export async function workerCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -40,16 +40,23 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   process.once('SIGTERM', () => controller.abort());
-  const { jobs } = await runWorker({
-    server: values.server,
-    secretKey: key.secretKey,
-    gpus,
-    ...(values.tasks ? { tasks: values.tasks.split(',') } : {}),
-    once: values.once,
-    machine: { readOnlyPaths: values['read-only'], env: passedEnv(values['pass-env']) },
-    pollMs: Number(values['poll-ms']),
-    signal: controller.signal,
-  });
+  let jobs: number;
+  try {
+    ({ jobs } = await runWorker({
+      server: values.server,
+      secretKey: key.secretKey,
+      gpus,
+      ...(values.tasks ? { tasks: values.tasks.split(',') } : {}),
+      once: values.once,
+      machine: { readOnlyPaths: values['read-only'], env: passedEnv(values['pass-env']) },
+      pollMs: Number(values['poll-ms']),
+      signal: controller.signal,
+    }));
+  } catch (e) {
+    if (!(e instanceof GpuUnavailableError)) throw e;
+    console.error(`proofboard verifier: refusing to start: ${e.message}`);
+    return 1;
+  }
   console.log(`worker stopped after ${jobs} job(s)`);
   return 0;
 }

@@ -4,11 +4,13 @@
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { toHex } from '../attest/bytes.ts';
+import { toInertText } from '../attest/inert-text.ts';
 import { ed25519PublicKey } from '../attest/ed25519.ts';
 import { signAttestation } from '../attest/statement.ts';
 import { taskPolicySchema } from '../attest/policy.ts';
 import { runReplayJob, type JobInput, type MachineConfig } from './run-job.ts';
 import { removeStaleJobCgroups } from './sandbox-cgroup.ts';
+import { sweepStaleJobFolders } from './work-folder.ts';
 import { newWorkerInstanceId, signWorkerRequest, type WorkerRequest } from './worker-request.ts';
 
 export type WorkerOptions = {
@@ -41,11 +43,16 @@ export async function runWorker(opts: WorkerOptions): Promise<{ jobs: number }> 
   const gpus = opts.gpus ?? 0;
   const sign = (body: Omit<WorkerRequest, 'v' | 'verifierKey' | 'createdAt' | 'gpus' | 'worker'>) =>
     signWorkerRequest(opts.secretKey, { ...body, worker: instance, gpus });
+  // Measured once, before any job: a worker that cannot see the GPUs it was told to use refuses to start rather than
+  // sign an environment it never measured.
   const environment = describeEnvironment(gpus);
   log(`worker ${toHex(ed25519PublicKey(opts.secretKey)).slice(0, 16)}…/${instance} polling ${opts.server}`);
   // A worker killed mid-job (SIGKILL, OOM) left its job's empty cgroups behind; sweep them before taking more.
   const swept = await removeStaleJobCgroups().catch(() => 0);
   if (swept > 0) log(`removed ${swept} empty job cgroup(s) left by an earlier worker`);
+  // ... and its job folders (a live worker's are left alone: each folder records the process that owns it).
+  const folders = await sweepStaleJobFolders().catch((e: Error) => (log(`could not sweep old job folders: ${e.message}`), 0));
+  if (folders > 0) log(`removed ${folders} job folder(s) left by an earlier worker`);
   let jobs = 0;
   while (!opts.signal?.aborted) {
     let job: LeasedJob | null;
@@ -94,7 +101,7 @@ async function runLeasedJob(
     const started = Date.now();
     const bundle = await download(opts.server, `/v1/blobs/${job.claim.bundle}`);
     const policy = taskPolicySchema.parse(job.task.policy);
-    const outcome = await runReplayJob({
+    const running = runReplayJob({
       claimId: job.claim.id,
       task: job.task.id,
       commit: job.claim.commit,
@@ -107,7 +114,11 @@ async function runLeasedJob(
       environment,
       ...(opts.machine ? { machine: opts.machine } : {}),
       onProgress: (stage) => log(`job ${job.jobId}: ${stage}`),
+      onCleanupError: (e) => log(`job ${job.jobId}: its folder could not be removed (swept at the next start): ${e.message}`),
     });
+    // Stopping never waits for a job: it was handed back above, and its sandbox dies with this process.
+    const outcome = await unlessAborted(running, opts.signal);
+    if (outcome === ABORTED) return;
     if (outcome.ok) {
       const pub = toHex(ed25519PublicKey(opts.secretKey));
       const attestation = signAttestation(outcome.statement, opts.secretKey, pub);
@@ -120,7 +131,7 @@ async function runLeasedJob(
       await postResult(opts, `/v1/replay/jobs/${job.jobId}/fail`, log, () => ({
         request: sign({ action: 'fail', jobId: job.jobId, failure: {
             code: outcome.code,
-            message: outcome.message.slice(0, 2000),
+            message: toInertText(outcome.message).slice(0, 2000),
             ...(outcome.killReason && outcome.killReason !== 'none' ? { killReason: outcome.killReason as 'wall_time' } : {}),
           },
         }),
@@ -134,7 +145,7 @@ async function runLeasedJob(
     log(`job ${job.jobId}: worker error: ${(e as Error).message}`);
     // Our own trouble: hand the job back so another worker can take it now rather than at lease expiry.
     await post(opts.server, `/v1/replay/jobs/${job.jobId}/fail`, {
-      request: sign({ action: 'fail', jobId: job.jobId, failure: { code: 'infrastructure', message: (e as Error).message.slice(0, 2000) } }),
+      request: sign({ action: 'fail', jobId: job.jobId, failure: { code: 'infrastructure', message: toInertText((e as Error).message).slice(0, 2000) } }),
     }).catch(() => {});
   } finally {
     clearInterval(heartbeat);
@@ -174,23 +185,57 @@ export function heartbeatInterval(leaseExpiresAt: string | undefined, now = Date
   return Math.min(15_000, Math.max(1_000, Math.floor(remaining / 3)));
 }
 
-export function describeEnvironment(gpus: number): JobInput['environment'] {
+/** A worker asked for GPUs that this machine cannot show: it must not start (its attestations would lie). */
+export class GpuUnavailableError extends Error {
+  override readonly name = 'GpuUnavailableError';
+}
+
+/**
+ * What this machine is, as measured: Node's and Python's versions, and with `gpus > 0` the NVIDIA devices that
+ * answer `nvidia-smi` (model, driver, and how many are passed into each job: all of them, as the sandbox mounts every
+ * /dev/nvidia* node). Throws GpuUnavailableError when fewer than `gpus` devices answer; never guesses.
+ */
+export function describeEnvironment(gpus: number, querySmi: () => string = queryNvidiaSmi): JobInput['environment'] {
   const runtimes: Record<string, string> = { node: process.versions.node };
   try {
     runtimes.python = execFileSync('/usr/bin/python3', ['-c', 'import platform; print(platform.python_version())'], { encoding: 'utf8' }).trim();
   } catch {
     // No Python here: the task's training command will fail and say so.
   }
-  if (gpus > 0) {
-    try {
-      const out = execFileSync('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'], { encoding: 'utf8' }).trim().split('\n');
-      const [model, driver] = out[0]!.split(',').map((s) => s.trim());
-      return { gpu: { model: model!, count: Math.min(gpus, out.length) }, driver: driver ?? null, runtimes };
-    } catch {
-      return { gpu: { model: 'unknown NVIDIA GPU', count: gpus }, driver: null, runtimes };
-    }
+  if (gpus === 0) return { gpu: 'cpu', driver: null, runtimes };
+  let text: string;
+  try {
+    text = querySmi();
+  } catch (e) {
+    throw new GpuUnavailableError(`--gpus ${gpus}: nvidia-smi does not answer on this machine (${(e as Error).message.split('\n')[0]})`);
   }
-  return { gpu: 'cpu', driver: null, runtimes };
+  const devices = text
+    .split('\n')
+    .map((line) => line.split(',').map((field) => field.trim()))
+    .filter(([model, driver]) => model && driver);
+  if (devices.length < gpus) throw new GpuUnavailableError(`--gpus ${gpus}: only ${devices.length} NVIDIA device(s) answer nvidia-smi`);
+  const models = [...new Set(devices.map(([model]) => model!))];
+  return { gpu: { model: models.join(' + '), count: devices.length }, driver: devices[0]![1]!, runtimes };
+}
+
+function queryNvidiaSmi(): string {
+  return execFileSync('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'], { encoding: 'utf8', timeout: 30_000 });
+}
+
+const ABORTED = Symbol('aborted');
+
+/** `work`'s value, or ABORTED as soon as `signal` fires (the work itself goes on, unawaited). */
+async function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T | typeof ABORTED> {
+  if (!signal) return work;
+  if (signal.aborted) return ABORTED;
+  let onAbort = () => {};
+  const stopped = new Promise<typeof ABORTED>((resolve) => (onAbort = () => resolve(ABORTED)));
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await Promise.race([work, stopped]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 async function post<T = unknown>(server: string, path: string, body: unknown): Promise<T> {

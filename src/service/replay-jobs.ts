@@ -6,6 +6,8 @@ import { claims, evidence, replayJobs, submitterKeys, tasks, verdicts, verifierK
 import type { Tx } from '../../db/client.ts';
 import { verifyAttestation } from '../attest/verify-attestations.ts';
 import { taskPolicySchema } from '../attest/policy.ts';
+import { toInertText } from '../attest/inert-text.ts';
+import { replayJobBudgetMs, replaySpecSchema } from '../attest/replay-spec.ts';
 import { verifyClaimEnvelope, type ClaimPayload } from '../attest/claim.ts';
 import type { AppContext } from './context.ts';
 import { ServiceError } from './errors.ts';
@@ -56,13 +58,14 @@ export async function leaseJob(ctx: AppContext, envelope: unknown): Promise<Leas
         .where(eq(replayJobs.id, job.id));
       return null;
     }
-    const expires = new Date(now.getTime() + ctx.config.leaseMs);
-    await tx
-      .update(replayJobs)
-      .set({ state: 'leased', leaseOwner: worker.owner, leaseExpiresAt: expires, attempts: job.attempts + 1, updatedAt: now })
-      .where(eq(replayJobs.id, job.id));
     const [claim] = await tx.select().from(claims).where(eq(claims.id, job.claimId));
     const [task] = await tx.select().from(tasks).where(eq(tasks.id, claim!.taskId));
+    const deadline = new Date(now.getTime() + leaseBudgetMs(task!.policy, task!.replay));
+    const expires = new Date(Math.min(now.getTime() + ctx.config.leaseMs, deadline.getTime()));
+    await tx
+      .update(replayJobs)
+      .set({ state: 'leased', leaseOwner: worker.owner, leaseExpiresAt: expires, leaseDeadlineAt: deadline, attempts: job.attempts + 1, updatedAt: now })
+      .where(eq(replayJobs.id, job.id));
     return {
       jobId: job.id,
       kind: job.kind,
@@ -79,6 +82,16 @@ export async function leaseJob(ctx: AppContext, envelope: unknown): Promise<Leas
       task: { id: task!.id, policy: task!.policy, replay: task!.replay },
     };
   });
+}
+
+/**
+ * How long one lease of a job may be kept alive: the task's whole replay budget (replay-spec.ts). A task without a
+ * usable spec gets the default budget of one run per policy run; its worker will refuse it quickly anyway.
+ */
+function leaseBudgetMs(policy: unknown, replay: unknown): number {
+  const runs = taskPolicySchema.safeParse(policy);
+  const spec = replaySpecSchema.safeParse(replay);
+  return replayJobBudgetMs(spec.success ? spec.data : { harness: '-', train: ['-'] }, runs.success ? (runs.data.seeds?.length ?? runs.data.runs) : 1);
 }
 
 /**
@@ -105,8 +118,14 @@ export async function heartbeatJob(ctx: AppContext, jobId: number, envelope: unk
   if (worker.request.jobId !== jobId) throw new ServiceError('bad_request', 'the signed request names another job');
   const now = ctx.now();
   return ctx.db.transaction(async (tx) => {
-    await lockLeasedJob(tx, jobId, worker.owner, now);
-    const expires = new Date(now.getTime() + ctx.config.leaseMs);
+    const job = await lockLeasedJob(tx, jobId, worker.owner, now);
+    // Heartbeats prove the worker is alive, not that the job is progressing: past the task's budget the lease is not
+    // extended, so a worker stuck on a job (or kept busy by it) cannot hold its claim pending forever.
+    const deadline = job.leaseDeadlineAt ?? new Date(now.getTime() + ctx.config.leaseMs);
+    if (deadline <= now) {
+      throw new ServiceError('conflict', 'lease overdue: the job ran past its task budget and goes back to the queue', { reason: 'lease_overdue' });
+    }
+    const expires = new Date(Math.min(now.getTime() + ctx.config.leaseMs, deadline.getTime()));
     await tx.update(replayJobs).set({ leaseExpiresAt: expires, updatedAt: now }).where(eq(replayJobs.id, jobId));
     return { leaseExpiresAt: expires.toISOString() };
   });
@@ -116,32 +135,34 @@ export async function failJob(ctx: AppContext, jobId: number, envelope: unknown)
   const worker = await authorizeWorker(ctx, envelope, 'fail');
   const { request } = worker;
   if (request.jobId !== jobId || !request.failure) throw new ServiceError('bad_request', 'a fail request names its job and failure');
+  // The message carries the job's own stderr: stored inert, so it reaches no page, log leaf or terminal as escapes.
+  const failure = { ...request.failure, message: toInertText(request.failure.message) };
   const now = ctx.now();
   return ctx.db.transaction(async (tx) => {
     const job = await lockLeasedJob(tx, jobId, worker.owner, now);
-    if (request.failure!.code === 'infrastructure') {
+    if (failure.code === 'infrastructure') {
       // The worker's own trouble says nothing about the claim: give the job back for another worker.
       await tx
         .update(replayJobs)
-        .set({ state: 'queued', leaseOwner: null, leaseExpiresAt: null, lastError: request.failure!.message, updatedAt: now })
+        .set({ state: 'queued', leaseOwner: null, leaseExpiresAt: null, lastError: failure.message, updatedAt: now })
         .where(eq(replayJobs.id, jobId));
       return { state: 'queued', verdict: null };
     }
     const [claim] = await tx.select().from(claims).where(eq(claims.id, job.claimId)).for('update');
-    if (request.failure!.killReason) countSandboxKill(request.failure!.killReason);
-    const reasonCode = `replay_${request.failure!.code}`;
+    if (failure.killReason) countSandboxKill(failure.killReason);
+    const reasonCode = `replay_${failure.code}`;
     const verdict: Verdict = {
       status: claim!.status === 'verified' ? 'disputed' : 'rejected',
       method: null,
       reasonCode,
-      rule: `replay by verifier ${worker.keyId}: ${request.failure!.code}: ${request.failure!.message.slice(0, 200)}`,
+      rule: `replay by verifier ${worker.keyId}: ${failure.code}: ${failure.message.slice(0, 200)}`,
       evidenceDigests: [],
     };
     const settles = claim!.status === 'pending' || claim!.status === 'verified';
     if (settles) await recordVerdict(ctx, tx, claim!, verdict, now);
     await tx
       .update(replayJobs)
-      .set({ state: 'done', result: { failure: request.failure }, lastError: request.failure!.message, updatedAt: now })
+      .set({ state: 'done', result: { failure }, lastError: failure.message, updatedAt: now })
       .where(eq(replayJobs.id, jobId));
     return { state: 'done', verdict: settles ? verdict : null };
   });

@@ -3,6 +3,7 @@ import { asc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { taskIdSchema } from '../attest/claim.ts';
 import { taskPolicySchema } from '../attest/policy.ts';
+import { replaySpecSchema } from '../attest/replay-spec.ts';
 import { circuits, tasks } from '../../db/schema.ts';
 import type { AppContext } from './context.ts';
 import { ServiceError } from './errors.ts';
@@ -18,7 +19,8 @@ export const createTaskSchema = z
     policy: taskPolicySchema,
     auditFraction: z.number().min(0).max(1).default(0),
     stampBaseBits: z.number().int().min(0).max(40).default(0),
-    replay: z.record(z.string(), z.unknown()).nullable().default(null),
+    // Checked here, so a spec no worker can run is refused at registration instead of failing every replay job later.
+    replay: replaySpecSchema.nullable().default(null),
     evalSetCommitment: z.string().max(200).nullable().default(null),
   })
   .strict()

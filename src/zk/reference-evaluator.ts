@@ -1,7 +1,6 @@
 // The trusted evaluation of the digits-mlp task in TypeScript. It computes exactly what circuits/digits-mlp.circom
 // computes (same fixed-point semantics, same packing, same Poseidon commitments), so it doubles as the replay
 // harness's scorer and as the oracle in the circuit's property test.
-import { buildPoseidonReference } from 'circomlibjs';
 import { z } from 'zod';
 
 export const MODEL_FORMAT = 'proofboard.digits-mlp.v1';
@@ -128,7 +127,9 @@ export function toShards(rows: readonly EvalRow[]): EvalRow[][] {
 type Poseidon = { (inputs: bigint[]): unknown; F: { toObject(x: unknown): bigint } };
 let poseidonP: Promise<Poseidon> | undefined;
 async function poseidon(inputs: bigint[]): Promise<bigint> {
-  poseidonP ??= buildPoseidonReference() as Promise<Poseidon>;
+  // Loaded on first use: circomlibjs pulls in the web-worker package, which takes over any worker thread that
+  // imports it (the replay scoring thread imports this file for countCorrect only).
+  poseidonP ??= import('circomlibjs').then((m) => m.buildPoseidonReference() as Promise<Poseidon>);
   const p = await poseidonP;
   return p.F.toObject(p(inputs));
 }
