@@ -10,6 +10,7 @@ import { registerTaskRoutes } from './routes/tasks.ts';
 import { registerBlobRoutes } from './routes/blobs.ts';
 import { registerVerifierKeyRoutes } from './routes/verifier-keys.ts';
 import { registerReplayRoutes } from './routes/replay.ts';
+import { registerReplayAdminRoutes } from './routes/replay-admin.ts';
 import { registerWebRoutes, securityHeaders } from './routes/web.ts';
 import { httpMetrics, metricsHandler } from './metrics.ts';
 import { requestLog } from './request-log.ts';
@@ -60,6 +61,7 @@ export function createApp(ctx: AppContext, opts: AppOptions = {}): Api {
   registerBlobRoutes(app, ctx);
   registerVerifierKeyRoutes(app, ctx);
   registerReplayRoutes(app, ctx);
+  registerReplayAdminRoutes(app, ctx);
   registerLogRoutes(app, ctx);
 
   app.doc31('/openapi.json', {

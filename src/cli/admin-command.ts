@@ -1,9 +1,10 @@
-// proofboard admin: the service operator's actions over HTTP (tasks, verifier trust, revocation). Every one of them
+// proofboard admin: the service operator's actions over HTTP (tasks, verifier trust, revocation, parked replay jobs). Every one of them
 // is an operator endpoint: the server checks the token and writes the audit row in the same transaction.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { verifierKeyId } from '../service/verifier-keys.ts';
+import { toInertText } from '../attest/inert-text.ts';
 import { apiRequest } from './http-client.ts';
 
 const USAGE = `usage: proofboard admin <action> [--server URL] [--token-file FILE] [--json]
@@ -16,6 +17,11 @@ const USAGE = `usage: proofboard admin <action> [--server URL] [--token-file FIL
   verifier revoke ID --reason compromised|retired [--at T]
                                              revoke a key; compromised re-judges everything it signed
   verifier list                              the trust registry, revoked keys included
+  jobs list [--state failed|queued|leased|done|closed|all] [--limit N]
+                                             replay jobs; by default the parked ones (state failed)
+  jobs requeue JOB                           queue a parked or queued job again, attempts reset to 0
+  jobs close JOB --reason TEXT               give up on a parked job: a pending claim is rejected
+                                             (replay_abandoned, with your reason)
 
   ID is the key id (32 hex) or its public key (64 hex). T is a time, e.g. 2026-12-01T00:00:00Z.
   The operator token comes from --token-file, else PROOFBOARD_OPERATOR_TOKEN, else
@@ -62,6 +68,9 @@ const ACTIONS: Record<string, (argv: string[]) => Promise<number>> = {
   'verifier update': verifierUpdate,
   'verifier revoke': verifierRevoke,
   'verifier list': verifierList,
+  'jobs list': jobsList,
+  'jobs requeue': jobsRequeue,
+  'jobs close': jobsClose,
 };
 
 async function taskAdd(argv: string[]): Promise<number> {
@@ -168,6 +177,85 @@ async function verifierList(argv: string[]): Promise<number> {
   return 0;
 }
 
+type JobJson = {
+  id: number;
+  kind: string;
+  claimId: string;
+  task?: string;
+  claimStatus?: string;
+  state: string;
+  attempts: number;
+  lastError: string | null;
+  leaseExpiresAt: string | null;
+  updatedAt: string;
+};
+
+const JOB_STATES = ['failed', 'queued', 'leased', 'done', 'closed', 'all'];
+
+async function jobsList(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...commonOptions, state: { type: 'string', default: 'failed' }, limit: { type: 'string' } },
+  });
+  if (values.help || positionals.length > 0) return usage(values.help);
+  if (!JOB_STATES.includes(values.state)) throw new Error(`--state must be one of ${JOB_STATES.join(', ')}, got ${JSON.stringify(values.state)}`);
+  const common = toCommon(values);
+  const query = new URLSearchParams({ state: values.state, ...(values.limit ? { limit: values.limit } : {}) });
+  const res = await apiRequest<{ jobs: JobJson[]; truncated: boolean }>(common.server, 'GET', `/v1/admin/replay-jobs?${query}`, undefined, auth(common));
+  // A job's error text is a hostile job's stderr, relayed: JSON.stringify escapes C0 controls but leaves C1 ones
+  // (U+009B starts a terminal control sequence) and bidi overrides raw, so the JSON is made inert too (still the same JSON).
+  if (common.json) console.log(toInertText(JSON.stringify(res.body.jobs)));
+  else if (res.body.jobs.length === 0) console.log(`no replay jobs in state ${values.state}`);
+  else {
+    for (const job of res.body.jobs) console.log(describeJob(job));
+    if (res.body.truncated) console.log(`(more jobs than ${res.body.jobs.length}: use --limit)`);
+  }
+  return 0;
+}
+
+async function jobsRequeue(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: commonOptions });
+  if (values.help || positionals.length !== 1) return usage(values.help);
+  const common = toCommon(values);
+  const res = await apiRequest<{ job: JobJson }>(common.server, 'POST', `/v1/admin/replay-jobs/${toJobId(positionals[0]!)}/requeue`, undefined, auth(common));
+  if (common.json) console.log(toInertText(JSON.stringify(res.body)));
+  else console.log(`replay job ${res.body.job.id} queued again (attempts reset to ${res.body.job.attempts})`);
+  return 0;
+}
+
+async function jobsClose(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...commonOptions, reason: { type: 'string' } } });
+  if (values.help || positionals.length !== 1 || values.reason === undefined) return usage(values.help);
+  const common = toCommon(values);
+  const res = await apiRequest<{ job: JobJson; verdict: { status: string; reasonCode: string; logIndex: number } | null }>(
+    common.server,
+    'POST',
+    `/v1/admin/replay-jobs/${toJobId(positionals[0]!)}/close`,
+    { reason: values.reason },
+    auth(common),
+  );
+  if (common.json) console.log(toInertText(JSON.stringify(res.body)));
+  else {
+    const { job, verdict } = res.body;
+    console.log(`replay job ${job.id} closed`);
+    console.log(
+      verdict
+        ? `claim ${job.claimId} ${verdict.status} (${verdict.reasonCode}), log entry ${verdict.logIndex}`
+        : `claim ${job.claimId} left as it was (not pending, or an audit job)`,
+    );
+  }
+  return 0;
+}
+
+function describeJob(j: JobJson): string {
+  const lease = j.state === 'leased' && j.leaseExpiresAt ? `  lease until ${j.leaseExpiresAt}` : '';
+  // The server stores error texts inert; escaped again here so that no server, however old or hostile, can reach the
+  // operator's terminal through them (toInertText leaves an already inert text as it is).
+  const error = j.lastError === null ? '-' : toInertText(j.lastError);
+  return `${j.id}  ${j.kind}  ${j.claimId}  ${j.task ?? '-'}  ${j.state}  attempts=${j.attempts}  updated ${j.updatedAt}${lease}  last error: ${error}`;
+}
+
 function describeKey(k: KeyJson): string {
   const state = k.revokedAt ? `revoked (${k.revocationReason}) at ${k.revokedAt}` : 'active';
   const until = k.validUntil ? ` until ${k.validUntil}` : '';
@@ -218,6 +306,11 @@ function toIsoTime(value: string, flag: string): string {
   const t = new Date(value);
   if (Number.isNaN(t.getTime())) throw new Error(`${flag}: not a time: ${JSON.stringify(value)}`);
   return t.toISOString();
+}
+
+function toJobId(id: string): string {
+  if (!/^[1-9][0-9]{0,14}$/.test(id)) throw new Error(`not a replay job id (a positive integer): "${toInertText(id)}"`);
+  return id;
 }
 
 function toKeyId(idOrPublicKey: string): string {
