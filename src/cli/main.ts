@@ -15,7 +15,7 @@ const HELP = `proofboard <command> [options]
   verifier keygen [--out F] make a verifier operator's Ed25519 key (see docs/verifier-operators.md)
   verifier ...              run the replay worker (see docs/verifier-operators.md)
   attest ...                sign a replay result for a claim and post it (verifier operators)
-  admin ...                 operator actions: tasks, verifier keys, revocation (see docs/operators.md)
+  admin ...                 operator actions: tasks, verifier keys, revocation, parked replay jobs (see docs/operators.md)
 
 Run 'proofboard <command> --help' for a command's options.`;
 

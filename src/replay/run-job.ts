@@ -5,7 +5,7 @@
 // outcome (`{ ok: false }` with a code that rejects the claim and counts against its key); what this machine caused
 // (no sandbox, a harness thread that cannot start, a full host disk) is thrown, and the job goes back to the queue.
 import { createHash } from 'node:crypto';
-import { writeFile, mkdir } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildReplayStatement, type ReplayStatement } from '../attest/statement.ts';
 import { toInertText } from '../attest/inert-text.ts';
@@ -14,11 +14,11 @@ import { replaySpecSchema, type ReplaySpec } from '../attest/replay-spec.ts';
 import { checkoutBundle } from './git-checkout.ts';
 import { harnessById, type Harness } from './harnesses.ts';
 import { readJobOutput } from './job-output.ts';
-import { runInSandbox, SANDBOX_INPUT_DIR, SANDBOX_WORK_DIR, DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './sandbox.ts';
+import { allocateSandboxUid, runInSandbox, SANDBOX_INPUT_DIR, SANDBOX_WORK_DIR, DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './sandbox.ts';
 import { scoreInThread } from './scoring-thread.ts';
 import type { FailureCode } from './worker-request.ts';
 import { buildSeccompFilter, toSeccompArch } from './seccomp-filter.ts';
-import { createJobRoot, removeJobTree } from './work-folder.ts';
+import { createJobRoot, createWorkFolder, removeJobTree } from './work-folder.ts';
 
 export const RUNNER_VERSION = 'proofboard-replay/0.1.0';
 
@@ -95,8 +95,13 @@ async function runInFolder(
   for (const seed of seeds) {
     input.onProgress?.(`train seed ${seed}`);
     const workDir = join(root, `run-${seed}`);
-    await mkdir(workDir);
+    // Each run writes into a file system of its own, capped in bytes and files (work-folder.ts): a job that fills it
+    // gets ENOSPC, never the host's disk.
+    const uid = allocateSandboxUid();
+    const capped = { ...DEFAULT_SANDBOX_LIMITS, ...limits };
+    await createWorkFolder(workDir, { diskBytes: capped.diskBytes, maxInodes: capped.maxInodes, uid });
     const result = await runInSandbox({
+      uid,
       command: spec.train.map((a) => a.replaceAll('{seed}', String(seed))),
       workDir,
       inputDir: checkout.treeDir,

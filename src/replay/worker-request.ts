@@ -29,7 +29,7 @@ export const workerRequestSchema = z
         code: z.enum(FAILURE_CODES),
         message: z.string().max(2000),
         // Which sandbox limit ended the training, when one did (counted in /metrics).
-        killReason: z.enum(['wall_time', 'cpu_time', 'memory', 'output', 'file_size']).optional(),
+        killReason: z.enum(['wall_time', 'cpu_time', 'memory', 'output', 'file_size', 'disk']).optional(),
       })
       .strict()
       .optional(),

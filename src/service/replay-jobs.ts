@@ -37,7 +37,7 @@ export async function leaseJob(ctx: AppContext, envelope: unknown): Promise<Leas
   return ctx.db.transaction(async (tx) => {
     // Lease expiry is checked here, on every lease request, so no separate reaper has to be alive for jobs to recover.
     const [job] = await tx
-      .select({ id: replayJobs.id, kind: replayJobs.kind, attempts: replayJobs.attempts, claimId: replayJobs.claimId })
+      .select({ id: replayJobs.id, kind: replayJobs.kind, attempts: replayJobs.attempts, claimId: replayJobs.claimId, lastError: replayJobs.lastError })
       .from(replayJobs)
       .innerJoin(claims, eq(claims.id, replayJobs.claimId))
       .innerJoin(submitterKeys, eq(submitterKeys.publicKey, claims.submitter))
@@ -54,7 +54,8 @@ export async function leaseJob(ctx: AppContext, envelope: unknown): Promise<Leas
     if (job.attempts >= MAX_ATTEMPTS) {
       await tx
         .update(replayJobs)
-        .set({ state: 'failed', lastError: `gave up after ${job.attempts} leases expired or failed`, updatedAt: now })
+        // The last worker's error stays readable for the operator who looks at the parked job (proofboard admin jobs).
+        .set({ state: 'failed', lastError: `gave up after ${job.attempts} leases expired or failed; last error: ${job.lastError ?? 'none (leases expired)'}`, updatedAt: now })
         .where(eq(replayJobs.id, job.id));
       return null;
     }

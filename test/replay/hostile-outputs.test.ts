@@ -60,7 +60,9 @@ describeSandbox('hostile outputs left in the work folder', () => {
     url = server.url;
     closeServer = server.close;
     await registerReplayTask(url, OPERATOR_TOKEN, 'hostile-outputs', TRAIN, { wallTimeMs: 120_000, cpuSeconds: 120, memoryBytes: 256 * MiB });
-    await trustVerifier(url, OPERATOR_TOKEN, worker, ['hostile-outputs']);
+    // A work folder of 8 MiB: the disk-filling job below writes 64 MiB into it.
+    await registerReplayTask(url, OPERATOR_TOKEN, 'small-disk', TRAIN, { wallTimeMs: 120_000, cpuSeconds: 120, memoryBytes: 256 * MiB, diskBytes: 8 * MiB });
+    await trustVerifier(url, OPERATOR_TOKEN, worker, ['hostile-outputs', 'small-disk']);
 
     root = mkdtempSync(join(tmpdir(), 'proofboard-hostile-outputs-'));
     await chmod(root, 0o711);
@@ -78,6 +80,12 @@ describeSandbox('hostile outputs left in the work folder', () => {
       writeFileSync(join(repo, 'train.py'), source);
       const { bundle, commit } = bundleWorkTree(repo, `${name}.bundle`);
       claims[name] = await submitReplayClaim(url, submitter, { task: 'hostile-outputs', commit, bundle: readFileSync(bundle), value: 56 });
+    }
+    {
+      const repo = initRepo(join(root, 'repo-disk'));
+      writeFileSync(join(repo, 'train.py'), 'block = b"x" * (1 << 20)\nfor i in range(64):\n    open(f"/work/fill-{i}", "wb").write(block)\n');
+      const { bundle, commit } = bundleWorkTree(repo, 'disk.bundle');
+      claims.disk = await submitReplayClaim(url, submitter, { task: 'small-disk', commit, bundle: readFileSync(bundle), value: 56 });
     }
     // Honest training that also leaves a 3000-deep chain of folders, one of them without permissions: the outcome,
     // already computed when the folder is removed, must survive the clean-up. Submitted last, so the worker that ran
@@ -154,6 +162,13 @@ describeSandbox('hostile outputs left in the work folder', () => {
     expect(texts.some((s) => s.includes('pwned'))).toBe(true);
     // (Checkpoint notes carry newlines by their format; none of the job's escape, bell, carriage return or bidi override may appear.)
     expect(texts.filter((s) => /[\u001b\u0007\r\u202e]/.test(s))).toEqual([]);
+  });
+
+  it('stops a job that fills its work folder at the task\'s disk cap', async () => {
+    const view = await claim('disk');
+    expect(view, workerLog.join('\n')).toMatchObject({ status: 'rejected', reasonCode: 'replay_training_failed' });
+    expect(view.verdict!.rule).toMatch(/killed \(disk\).*Errno 28/);
+    expect(view.history).toHaveLength(1);
   });
 
   it('keeps the worker healthy: the honest claim after them all is verified, its deep folder chain notwithstanding', async () => {

@@ -5,7 +5,7 @@ import { claimIdOf, signClaim } from '../../src/attest/claim.ts';
 import { mineStamp } from '../../src/attest/stamp.ts';
 import { sha256Hex, type TestKey } from '../helpers/claims.ts';
 
-export type ReplayLimits = { wallTimeMs?: number; memoryBytes?: number; cpuSeconds?: number };
+export type ReplayLimits = { wallTimeMs?: number; memoryBytes?: number; cpuSeconds?: number; diskBytes?: number };
 
 export type ClaimView = {
   id: string;
