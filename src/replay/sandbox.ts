@@ -11,6 +11,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { buildSandboxArgs, CGROUP_JOINED, SANDBOX_INPUT_DIR, SANDBOX_WORK_DIR } from './sandbox-args.ts';
 import { createJobCgroup, findMissingCgroupControllers } from './sandbox-cgroup.ts';
+import { SandboxUnavailableError } from './sandbox-unavailable.ts';
 import { findMissingWorkFolderSupport, workFolderFree } from './work-folder.ts';
 import { captureCapped } from './sandbox-output.ts';
 import { buildSeccompFilter, toSeccompArch } from './seccomp-filter.ts';
@@ -108,12 +109,7 @@ export interface SandboxResult {
   jobId: string;
 }
 
-export class SandboxUnavailableError extends Error {
-  override readonly name = 'SandboxUnavailableError';
-  constructor(readonly missing: string[]) {
-    super(`sandbox unavailable, refusing to run untrusted code: missing ${missing.join('; ')}`);
-  }
-}
+export { SandboxUnavailableError };
 
 export type SandboxAvailability =
   | { available: true; bwrap: string; arch: string }

@@ -13,6 +13,7 @@ import { accessSync, constants } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, realpath, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { SandboxUnavailableError } from './sandbox-unavailable.ts';
 
 export const JOB_FOLDER_PREFIX = 'proofboard-job-';
 const OWNER_FILE = 'owner.json';
@@ -27,11 +28,9 @@ export interface WorkFolderLimits {
   uid: number;
 }
 
-export class WorkFolderUnavailableError extends Error {
-  override readonly name = 'WorkFolderUnavailableError';
-  constructor(readonly missing: string[]) {
-    super(`cannot cap the job's work folder, refusing to run untrusted code: missing ${missing.join('; ')}`);
-  }
+/** A SandboxUnavailableError: without a capped work folder the machine must not replay. */
+export class WorkFolderUnavailableError extends SandboxUnavailableError {
+  override readonly name: string = 'WorkFolderUnavailableError';
 }
 
 const run = (file: string, args: string[]): Promise<{ ok: boolean; message: string }> =>

@@ -151,6 +151,22 @@ describeSandbox('replay work folder: a capped file system, removed whatever the 
     }, 240_000);
   }
 
+  it('refuses to mount over a link, a non-empty folder or an existing mount', async () => {
+    const { symlink } = await import('node:fs/promises');
+    const { root, workDir, uid } = await cappedJob(MiB, 100);
+    const limits = { diskBytes: MiB, maxInodes: 100, uid };
+    await expect(createWorkFolder(workDir, limits)).rejects.toThrow(/already a mount point/);
+    await symlink(tmpRoot, join(root, 'link'));
+    await expect(createWorkFolder(join(root, 'link'), limits)).rejects.toThrow(/is a link/);
+    await mkdir(join(root, 'full'));
+    await writeFile(join(root, 'full', 'f'), '');
+    await expect(createWorkFolder(join(root, 'full'), limits)).rejects.toThrow(/not empty/);
+    await expect(createWorkFolder(join(root, 'run-1'), { ...limits, diskBytes: 0 })).rejects.toThrow(/diskBytes/);
+    expect(await mountPointsUnder(root)).toEqual([workDir]);
+    await removeJobTree(root);
+    expect(await readFile(hostFile, 'utf8')).toBe(hostSecret);
+  });
+
   it('refuses to remove a link or a relative path', async () => {
     const link = join(tmpRoot, 'proofboard-job-link');
     const { symlink } = await import('node:fs/promises');
