@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { readKeyFile } from '../cli/key-file.ts';
 import { checkSandboxAvailable } from './sandbox.ts';
-import { GpuUnavailableError, runWorker } from './worker.ts';
+import { describeEnvironment, GpuUnavailableError, runWorker } from './worker.ts';
 
 export async function workerCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -30,6 +30,14 @@ export async function workerCommand(argv: string[]): Promise<number> {
     console.error('--gpus must be an integer 0..64');
     return 2;
   }
+  // Refuse to start rather than sign an environment that was not measured: asked for GPUs, they must answer.
+  try {
+    describeEnvironment(gpus);
+  } catch (e) {
+    if (!(e instanceof GpuUnavailableError)) throw e;
+    console.error(`proofboard verifier: refusing to start: ${e.message}`);
+    return 1;
+  }
   // Refuse to start rather than ever run submitted code without the sandbox.
   const sandbox = await checkSandboxAvailable();
   if (!sandbox.available) {
@@ -40,23 +48,16 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   process.once('SIGTERM', () => controller.abort());
-  let jobs: number;
-  try {
-    ({ jobs } = await runWorker({
-      server: values.server,
-      secretKey: key.secretKey,
-      gpus,
-      ...(values.tasks ? { tasks: values.tasks.split(',') } : {}),
-      once: values.once,
-      machine: { readOnlyPaths: values['read-only'], env: passedEnv(values['pass-env']) },
-      pollMs: Number(values['poll-ms']),
-      signal: controller.signal,
-    }));
-  } catch (e) {
-    if (!(e instanceof GpuUnavailableError)) throw e;
-    console.error(`proofboard verifier: refusing to start: ${e.message}`);
-    return 1;
-  }
+  const { jobs } = await runWorker({
+    server: values.server,
+    secretKey: key.secretKey,
+    gpus,
+    ...(values.tasks ? { tasks: values.tasks.split(',') } : {}),
+    once: values.once,
+    machine: { readOnlyPaths: values['read-only'], env: passedEnv(values['pass-env']) },
+    pollMs: Number(values['poll-ms']),
+    signal: controller.signal,
+  });
   console.log(`worker stopped after ${jobs} job(s)`);
   return 0;
 }

@@ -107,6 +107,11 @@ function queueScore(now: Date) {
 async function lockLeasedJob(tx: Tx, jobId: number, owner: string, now: Date) {
   const [job] = await tx.select().from(replayJobs).where(eq(replayJobs.id, jobId)).for('update');
   if (!job) throw new ServiceError('not_found', `no replay job ${jobId}`);
+  // Heartbeats prove the worker is alive, not that the job is progressing: past the task's budget the lease is not
+  // extended (nor the job finished), so a worker stuck on a job, or kept busy by it, cannot hold its claim forever.
+  if (job.state === 'leased' && job.leaseOwner === owner && job.leaseDeadlineAt && job.leaseDeadlineAt <= now) {
+    throw new ServiceError('conflict', 'lease overdue: the job ran past its task budget and goes back to the queue', { reason: 'lease_overdue' });
+  }
   // A worker whose lease ran out must not finish the job: another worker may already hold it.
   if (job.state !== 'leased' || job.leaseOwner !== owner || !job.leaseExpiresAt || job.leaseExpiresAt < now) {
     throw new ServiceError('conflict', 'lease lost: the job is no longer leased to this worker', { reason: 'lease_lost' });
@@ -120,12 +125,7 @@ export async function heartbeatJob(ctx: AppContext, jobId: number, envelope: unk
   const now = ctx.now();
   return ctx.db.transaction(async (tx) => {
     const job = await lockLeasedJob(tx, jobId, worker.owner, now);
-    // Heartbeats prove the worker is alive, not that the job is progressing: past the task's budget the lease is not
-    // extended, so a worker stuck on a job (or kept busy by it) cannot hold its claim pending forever.
     const deadline = job.leaseDeadlineAt ?? new Date(now.getTime() + ctx.config.leaseMs);
-    if (deadline <= now) {
-      throw new ServiceError('conflict', 'lease overdue: the job ran past its task budget and goes back to the queue', { reason: 'lease_overdue' });
-    }
     const expires = new Date(Math.min(now.getTime() + ctx.config.leaseMs, deadline.getTime()));
     await tx.update(replayJobs).set({ leaseExpiresAt: expires, updatedAt: now }).where(eq(replayJobs.id, jobId));
     return { leaseExpiresAt: expires.toISOString() };
