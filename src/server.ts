@@ -22,8 +22,8 @@ export type RunningService = {
   url: string;
   logger: Logger;
   /**
-   * Registers work to do on shutdown, after the server stops accepting and while in-flight requests finish: an
-   * in-process replay worker stops leasing and releases its leases here, so no job waits for a lease to expire.
+   * Registers work to do on shutdown, before the server stops accepting (each hook bounds its own time): an in-process
+   * replay worker stops leasing and hands its lease back over HTTP here, so no job waits for a lease to expire.
    */
   onClose(hook: () => Promise<void>): void;
   close(): Promise<void>;
@@ -95,11 +95,10 @@ export async function startService(config: Config, log: (line: string) => void =
     close: () =>
       (closing ??= (async () => {
         logger.info({ graceMs: config.shutdownGraceMs }, 'shutting down: finishing in-flight requests');
-        const drained = drain(server, config.shutdownGraceMs, logger, inFlight);
-        const released = Promise.allSettled(hooks.map((h) => h())).then((results) => {
-          for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'shutdown hook failed');
-        });
-        await Promise.all([drained, released]);
+        // Hooks first, while the server still answers: an in-process worker hands its lease back over HTTP.
+        const results = await Promise.allSettled(hooks.map((h) => h()));
+        for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'shutdown hook failed');
+        await drain(server, config.shutdownGraceMs, logger, inFlight);
         // After the drain: pooled proof checks of the last requests are done; no zk timer or worker outlives us.
         await closeZkJudge();
         // The database closes last: a request still running would otherwise fail half-way through its transaction.

@@ -85,10 +85,11 @@ async function runLeasedJob(
   log(`job ${job.jobId} (${job.kind}) claim ${job.claim.id.slice(0, 12)}… commit ${job.claim.commit.slice(0, 12)}`);
   // Stopping mid-job hands the job back at once instead of leaving it to lease expiry; a result that arrives
   // after that is refused by the server (lease lost), so the claim still gets exactly one verdict.
+  let handedBack: Promise<unknown> = Promise.resolve();
   const handBack = () => {
-    post(opts.server, `/v1/replay/jobs/${job.jobId}/fail`, {
+    handedBack = post(opts.server, `/v1/replay/jobs/${job.jobId}/fail`, {
       request: sign({ action: 'fail', jobId: job.jobId, failure: { code: 'infrastructure', message: 'worker shutting down' } }),
-    }).catch(() => {});
+    }).catch((e: Error) => log(`job ${job.jobId}: could not hand it back (${e.message}); its lease will expire`));
   };
   opts.signal?.addEventListener('abort', handBack, { once: true });
   // Heartbeats keep the lease while the job runs; if this process dies they stop and the lease expires.
@@ -118,7 +119,10 @@ async function runLeasedJob(
     });
     // Stopping never waits for a job: it was handed back above, and its sandbox dies with this process.
     const outcome = await unlessAborted(running, opts.signal);
-    if (outcome === ABORTED) return;
+    if (outcome === ABORTED) {
+      await handedBack;
+      return;
+    }
     if (outcome.ok) {
       const pub = toHex(ed25519PublicKey(opts.secretKey));
       const attestation = signAttestation(outcome.statement, opts.secretKey, pub);
