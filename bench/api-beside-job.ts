@@ -1,8 +1,11 @@
 // Latency of the API while a replay job spins on every core beside it, in one run: the real server (embedded
 // database), a bounded loop of GET requests to 127.0.0.1, measured
 //   1. with nothing else running (the baseline),
-//   2. beside a sandboxed CPU-bound job (busy loops, two per core) with the jobs' low CPU share (the default),
-//   3. beside the same job with an equal share (cpuShares 1024: what jobs had before they got a cpu cgroup).
+//   2. beside a sandboxed CPU-bound job (busy loops, two per core) with the default CPU policy: an idle group
+//      (cpu.idle) where the kernel has it, with cpuShares between jobs,
+//   3. beside the same job with a low share only (cpuIdle false, cpuShares 64 or --low-shares),
+//   4. beside the same job with an equal share (cpuIdle false, cpuShares 1024: what a job had before it got a cpu
+//      cgroup, when it ran in the scheduler autogroup of its own session, weighing as much as the API's session).
 // The three are interleaved over --reps rounds, in a rotating order, so that drifting load from other processes
 // hits them alike. Prints p50/p99 and requests per second of each, their ratios against the baseline, and the
 // cores the job still got; ends with one line of JSON. There is no fallback: without the sandbox it fails.
@@ -10,9 +13,9 @@
 // On a virtual machine an idle core is parked by the hypervisor and waking it costs time, so the baseline (idle
 // cores) can be slower than a run beside a job that keeps the cores awake: compare the two job modes first.
 //
-//   npm run bench:api-beside-job -- [--path /healthz] [--requests 3000] [--concurrency 2] [--reps 3] [--low-shares 64]
+//   npm run bench:api-beside-job -- [--path /healthz] [--requests 3000] [--concurrency 2] [--reps 4] [--low-shares 64]
 //
-// --low-shares tries another value for the low share (the default is DEFAULT_SANDBOX_LIMITS.cpuShares).
+// --low-shares tries another value for mode 3 (the default is DEFAULT_SANDBOX_LIMITS.cpuShares).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, get } from 'node:http';
@@ -33,7 +36,7 @@ const { values } = parseArgs({
     path: { type: 'string', default: '/healthz' },
     requests: { type: 'string', default: '3000' },
     concurrency: { type: 'string', default: '2' },
-    reps: { type: 'string', default: '3' },
+    reps: { type: 'string', default: '4' },
     'low-shares': { type: 'string', default: String(DEFAULT_SANDBOX_LIMITS.cpuShares) },
   },
 });
@@ -44,8 +47,13 @@ const REPS = Number(values.reps);
 const CORES = availableParallelism();
 const SPINNERS = 2 * CORES;
 
-type Mode = 'baseline' | 'low_share' | 'equal_share';
-const SHARES: Record<Exclude<Mode, 'baseline'>, number> = { low_share: Number(values['low-shares']), equal_share: 1024 };
+type Mode = 'baseline' | 'default' | 'low_share' | 'equal_share';
+type JobMode = Exclude<Mode, 'baseline'>;
+const CPU: Record<JobMode, { cpuShares: number; cpuIdle: boolean }> = {
+  default: { cpuShares: DEFAULT_SANDBOX_LIMITS.cpuShares, cpuIdle: DEFAULT_SANDBOX_LIMITS.cpuIdle },
+  low_share: { cpuShares: Number(values['low-shares']), cpuIdle: false },
+  equal_share: { cpuShares: 1024, cpuIdle: false },
+};
 
 async function startServer(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
   const env = { ...process.env };
@@ -121,7 +129,7 @@ async function processesOfUid(uid: number): Promise<number> {
 }
 
 /** Runs the request loop beside a sandboxed job that spins SPINNERS busy loops until told to stop. */
-async function besideJob(url: string, cpuShares: number): Promise<Loop & { jobCores: number }> {
+async function besideJob(url: string, cpu: { cpuShares: number; cpuIdle: boolean }): Promise<Loop & { jobCores: number }> {
   const workDir = await mkdtemp(join(tmpdir(), 'proofboard-bench-spin-'));
   const uid = allocateSandboxUid();
   const spin = `for i in $(seq ${SPINNERS}); do (while [ ! -e /work/stop ]; do :; done) & done; wait`;
@@ -129,7 +137,7 @@ async function besideJob(url: string, cpuShares: number): Promise<Loop & { jobCo
     command: ['/bin/sh', '-c', spin],
     workDir,
     uid,
-    limits: { cpuShares, wallTimeMs: 30 * 60_000, cpuSeconds: 30 * 60 * CORES, memoryBytes: 256 * 1024 ** 2 },
+    limits: { ...cpu, wallTimeMs: 30 * 60_000, cpuSeconds: 30 * 60 * CORES, memoryBytes: 256 * 1024 ** 2 },
   });
   let failed: unknown;
   job.catch((error: unknown) => (failed = error));
@@ -165,17 +173,17 @@ async function main(): Promise<void> {
   try {
     // JIT warm-up: the steady state is what is measured.
     await requestLoop(server.url, 2000, CONCURRENCY);
-    const latencies: Record<Mode, number[]> = { baseline: [], low_share: [], equal_share: [] };
-    const seconds: Record<Mode, number> = { baseline: 0, low_share: 0, equal_share: 0 };
-    const jobCores: Record<Exclude<Mode, 'baseline'>, number[]> = { low_share: [], equal_share: [] };
-    const modes: Mode[] = ['baseline', 'low_share', 'equal_share'];
+    const latencies: Record<Mode, number[]> = { baseline: [], default: [], low_share: [], equal_share: [] };
+    const seconds: Record<Mode, number> = { baseline: 0, default: 0, low_share: 0, equal_share: 0 };
+    const jobCores: Record<JobMode, number[]> = { default: [], low_share: [], equal_share: [] };
+    const modes: Mode[] = ['baseline', 'default', 'low_share', 'equal_share'];
     for (let rep = 0; rep < REPS; rep += 1) {
-      for (const mode of [...modes.slice(rep % 3), ...modes.slice(0, rep % 3)]) {
+      for (const mode of [...modes.slice(rep % modes.length), ...modes.slice(0, rep % modes.length)]) {
         let run: Loop;
         if (mode === 'baseline') {
           run = await requestLoop(server.url, REQUESTS, CONCURRENCY);
         } else {
-          const beside = await besideJob(server.url, SHARES[mode]);
+          const beside = await besideJob(server.url, CPU[mode]);
           jobCores[mode].push(beside.jobCores);
           run = beside;
         }
@@ -193,16 +201,17 @@ async function main(): Promise<void> {
       perSecond: latencies[mode].length / seconds[mode],
     });
     const base = stats('baseline');
-    const summary = (mode: Exclude<Mode, 'baseline'>) => {
+    const summary = (mode: JobMode) => {
       const { p50, p99, perSecond } = stats(mode);
       const cores = jobCores[mode].reduce((a, b) => a + b, 0) / jobCores[mode].length;
       console.log(
-        `${mode} (cpu.shares ${SHARES[mode]}): p50 ${p50.toFixed(2)} ms (x${(p50 / base.p50).toFixed(2)}), ` +
+        `${mode} (cpu.shares ${CPU[mode].cpuShares}${CPU[mode].cpuIdle ? ', cpu.idle' : ''}): p50 ${p50.toFixed(2)} ms (x${(p50 / base.p50).toFixed(2)}), ` +
           `p99 ${p99.toFixed(2)} ms (x${(p99 / base.p99).toFixed(2)}), ${perSecond.toFixed(0)} req/s (x${(perSecond / base.perSecond).toFixed(2)}); ` +
           `the job used ${cores.toFixed(2)} of ${CORES} cores`,
       );
       return {
-        cpu_shares: SHARES[mode],
+        cpu_shares: CPU[mode].cpuShares,
+        cpu_idle: CPU[mode].cpuIdle,
         p50_ms: round(p50),
         p99_ms: round(p99),
         per_second: round(perSecond),
@@ -216,8 +225,7 @@ async function main(): Promise<void> {
       `baseline: p50 ${base.p50.toFixed(2)} ms, p99 ${base.p99.toFixed(2)} ms, ${base.perSecond.toFixed(0)} req/s ` +
         `(GET ${PATH}, ${REQUESTS} requests x ${REPS} per mode, ${CONCURRENCY} at a time)`,
     );
-    const low = summary('low_share');
-    const equal = summary('equal_share');
+    const byMode = { default: summary('default'), low_share: summary('low_share'), equal_share: summary('equal_share') };
     console.log(
       JSON.stringify({
         bench: 'api-beside-job',
@@ -227,8 +235,7 @@ async function main(): Promise<void> {
         cores: CORES,
         spinners: SPINNERS,
         baseline: { p50_ms: round(base.p50), p99_ms: round(base.p99), per_second: round(base.perSecond) },
-        low_share: low,
-        equal_share: equal,
+        ...byMode,
       }),
     );
   } finally {

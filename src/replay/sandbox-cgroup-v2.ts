@@ -64,9 +64,11 @@ export async function createJobCgroupV2(jobId: string, limits: JobCgroupLimits, 
     // Without a swap limit the job could push its pages to swap and use far more than its limit.
     if (existsSync(join(dir, 'memory.swap.max'))) await writeFile(join(dir, 'memory.swap.max'), '0');
     await writeFile(join(dir, 'pids.max'), String(limits.maxProcesses));
-    // The jobs' low CPU share against the host's processes (see sandbox-cgroup.ts): v1 shares 1024 = weight 100.
+    // The jobs' low CPU priority against the host's processes (see sandbox-cgroup.ts): v1 shares 1024 = weight 100.
     const weight = String(Math.min(10_000, Math.max(1, Math.round((limits.cpuShares * 100) / 1024))));
-    await writeFile(join(root, PARENT, 'cpu.weight'), weight);
+    const idleFile = join(root, PARENT, 'cpu.idle');
+    if (existsSync(idleFile)) await writeFile(idleFile, limits.cpuIdle ? '1' : '0');
+    if (!limits.cpuIdle || !existsSync(idleFile)) await writeFile(join(root, PARENT, 'cpu.weight'), weight);
     await writeFile(join(dir, 'cpu.weight'), weight);
   } catch (error) {
     await rmdir(dir).catch(() => undefined);

@@ -20,6 +20,8 @@ export interface JobCgroupLimits {
   maxProcesses: number;
   /** cpu.shares of the jobs against the host's processes (1024 = a plain process's; v2: cpu.weight = shares * 100 / 1024). */
   cpuShares: number;
+  /** Run the jobs as an idle group (cpu.idle, Linux 5.15) where the kernel offers it; see SandboxLimits.cpuIdle. */
+  cpuIdle: boolean;
 }
 
 export interface JobCgroup {
@@ -78,12 +80,16 @@ export async function createJobCgroup(jobId: string, limits: JobCgroupLimits, ro
       await writeFile(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
     }
     await writeFile(join(pidsDir, 'pids.max'), String(limits.maxProcesses));
-    // Threat: a job spinning on every core starves the API beside it. Group scheduling is hierarchical, so the
-    // share that counts against the host's processes is proofboard's own; each job's is set alike (it only
-    // divides that share between concurrent jobs). The parent keeps the share of the latest job.
+    // Threat: a job spinning on every core starves the API beside it. Group scheduling is hierarchical, so what
+    // counts against the host's processes is proofboard's own setting; each job's share only divides it between
+    // concurrent jobs. The parent keeps the setting of the latest job.
+    const cpuParent = join(root, 'cpu', PARENT);
     const shares = String(Math.max(2, Math.round(limits.cpuShares)));
-    await writeFile(join(root, 'cpu', PARENT, 'cpu.shares'), shares);
-    await writeFile(join(root, 'cpu', PARENT, jobId, 'cpu.shares'), shares);
+    const idle = limits.cpuIdle && existsSync(join(cpuParent, 'cpu.idle'));
+    if (existsSync(join(cpuParent, 'cpu.idle'))) await writeFile(join(cpuParent, 'cpu.idle'), idle ? '1' : '0');
+    // An idle group has the lowest weight of all (3) and refuses cpu.shares.
+    if (!idle) await writeFile(join(cpuParent, 'cpu.shares'), shares);
+    await writeFile(join(cpuParent, jobId, 'cpu.shares'), shares);
   } catch (error) {
     // A group without its limits must not be used, nor left behind.
     for (const dir of dirs.values()) await rmdir(dir).catch(() => undefined);
