@@ -96,7 +96,8 @@ let probed = false;
 export async function findMissingWorkFolderSupport(tmpRoot = tmpdir()): Promise<string[]> {
   const missing = findMissingTools();
   if (missing.length > 0 || probed) return missing;
-  const probe = await mkdtemp(join(tmpRoot, 'proofboard-probe-'));
+  // A job root of its own, so that a probe cut short by a kill is swept like any job's folder.
+  const probe = await createJobRoot(tmpRoot);
   try {
     await createWorkFolder(join(probe, 'work'), { diskBytes: 64 * 1024, maxInodes: 16, uid: 65534 });
     await removeJobTree(probe);

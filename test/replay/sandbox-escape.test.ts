@@ -358,6 +358,7 @@ describeSandbox('replay sandbox: escapes and abuse are contained', () => {
     expect(out['/dev/shm']).toEqual([4, 'ENOSPC']);
     expect(out['/tmp']).toEqual([6, 'ENOSPC']);
     expect(result.killReason).toBe('none');
+    await removeDir(result.workDir);
   });
 
   it("puts the job's processes in an idle, low-share cpu cgroup, removed afterwards", async () => {
