@@ -44,8 +44,9 @@ export interface SandboxLimits {
   tmpBytes: number;
   shmBytes: number;
   /**
-   * The job's CPU share against the host's processes, in cgroup v1 cpu.shares (a plain process weighs 1024):
-   * a job gets every idle core, but next to a busy API it gets about shares/1024 of a core's time.
+   * The job's CPU share, in cgroup v1 cpu.shares (a plain process weighs 1024; v2 cpu.weight = shares * 100 / 1024):
+   * between concurrent jobs, and against the host's processes where the jobs are not an idle group (cpuIdle).
+   * A job gets every idle core either way; next to a busy API it gets about shares/1024 of a core's time.
    */
   cpuShares: number;
   /**
