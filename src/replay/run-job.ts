@@ -118,7 +118,7 @@ async function runInFolder(
         ok: false,
         code: 'training_failed',
         killReason: result.killReason,
-        message: `seed ${seed}: ${result.killReason !== 'none' ? `killed (${result.killReason})` : `exit ${result.exitCode}`}; stderr tail: ${tail}`,
+        message: `seed ${seed}: ${stoppedBy(result.killReason, result.exitCode)}; stderr tail: ${tail}`,
       };
     }
     input.onProgress?.(`score seed ${seed}`);
@@ -129,6 +129,8 @@ async function runInFolder(
     if (!scored.ok) return { ok: false, code: 'harness_failed', message: `seed ${seed}: ${toInertText(scored.message)}` };
     if (seed === seeds[0]) modelSha256 = createHash('sha256').update(output.bytes).digest('hex');
     runs.push({ seed, value: scored.value, wallMs: result.wallMs });
+    // The run's files live in RAM (a tmpfs charged to a job that is gone): free them before the next seed.
+    await removeJobTree(workDir);
   }
   const statement = buildReplayStatement({
     commit: input.commit,
@@ -150,6 +152,13 @@ async function runInFolder(
     },
   });
   return { ok: true, statement, runs };
+}
+
+function stoppedBy(killReason: string, exitCode: number | null): string {
+  if (killReason === 'none') return `exit ${exitCode}`;
+  // A full work folder is not a kill: the job got ENOSPC and gave up.
+  if (killReason === 'disk') return `work folder full (disk), exit ${exitCode}`;
+  return `killed (${killReason})`;
 }
 
 /** What the sandbox was: its limits, mount layout and seccomp program, so two verifiers can compare profiles. */

@@ -21,7 +21,7 @@ export async function runPython(
   source: string,
   options: Partial<SandboxSpec> & { limits?: Partial<SandboxLimits> } = {},
 ): Promise<SandboxResult & { out: string; err: string; workDir: string }> {
-  const workDir = options.workDir ?? (await makeTempDir('job'));
+  const workDir = options.workDir ?? (await makeTempDir('sandbox-run'));
   const result = await runInSandbox({
     ...options,
     command: ['/usr/bin/python3', '-c', source],
