@@ -53,13 +53,30 @@ export type Database = {
   close(): Promise<void>;
 };
 
+/**
+ * How the postgres.js pool behaves while PostgreSQL is restarting or unreachable: fail the waiting query soon (the API
+ * answers 503 database_unavailable) and reconnect at once when the server is back. postgres.js's defaults hang
+ * instead: a connect attempt may take 30 s, and its reconnect delay grows with every failed attempt across the whole
+ * pool, up to 20 s (3^n / 100 s), so after a few seconds of outage queued requests waited up to 20 s, even after the
+ * server was back. The driver itself is patched for the crash and the stuck connection of the same outage
+ * (scripts/patch-postgres-driver.mjs).
+ */
+export const POOL_OUTAGE_OPTIONS = {
+  /** Seconds a connection attempt may take: a server that does not answer (network, overload) fails the query. */
+  connect_timeout: 5,
+  /** Seconds between a failed connection and the next attempt for a waiting query: 10 ms doubling up to 100 ms. */
+  backoff: (retries: number) => Math.min(0.1, 0.01 * 2 ** retries),
+  /** Seconds an idle pooled connection is kept: one the server or a firewall dropped silently is not reused later. */
+  idle_timeout: 60,
+} satisfies postgres.Options<{}>;
+
 export type DatabaseOptions = { url?: string | undefined; dataDir?: string | undefined };
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url) {
     const url = opts.url;
     // max 10 connections: the API, the lease reaper and the in-process worker share one pool.
-    const client = postgres(url, { max: 10, onnotice: () => {} });
+    const client = postgres(url, { max: 10, onnotice: () => {}, ...POOL_OUTAGE_OPTIONS });
     const db = drizzlePostgres(client, { schema }) as unknown as Db;
     await migratePostgres(db as never, { migrationsFolder: MIGRATIONS_FOLDER });
     return listeningDatabase(db, 'postgres', (channel, handlers) => listenPostgres(url, channel, handlers), () => client.end({ timeout: 5 }));
@@ -121,7 +138,7 @@ export type PostgresListenOptions = {
   heartbeatMs?: number;
   /** How long LISTEN or a heartbeat may take before the connection counts as lost. */
   deadlineMs?: number;
-  /** First delay before reconnecting; doubles per failed attempt, up to 30 s. */
+  /** First delay before reconnecting; doubles per failed attempt, up to 5 s. */
   retryMs?: number;
 };
 
@@ -153,7 +170,9 @@ export async function listenPostgres(url: string, channel: string, handlers: Cha
     client = null;
     old?.end({ timeout: 0 }).catch(() => {});
     handlers.onLost();
-    retry = setTimeout(() => void connect(), Math.min(30_000, retryMs * 2 ** failures++));
+    // At most 5 s: until it listens again the read cache serves nothing from memory, so after a restart every public
+    // read goes to the database; one connection attempt per 5 s costs the server nothing.
+    retry = setTimeout(() => void connect(), Math.min(5_000, retryMs * 2 ** failures++));
     retry.unref();
   };
 

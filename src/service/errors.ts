@@ -1,4 +1,4 @@
-// The closed set of error codes every 4xx carries. src/api/errors.ts maps them to HTTP in one place.
+// The closed set of error codes every 4xx and 503 carries. src/api/errors.ts maps them to HTTP in one place.
 
 export const ERROR_STATUS = {
   bad_request: 400,
@@ -34,6 +34,8 @@ export const ERROR_STATUS = {
   stamp_required: 428,
   bad_stamp: 422,
   unavailable: 503,
+  // The database cannot be reached now (restart, failover, network): retry after Retry-After.
+  database_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
