@@ -161,8 +161,8 @@ const RESULT_ATTEMPTS = 30;
 const RESULT_RETRY_MS = 2_000;
 
 /**
- * Posts a finished job's result, retrying for about a minute while the server cannot be reached: a server restart
- * must not throw away a finished (GPU) job. Heartbeats go on meanwhile, so a short outage leaves the lease alive.
+ * Posts a finished job's result, retrying for about a minute while the server cannot be reached or answers 503 (its
+ * database restarting): a restart of either must not throw away a finished (GPU) job. Heartbeats go on meanwhile, so a short outage leaves the lease alive.
  * Any HTTP answer ends the retries, `409 lease_lost` included. The request is signed afresh for each attempt.
  */
 async function postResult<T = unknown>(opts: WorkerOptions, path: string, log: (line: string) => void, body: () => unknown): Promise<T> {
@@ -170,9 +170,11 @@ async function postResult<T = unknown>(opts: WorkerOptions, path: string, log: (
     try {
       return await post<T>(opts.server, path, body());
     } catch (e) {
-      // fetch rejects with a TypeError when no HTTP answer came back; post() throws a plain Error for an answer.
-      if (!(e instanceof TypeError) || attempt >= RESULT_ATTEMPTS || opts.signal?.aborted) throw e;
-      log(`${path}: server unreachable (${(e.cause as Error | undefined)?.message ?? e.message}); retrying`);
+      // fetch rejects with a TypeError when no HTTP answer came back; a 503 means the server is up but its database is
+      // not (a restart): both pass. Any other answer is final.
+      const passing = e instanceof TypeError || (e instanceof HttpError && e.status === 503);
+      if (!passing || attempt >= RESULT_ATTEMPTS || opts.signal?.aborted) throw e;
+      log(`${path}: server unavailable (${e instanceof TypeError ? ((e.cause as Error | undefined)?.message ?? e.message) : e.message}); retrying`);
       await sleep(RESULT_RETRY_MS, undefined, { signal: opts.signal }).catch(() => {});
     }
   }
@@ -242,10 +244,19 @@ async function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefine
   }
 }
 
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 async function post<T = unknown>(server: string, path: string, body: unknown): Promise<T> {
   const res = await fetch(new URL(path, server), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const text = await res.text();
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${text.slice(0, 300)}`);
+  if (!res.ok) throw new HttpError(res.status, `${path}: ${res.status} ${text.slice(0, 300)}`);
   return JSON.parse(text) as T;
 }
 
