@@ -10,7 +10,10 @@ import { judgeAttestations, type Judgement } from '../attest/verify-attestations
 import { verifyLeafInCheckpoint, type Checkpoint } from '../log/index.ts';
 import { verifyZkEvidence, type ZkCheck } from '../zk/verify.ts';
 import type { BundleVerifierKey, ClaimBundle, VerdictEntry } from './bundle.ts';
-import { evidenceDigest, verdictRecordText } from './canonical.ts';
+import { evidenceDigest } from '../verdict/evidence-digest.ts';
+import { verdictRecordText } from '../verdict/record.ts';
+import { NEW_CLAIM, nextVerdict, replayPolicy, type AttestationsOutcome, type ClaimState, type VerdictEvent, type ZkOutcome } from '../verdict/rules.ts';
+import type { ClaimStatus, VerificationMethod } from '../verdict/verdict.ts';
 import type { PinnedCircuit } from './pins.ts';
 import { fail, pass, skip, warn, type Check } from './report.ts';
 
@@ -76,7 +79,9 @@ export async function checkClaimBundle(input: ClaimCheckInput): Promise<Check[]>
     checks.push(describeAttestations(judged, all.length));
     if (latest) {
       const named = leafChecks.evidenceByIndex.get(latest.logIndex ?? -1);
-      checks.push(checkVerdictRule(latest, named, bundle, claim, claimId, zkResults, registry.keys, policy.data));
+      const before = bundle.claim.history.at(-2);
+      const previous: ClaimState = before ? { status: before.status as ClaimStatus, method: before.method as VerificationMethod | null, reasonCode: before.reasonCode } : NEW_CLAIM;
+      checks.push(checkVerdictRule(latest, previous, named, bundle, claim, claimId, zkResults, registry.keys, policy.data));
     }
   }
   if (!latest) checks.push(pass('verdict.rule', 'no verdict yet: the claim asserts nothing'));
@@ -267,8 +272,16 @@ function nameDifference(expected: Record<string, unknown>, logged: Record<string
   return `${what}: ${diffs.join('; ')}`;
 }
 
+/**
+ * The latest verdict, derived again: the event that led to it is rebuilt from the evidence its log leaf names (proofs
+ * checked with the repository's keys, attestations against the registry as registered, at the verdict's time), and
+ * the service's own rules (src/verdict/rules.ts) must reach the same status, method and reason from the verdict
+ * before it. Reasons that rest on what a bundle cannot show (a worker's failure report, statement reuse across claims,
+ * an operator's decision) are reported as not re-derivable.
+ */
 function checkVerdictRule(
   v: VerdictEntry,
+  previous: ClaimState,
   named: string[] | undefined,
   bundle: ClaimBundle,
   claim: ClaimPayload,
@@ -278,35 +291,67 @@ function checkVerdictRule(
   policy: TaskPolicy,
 ): Check {
   const id = 'verdict.rule';
+  const label = `${v.status}${v.method ? ` by ${v.method}` : ''} (${v.rule})`;
+  if (v.status === 'pending' && v.reasonCode === null) return pass(id, 'pending: the claim asserts nothing yet');
   const items = bundle.evidence.filter((e) => (named ?? []).includes(e.digest));
-  const zkOf = items.filter((e) => e.kind === 'zk').map((e) => zk.get(e.digest));
   const att = items.filter((e) => e.kind === 'attestation');
   const at = new Date(v.decidedAt);
-  const label = `${v.status}${v.method ? ` by ${v.method}` : ''} (${v.rule})`;
-  if (v.status === 'pending') return pass(id, `pending: the claim asserts nothing yet`);
-  if (v.status === 'verified' && v.method === 'zk') {
-    if (zkOf.length === 0) return fail(id, `${label}, but the verdict names no zk evidence`);
-    const bad = zkOf.find((r) => !r?.ok);
-    return bad ? fail(id, `${label}, but a proof does not verify: ${bad.ok ? '' : `${bad.reason}: ${bad.message}`}`) : pass(id, `${label}: every proof verifies`);
+  const judged = (p: TaskPolicy): Judgement => judge(claim, claimId, att, registry, p, at);
+  const event = eventBehind(v, previous, items, zk, judged, policy);
+  if (!event) return warn(id, `${label}: this reason is not re-derivable from the bundle`);
+  const decision = nextVerdict(previous, event);
+  const derived = decision ? decision.verdict : null;
+  if (derived && derived.status === v.status && derived.method === v.method && derived.reasonCode === v.reasonCode) {
+    return pass(id, `${label}: the rules reach it again from the evidence it names`);
   }
-  if (v.status === 'verified' && (v.method === 'attested' || v.method === 'replayed')) {
-    // A replay result is one verifier's word (quorum 1), as the service judges it; attestations need the quorum.
-    const p = v.method === 'replayed' ? { ...policy, quorum: 1 } : policy;
-    const j = judge(claim, claimId, att, registry, p, at);
-    return j.outcome === 'verified'
-      ? pass(id, `${label}: ${j.rule}`)
-      : fail(id, `${label}, but the evidence it names gives ${j.outcome} (${j.rule})${keysAfterTheFact(j)}`);
+  const got = derived ? `${derived.status}${derived.method ? ` by ${derived.method}` : ''}${derived.reasonCode ? ` (${derived.reasonCode})` : ''}` : 'no change';
+  const lateKeys = event.kind === 'attestations_judged' || event.kind === 'replay_result' || event.kind === 'intake' ? keysAfterTheFact(judged(policy)) : '';
+  return fail(id, `${label}, but the evidence it names gives ${got}${lateKeys}`);
+}
+
+/** The event that the verdict `v` answered, rebuilt from the evidence it names; null when a bundle cannot show it. */
+function eventBehind(
+  v: VerdictEntry,
+  previous: ClaimState,
+  items: Evidence[],
+  zk: Map<string, ZkCheck>,
+  judged: (p: TaskPolicy) => Judgement,
+  policy: TaskPolicy,
+): VerdictEvent | null {
+  const evidenceDigests = items.map((e) => e.digest);
+  const attestations = (): AttestationsOutcome | null => {
+    if (!items.some((e) => e.kind === 'attestation')) return null;
+    const j = judged(policy);
+    return { outcome: j.outcome, rule: j.rule };
+  };
+  const replayed = (job: 'replay' | 'audit'): VerdictEvent => {
+    const j = judged(replayPolicy(policy));
+    return { kind: 'replay_result', job, agrees: j.outcome === 'verified', rule: j.rule, evidenceDigest: evidenceDigests[0] ?? '' };
+  };
+  const fresh = previous.status === 'pending' && previous.reasonCode === null;
+  if (v.reasonCode === 'zk_statement_reused') return null;
+  if (v.method === 'zk' || v.reasonCode?.startsWith('zk_')) {
+    // A zk verdict after the claim was verified is an audit that agreed; before, the intake's proofs decided.
+    if (previous.status === 'verified') return replayed('audit');
+    const outcomes: ZkOutcome[] = items
+      .filter((e) => e.kind === 'zk')
+      .map((e) => {
+        const r = zk.get(e.digest);
+        return !r ? { kind: 'uncheckable' } : r.ok ? { kind: 'verified', rule: 'groth16 proof verifies' } : { kind: 'rejected', reasonCode: r.reason, rule: r.message };
+      });
+    return { kind: 'intake', zk: outcomes, attestations: attestations(), evidenceDigests };
   }
-  if ((v.status === 'rejected' || v.status === 'disputed') && v.reasonCode?.startsWith('zk_')) {
-    if (v.reasonCode === 'zk_statement_reused') return warn(id, `${label}: reuse across claims is not checkable from one bundle`);
-    return zkOf.some((r) => r && !r.ok) ? pass(id, `${label}: a proof indeed fails`) : fail(id, `${label}, but every proof it names verifies`);
+  if (v.method === 'replayed' || v.reasonCode === 'replay_contradicts') return replayed('replay');
+  if (v.reasonCode === 'audit_contradicts' || (v.status === 'verified' && previous.status === 'verified')) return replayed('audit');
+  if (v.method === 'attested' || v.reasonCode === 'attestation_contradicts' || v.reasonCode === 'quorum_lost' || v.reasonCode === 'contradiction_withdrawn') {
+    if (fresh && v.reasonCode !== 'quorum_lost' && v.reasonCode !== 'contradiction_withdrawn') {
+      return { kind: 'intake', zk: [], attestations: attestations(), evidenceDigests };
+    }
+    const j = judged(policy);
+    const cause = previous.status === 'rejected' || previous.status === 'disputed' || v.reasonCode === 'quorum_lost' ? 'trust_changed' : 'new_attestation';
+    return { kind: 'attestations_judged', cause, judged: { outcome: j.outcome, rule: j.rule }, evidenceDigests };
   }
-  if ((v.status === 'rejected' || v.status === 'disputed') && v.reasonCode === 'attestation_contradicts') {
-    const j = judge(claim, claimId, att, registry, policy, at);
-    return j.outcome === 'contradicted' ? pass(id, `${label}: a trusted attestation contradicts`) : fail(id, `${label}, but no trusted attestation contradicts (${j.outcome})`);
-  }
-  if (v.status === 'verified') return fail(id, `${label}: unknown method`);
-  return warn(id, `${label}: this reason is not re-derivable from the bundle`);
+  return null;
 }
 
 function keysAfterTheFact(j: Judgement): string {

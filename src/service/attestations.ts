@@ -9,11 +9,14 @@ import type { VerifierKey } from '../attest/registry.ts';
 import { mean } from '../attest/stats.ts';
 import type { AppContext } from './context.ts';
 import { ServiceError } from './errors.ts';
-import { evidenceDigest, judgeAttestationItems } from './judge-evidence.ts';
+import { judgeAttestationItems } from './judge-evidence.ts';
+import { evidenceDigest } from '../verdict/evidence-digest.ts';
 import { loadRegistry } from './registry.ts';
 import { recordVerdict } from './record-verdict.ts';
-import { claimPayloadOf } from './replay-jobs.ts';
-import type { Verdict } from './verdict.ts';
+import { claimPayloadOf } from './claim-payload.ts';
+import { applyDecision, claimStateOf, queueReplay } from './apply-decision.ts';
+import { nextVerdict } from '../verdict/rules.ts';
+import { CONTRADICTION_REASONS, type Verdict } from '../verdict/verdict.ts';
 import type { VerifierKeyRow } from './verifier-keys.ts';
 
 type ClaimRow = typeof claims.$inferSelect;
@@ -106,29 +109,20 @@ async function judgeStoredAttestations(tx: Tx, claim: ClaimRow, registry: Verifi
 const NOTHING_ADDED = new Set<AttestationRejection>(['runs_mismatch', 'duplicate_attestation', 'duplicate_signature', 'duplicate_verifier']);
 
 /**
- * Judges all attestation evidence of a claim again and records a verdict when the outcome changes what the claim's
- * status should be. Claims settled by zk or replay keep their verdict unless a trusted attestation contradicts them.
+ * Judges all attestation evidence of a claim again and records what the rules decide (src/verdict/rules.ts): a late
+ * attestation (`new_attestation`) or a change of trust (`trust_changed`) may verify, contradict or re-open the claim.
  */
-export async function rejudgeAttestations(ctx: AppContext, tx: Tx, claim: ClaimRow, registry: VerifierKey[], now: Date): Promise<Verdict | null> {
+export async function rejudgeAttestations(
+  ctx: AppContext,
+  tx: Tx,
+  claim: ClaimRow,
+  registry: VerifierKey[],
+  now: Date,
+  cause: 'new_attestation' | 'trust_changed' = 'new_attestation',
+): Promise<Verdict | null> {
   const { judged, digests } = await judgeStoredAttestations(tx, claim, registry, now);
-  let verdict: Verdict | null = null;
-  if (judged.outcome === 'contradicted' && (claim.status === 'pending' || claim.status === 'verified')) {
-    verdict = {
-      status: claim.status === 'verified' ? 'disputed' : 'rejected',
-      method: null,
-      reasonCode: 'attestation_contradicts',
-      rule: judged.rule,
-      evidenceDigests: digests,
-    };
-  } else if (judged.outcome === 'verified' && claim.status === 'pending') {
-    verdict = { status: 'verified', method: 'attested', reasonCode: null, rule: judged.rule, evidenceDigests: digests };
-  } else if (judged.outcome !== 'verified' && claim.status === 'verified' && claim.method === 'attested') {
-    // The attestations that verified it no longer count (a key was revoked as compromised): back to pending.
-    verdict = { status: 'pending', method: null, reasonCode: 'quorum_lost', rule: judged.rule, evidenceDigests: digests };
-    await queueReplay(tx, claim.id, now);
-  }
-  if (verdict) await recordVerdict(ctx, tx, claim, verdict, now);
-  return verdict;
+  const event = { kind: 'attestations_judged', cause, judged: { outcome: judged.outcome, rule: judged.rule }, evidenceDigests: digests } as const;
+  return applyDecision(ctx, tx, claim, nextVerdict(claimStateOf(claim), event), now);
 }
 
 /**
@@ -156,60 +150,23 @@ export async function rejudgeAfterRevocation(ctx: AppContext, tx: Tx, key: Verif
     .orderBy(asc(claims.id))
     .for('update');
   for (const claim of affected) {
-    if (claim.status === 'verified' && claim.method === 'attested') await rejudgeAttestations(ctx, tx, claim, registry, now);
-    else if (claim.status === 'verified' && claim.method === 'replayed') {
-      if (key.revocationReason === 'compromised') await reopenReplayedBy(ctx, tx, claim, key, now);
-    } else if (claim.status === 'rejected' || claim.status === 'disputed') await reopenWithdrawnContradiction(ctx, tx, claim, registry, now);
+    if (claim.status === 'verified' && claim.method === 'replayed') {
+      if (key.revocationReason === 'compromised' && (await signedByKey(tx, claim, key, now))) {
+        await applyDecision(ctx, tx, claim, nextVerdict(claimStateOf(claim), { kind: 'replay_signer_compromised', keyId: key.id }), now);
+      }
+    } else if (claim.status === 'verified' && claim.method !== 'attested') continue;
+    else await rejudgeAttestations(ctx, tx, claim, registry, now, 'trust_changed');
   }
 }
 
-const CONTRADICTION_REASONS = ['attestation_contradicts', 'replay_contradicts', 'audit_contradicts'] as const;
-
-/**
- * A claim rejected or disputed because a trusted attestation (or a replay's) contradicted it: if, judged again, no
- * contradiction counts any more, the verdict rested on a key that no longer counts. The claim is verified if the
- * remaining attestations reach the quorum, and otherwise goes back to pending with a replay queued.
- */
-async function reopenWithdrawnContradiction(ctx: AppContext, tx: Tx, claim: ClaimRow, registry: VerifierKey[], now: Date) {
-  const { judged, digests } = await judgeStoredAttestations(tx, claim, registry, now);
-  if (judged.outcome === 'contradicted') return;
-  if (judged.outcome === 'verified') {
-    await recordVerdict(ctx, tx, claim, { status: 'verified', method: 'attested', reasonCode: null, rule: judged.rule, evidenceDigests: digests }, now);
-    return;
-  }
-  await recordVerdict(
-    ctx,
-    tx,
-    claim,
-    { status: 'pending', method: null, reasonCode: 'contradiction_withdrawn', rule: `the contradiction no longer counts; ${judged.rule}`, evidenceDigests: digests },
-    now,
-  );
-  await queueReplay(tx, claim.id, now);
-}
-
-async function queueReplay(tx: Tx, claimId: string, now: Date) {
-  await tx
-    .insert(replayJobs)
-    .values({ claimId, kind: 'replay', state: 'queued', createdAt: now, updatedAt: now })
-    .onConflictDoUpdate({
-      target: [replayJobs.claimId, replayJobs.kind],
-      set: { state: 'queued', leaseOwner: null, leaseExpiresAt: null, attempts: 0, updatedAt: now },
-    });
-}
-
-// A replay verdict signed by a compromised key proves nothing any more: re-open the claim and queue a new replay.
-async function reopenReplayedBy(ctx: AppContext, tx: Tx, claim: ClaimRow, key: VerifierKeyRow, now: Date) {
+// Whether the key that was just revoked signed one of the claim's replay results (checked with the registry as it
+// was before the revocation, since afterwards its signatures no longer verify).
+async function signedByKey(tx: Tx, claim: ClaimRow, key: VerifierKeyRow, now: Date): Promise<boolean> {
   const items = await tx.select().from(evidence).where(and(eq(evidence.claimId, claim.id), eq(evidence.kind, 'attestation')));
   const payload = claimPayloadOf(claim);
   const registryBefore = (await loadRegistry(tx)).map((k) => (k.id === key.id ? { ...k, revokedAt: null, revocationReason: null } : k));
-  const signedByKey = items.some((e) => {
+  return items.some((e) => {
     const check = verifyAttestation((e.body as { envelope?: unknown }).envelope, { claim: payload, claimId: claim.id, registry: registryBefore, receivedAt: e.receivedAt, now });
     return check.ok && check.verifierKeyIds.includes(key.id);
   });
-  if (!signedByKey) return;
-  await recordVerdict(ctx, tx, claim, { status: 'pending', method: null, reasonCode: 'verifier_compromised', rule: `replay signer ${key.id} revoked as compromised`, evidenceDigests: [] }, now);
-  await tx
-    .update(replayJobs)
-    .set({ state: 'queued', leaseOwner: null, leaseExpiresAt: null, attempts: 0, updatedAt: now })
-    .where(and(eq(replayJobs.claimId, claim.id), eq(replayJobs.kind, 'replay')));
 }

@@ -15,9 +15,11 @@ import type { Tx } from '../../db/client.ts';
 import { claims, evidence, replayJobs, submitterKeys, zkStatements } from '../../db/schema.ts';
 import type { ClaimPayload } from '../attest/claim.ts';
 import type { AppContext } from './context.ts';
-import { evidenceDigest, type EvidenceItem, type Judgement } from './judge-evidence.ts';
+import { type EvidenceItem, type Judgement } from './judge-evidence.ts';
+import { evidenceDigest } from '../verdict/evidence-digest.ts';
 import { recordVerdicts } from './record-verdict.ts';
-import type { ClaimStatus, Verdict } from './verdict.ts';
+import { nextVerdict } from '../verdict/rules.ts';
+import type { ClaimStatus, Verdict } from '../verdict/verdict.ts';
 
 /** A claim whose signature, task, limits, evidence and stamp were checked: what is left is to store it. */
 export type CheckedClaim = {
@@ -177,13 +179,9 @@ async function settleVerdicts(tx: Tx, fresh: readonly CheckedClaim[]): Promise<M
   for (const row of taken) kept.set(row.claimId, (kept.get(row.claimId) ?? 0) + 1);
   const reused = proving.filter((c) => (kept.get(c.claimId) ?? 0) !== new Set(c.judgement.zkStatements).size);
   for (const c of reused) {
-    verdicts.set(c.claimId, {
-      status: 'rejected',
-      method: null,
-      reasonCode: 'zk_statement_reused',
-      rule: 'a zk statement counts for one claim only',
-      evidenceDigests: verdicts.get(c.claimId)!.evidenceDigests,
-    });
+    const intake = verdicts.get(c.claimId)!;
+    const decision = nextVerdict(intake, { kind: 'zk_statement_reused', evidenceDigests: intake.evidenceDigests });
+    if (decision) verdicts.set(c.claimId, decision.verdict);
   }
   const partial = reused.filter((c) => kept.has(c.claimId)).map((c) => c.claimId);
   if (partial.length > 0) await tx.delete(zkStatements).where(inArray(zkStatements.claimId, partial));

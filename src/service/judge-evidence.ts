@@ -1,18 +1,17 @@
 // Cheap checks: runs the pure verifiers of src/zk and src/attest over a claim's evidence and turns their results
 // into a verdict, or into "unsettled" (the claim goes to replay). False evidence rejects; missing evidence does not.
 import type { ClaimPayload } from '../attest/claim.ts';
-import { evidenceDigest } from '../recheck/canonical.ts';
+import { evidenceDigest } from '../verdict/evidence-digest.ts';
 import { judgeAttestations } from '../attest/verify-attestations.ts';
 import { taskPolicySchema } from '../attest/policy.ts';
 import type { VerifierKey } from '../attest/registry.ts';
 import type { AppContext } from './context.ts';
 import type { TaskRow } from './tasks.ts';
-import type { Verdict } from './verdict.ts';
+import type { Verdict } from '../verdict/verdict.ts';
+import { NEW_CLAIM, nextVerdict, type AttestationsOutcome, type ZkOutcome } from '../verdict/rules.ts';
 import { judgeZkEvidence, type CircuitHead } from './judge-zk.ts';
 import { loadRegistry } from './registry.ts';
 import { observeCheck, secondsSince, timeCheck } from './instruments.ts';
-
-export { evidenceDigest };
 
 export type EvidenceItem = { type: string } & Record<string, unknown>;
 
@@ -30,40 +29,26 @@ export async function judgeEvidence(
   circuits?: readonly CircuitHead[],
 ): Promise<Judgement> {
   const evidenceDigests = items.map(evidenceDigest);
-  const zkItems = items.filter((i) => i.type === 'zk');
   const attestations = items.filter((i) => i.type === 'attestation');
-
-  // Proofs first: they are the cheapest sound check, and a false one rejects whatever else came with it.
+  const zk: ZkOutcome[] = [];
   let zkStatements: string[] = [];
-  let zkVerified: Verdict | null = null;
-  for (const item of zkItems) {
+  for (const item of items.filter((i) => i.type === 'zk')) {
     const result = await timeCheck('zk', () => judgeZkEvidence(ctx, task, claim, item, circuits), (r) => r.kind);
-    if (result.kind === 'rejected') {
-      return { settled: true, zkStatements: [], verdict: rejected(result.reasonCode, result.rule, evidenceDigests) };
-    }
-    if (result.kind === 'verified') {
-      zkStatements = [...zkStatements, ...result.statementDigests];
-      zkVerified = { status: 'verified', method: 'zk', reasonCode: null, rule: result.rule, evidenceDigests };
-    }
+    zk.push(result.kind === 'uncheckable' ? { kind: 'uncheckable' } : result);
+    if (result.kind === 'verified') zkStatements = [...zkStatements, ...result.statementDigests];
+    // A false proof decides the claim: the items after it need no checking.
+    if (result.kind === 'rejected') break;
   }
-
-  if (attestations.length > 0) {
+  let judged: AttestationsOutcome | null = null;
+  if (attestations.length > 0 && zk.at(-1)?.kind !== 'rejected') {
     const registry = await loadRegistry(ctx.db);
     const started = process.hrtime.bigint();
     const outcome = judgeAttestationItems(task, claim, attestations, registry, ctx.now());
     observeCheck('attestation', outcome.outcome, secondsSince(started));
-    if (outcome.outcome === 'contradicted') {
-      return { settled: true, zkStatements: [], verdict: rejected('attestation_contradicts', outcome.rule, evidenceDigests) };
-    }
-    if (!zkVerified && outcome.outcome === 'verified') {
-      return {
-        settled: true,
-        zkStatements,
-        verdict: { status: 'verified', method: 'attested', reasonCode: null, rule: outcome.rule, evidenceDigests },
-      };
-    }
+    judged = { outcome: outcome.outcome, rule: outcome.rule };
   }
-  if (zkVerified) return { settled: true, zkStatements, verdict: zkVerified };
+  const decision = nextVerdict(NEW_CLAIM, { kind: 'intake', zk, attestations: judged, evidenceDigests });
+  if (decision) return { settled: true, verdict: decision.verdict, zkStatements: decision.verdict.method === 'zk' ? zkStatements : [] };
   const why = items.length ? 'evidence did not settle the claim' : 'no evidence';
   return { settled: false, why, evidenceDigests, zkStatements };
 }
@@ -83,8 +68,4 @@ export function judgeAttestationItems(
     policy: taskPolicySchema.parse(task.policy),
     now,
   });
-}
-
-function rejected(reasonCode: string, rule: string, evidenceDigests: string[]): Verdict {
-  return { status: 'rejected', method: null, reasonCode, rule, evidenceDigests };
 }

@@ -4,11 +4,11 @@
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.ts';
 import { claims, submitterKeys, verdicts } from '../../db/schema.ts';
-import { toVerdictRecordBytes } from './verdict-record.ts';
+import { verdictRecordText } from '../verdict/record.ts';
 import { appendLogLeaves } from './log-append.ts';
 import { queueAudits } from './audits.ts';
 import type { AppContext } from './context.ts';
-import type { Verdict } from './verdict.ts';
+import type { Verdict } from '../verdict/verdict.ts';
 
 export type ClaimRow = typeof claims.$inferSelect;
 /** What a verdict needs of its claim; `status` is the claim's status before this verdict. */
@@ -55,6 +55,16 @@ export async function recordVerdicts(ctx: AppContext, tx: Tx, items: readonly Ve
     await queueAudits(ctx, tx, cheaplyVerified.map(({ claim }) => claim), latest);
   }
   return logIndexes.map((logIndex) => ({ logIndex }));
+}
+
+/** The log leaf of a verdict: the canonical record (src/verdict/record.ts) of the claim's row and the verdict. */
+export function toVerdictRecordBytes(claim: Omit<ClaimForVerdict, 'status'>, verdict: Verdict, decidedAt: Date): Uint8Array {
+  const text = verdictRecordText({
+    claim: { id: claim.id, task: claim.taskId, commit: claim.commit, submitter: claim.submitter, metric: { name: claim.metricName, value: claim.metricValue } },
+    verdict: { status: verdict.status, method: verdict.method, reasonCode: verdict.reasonCode, rule: verdict.rule, evidence: verdict.evidenceDigests },
+    decidedAt: decidedAt.toISOString(),
+  });
+  return new TextEncoder().encode(text);
 }
 
 // A submitter's record moves with each change of status: verified raises it, rejected and disputed lower it.

@@ -10,7 +10,9 @@ import type { AppContext } from './context.ts';
 import { ServiceError } from './errors.ts';
 import { writeAudit, type Operator } from './audit-trail.ts';
 import { recordVerdict } from './record-verdict.ts';
-import type { Verdict } from './verdict.ts';
+import { claimStateOf } from './apply-decision.ts';
+import { nextVerdict } from '../verdict/rules.ts';
+import type { Verdict } from '../verdict/verdict.ts';
 
 export const JOB_STATES = ['queued', 'leased', 'done', 'failed', 'closed'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -87,16 +89,10 @@ export async function closeReplayJob(ctx: AppContext, actor: Operator, jobId: nu
     assertOperable(job, now, 'close');
     const [claim] = await tx.select().from(claims).where(eq(claims.id, job.claimId)).for('update');
     let verdict: (Verdict & { logIndex: number }) | null = null;
-    if (job.kind === 'replay' && claim!.status === 'pending') {
-      const v: Verdict = {
-        status: 'rejected',
-        method: null,
-        reasonCode: 'replay_abandoned',
-        rule: `replay abandoned by the operator after ${job.attempts} attempts: ${input.reason}`,
-        evidenceDigests: [],
-      };
-      const { logIndex } = await recordVerdict(ctx, tx, claim!, v, now);
-      verdict = { ...v, logIndex };
+    const decision = nextVerdict(claimStateOf(claim!), { kind: 'replay_abandoned', job: job.kind as 'replay' | 'audit', attempts: job.attempts, reason: input.reason });
+    if (decision) {
+      const { logIndex } = await recordVerdict(ctx, tx, claim!, decision.verdict, now);
+      verdict = { ...decision.verdict, logIndex };
     }
     const [row] = await tx
       .update(replayJobs)

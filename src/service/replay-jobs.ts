@@ -12,11 +12,14 @@ import { verifyClaimEnvelope, type ClaimPayload } from '../attest/claim.ts';
 import type { AppContext } from './context.ts';
 import { ServiceError } from './errors.ts';
 import { authorizeWorker } from './worker-auth.ts';
-import { evidenceDigest, judgeAttestationItems } from './judge-evidence.ts';
+import { judgeAttestationItems } from './judge-evidence.ts';
+import { evidenceDigest } from '../verdict/evidence-digest.ts';
 import { loadRegistry } from './registry.ts';
 import { recordVerdict } from './record-verdict.ts';
 import { countSandboxKill, observeReplay } from './instruments.ts';
-import type { Verdict } from './verdict.ts';
+import { nextVerdict, replayPolicy } from '../verdict/rules.ts';
+import { applyDecision, claimStateOf } from './apply-decision.ts';
+import { claimPayloadOf } from './claim-payload.ts';
 
 /** A job whose workers died this many times is parked as failed for an operator to look at, not retried forever. */
 export const MAX_ATTEMPTS = 5;
@@ -151,21 +154,13 @@ export async function failJob(ctx: AppContext, jobId: number, envelope: unknown)
     }
     const [claim] = await tx.select().from(claims).where(eq(claims.id, job.claimId)).for('update');
     if (failure.killReason) countSandboxKill(failure.killReason);
-    const reasonCode = `replay_${failure.code}`;
-    const verdict: Verdict = {
-      status: claim!.status === 'verified' ? 'disputed' : 'rejected',
-      method: null,
-      reasonCode,
-      rule: `replay by verifier ${worker.keyId}: ${failure.code}: ${failure.message.slice(0, 200)}`,
-      evidenceDigests: [],
-    };
-    const settles = claim!.status === 'pending' || claim!.status === 'verified';
-    if (settles) await recordVerdict(ctx, tx, claim!, verdict, now);
+    const decision = nextVerdict(claimStateOf(claim!), { kind: 'replay_failure', code: failure.code, verifier: worker.keyId, message: failure.message });
+    const verdict = await applyDecision(ctx, tx, claim!, decision, now);
     await tx
       .update(replayJobs)
       .set({ state: 'done', result: { failure }, lastError: failure.message, updatedAt: now })
       .where(eq(replayJobs.id, jobId));
-    return { state: 'done', verdict: settles ? verdict : null };
+    return { state: 'done', verdict };
   });
 }
 
@@ -185,7 +180,7 @@ export async function completeJob(ctx: AppContext, jobId: number, envelope: unkn
     if (!single.verifierKeyIds.includes(worker.keyId)) {
       throw new ServiceError('bad_attestation', 'the attestation is not signed by the leasing verifier key');
     }
-    const policy = { ...taskPolicySchema.parse(task!.policy), quorum: 1 };
+    const policy = replayPolicy(taskPolicySchema.parse(task!.policy));
     const judged = judgeAttestationItems({ ...task!, policy }, { ...payload, claimId: claim!.id }, [{ envelope: attestation, receivedAt: now }], registry, now);
     if (judged.outcome === 'insufficient') {
       const why = judged.rejected[0]?.message ?? 'does not meet the task policy';
@@ -195,27 +190,8 @@ export async function completeJob(ctx: AppContext, jobId: number, envelope: unkn
     const digest = evidenceDigest(item);
     await tx.insert(evidence).values({ claimId: claim!.id, kind: 'attestation', body: item, digest, receivedAt: now }).onConflictDoNothing();
 
-    const agrees = judged.outcome === 'verified';
-    let verdict: Verdict | null = null;
-    if (claim!.status === 'pending') {
-      verdict = agrees
-        ? { status: 'verified', method: 'replayed', reasonCode: null, rule: `replay: ${judged.rule}`, evidenceDigests: [digest] }
-        : { status: 'rejected', method: null, reasonCode: 'replay_contradicts', rule: `replay: ${judged.rule}`, evidenceDigests: [digest] };
-    } else if (claim!.status === 'verified' && !agrees) {
-      verdict = { status: 'disputed', method: null, reasonCode: 'audit_contradicts', rule: `audit replay: ${judged.rule}`, evidenceDigests: [digest] };
-      await penalizeAttesters(tx, claim!, now);
-    } else if (claim!.status === 'verified' && agrees) {
-      await tx.update(claims).set({ auditedAt: now }).where(eq(claims.id, claim!.id));
-      // Logged like any verdict, so a third party can re-check the "audited" badge too.
-      verdict = {
-        status: 'verified',
-        method: claim!.method as Verdict['method'],
-        reasonCode: null,
-        rule: `audit replay agreed: ${judged.rule}`,
-        evidenceDigests: [digest],
-      };
-    }
-    if (verdict) await recordVerdict(ctx, tx, claim!, verdict, now);
+    const decision = nextVerdict(claimStateOf(claim!), { kind: 'replay_result', job: job.kind as 'replay' | 'audit', agrees: judged.outcome === 'verified', rule: judged.rule, evidenceDigest: digest });
+    const verdict = await applyDecision(ctx, tx, claim!, decision, now);
     const predicate = single.statement.predicate;
     observeReplay(job.kind, judged.outcome, (Date.parse(predicate.finishedAt) - Date.parse(predicate.startedAt)) / 1000);
     await tx
@@ -224,35 +200,6 @@ export async function completeJob(ctx: AppContext, jobId: number, envelope: unkn
       .where(eq(replayJobs.id, jobId));
     return { state: 'done', outcome: judged.outcome, verdict };
   });
-}
-
-// A disputed entry counts against every verifier whose attestation had vouched for it. The signers are found by
-// verifying the counted attestations again, never from their keyid hints.
-async function penalizeAttesters(tx: Tx, claim: typeof claims.$inferSelect, now: Date) {
-  const [last] = await tx
-    .select()
-    .from(verdicts)
-    .where(and(eq(verdicts.claimId, claim.id), eq(verdicts.status, 'verified')))
-    .orderBy(desc(verdicts.id))
-    .limit(1);
-  if (!last) return;
-  const items = await tx.select().from(evidence).where(and(eq(evidence.claimId, claim.id), eq(evidence.kind, 'attestation')));
-  const registry = await loadRegistry(tx);
-  const payload = claimPayloadOf(claim);
-  const ids = new Set<string>();
-  for (const e of items.filter((i) => last.evidenceDigests.includes(i.digest))) {
-    const check = verifyAttestation((e.body as { envelope?: unknown }).envelope, { claim: payload, claimId: claim.id, registry, receivedAt: e.receivedAt, now });
-    if (check.ok) for (const id of check.verifierKeyIds) ids.add(id);
-  }
-  if (ids.size) await tx.update(verifierKeys).set({ reputation: sql`${verifierKeys.reputation} - 5` }).where(inArray(verifierKeys.id, [...ids]));
-}
-
-/** The claim exactly as its submitter signed it, re-read from the stored envelope. */
-export function claimPayloadOf(claim: typeof claims.$inferSelect): ClaimPayload {
-  const checked = verifyClaimEnvelope(claim.envelope);
-  // Stored claims passed this check at intake; failing now means the database was altered behind our back.
-  if (!checked.ok || checked.claimId !== claim.id) throw new Error(`stored claim ${claim.id} no longer verifies`);
-  return checked.claim;
 }
 
 export async function queueDepth(ctx: AppContext): Promise<number> {

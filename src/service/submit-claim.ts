@@ -12,7 +12,7 @@ import { countRequest, enforceRateLimit, rateWindow, refuseOverLimit, type RateW
 import { judgeEvidence, type EvidenceItem } from './judge-evidence.ts';
 import type { CircuitHead } from './judge-zk.ts';
 import { storeCheckedClaim, type StoredClaim } from './intake-batch.ts';
-import type { ClaimStatus } from './verdict.ts';
+import type { ClaimStatus } from '../verdict/verdict.ts';
 
 export const MAX_EVIDENCE_ITEMS = 32;
 

@@ -4,11 +4,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, evidenceDigest, verdictRecordText } from '../../src/recheck/canonical.ts';
+import { canonicalJson, evidenceDigest } from '../../src/verdict/evidence-digest.ts';
+import { verdictRecordText } from '../../src/verdict/record.ts';
 import { checkConsistency } from '../../src/recheck/check-log.ts';
 import { checkRegistryHistory, snapshotRegistry } from '../../src/recheck/registry-history.ts';
-import { evidenceDigest as serviceEvidenceDigest } from '../../src/service/judge-evidence.ts';
-import { toVerdictRecordBytes } from '../../src/service/verdict-record.ts';
+import { toVerdictRecordBytes } from '../../src/service/record-verdict.ts';
 import { MemoryTree, type Checkpoint } from '../../src/log/index.ts';
 import type { Fetcher } from '../../src/recheck/http.ts';
 
@@ -19,7 +19,7 @@ describe('recheck formats match the service', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (v) => {
         expect(canonicalJson(reversed(v))).toBe(canonicalJson(v));
-        expect(evidenceDigest(reversed(v))).toBe(serviceEvidenceDigest(v));
+        expect(evidenceDigest(reversed(v))).toBe(evidenceDigest(v));
         expect(JSON.parse(canonicalJson(v))).toEqual(JSON.parse(JSON.stringify(v)));
       }),
     );
@@ -61,7 +61,7 @@ describe('recheck formats match the service', () => {
 
 describe('src/recheck imports only the pure libraries', () => {
   const dir = new URL('../../src/recheck/', import.meta.url);
-  const ALLOWED = [/^node:(crypto|fs|os|path)$/, /^zod$/, /^\.\/[a-z0-9-]+\.ts$/, /^\.\.\/(log|attest|zk)\/[a-z0-9-]+\.ts$/];
+  const ALLOWED = [/^node:(crypto|fs|os|path)$/, /^zod$/, /^\.\/[a-z0-9-]+\.ts$/, /^\.\.\/(log|attest|zk|verdict)\/[a-z0-9-]+\.ts$/];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
     it(file, () => {
       const source = readFileSync(new URL(file, dir), 'utf8');

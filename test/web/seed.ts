@@ -5,8 +5,8 @@ import { claims, evidence, replayJobs, tasks } from '../../db/schema.ts';
 import type { Api } from '../../src/api/app.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { recordVerdict } from '../../src/service/record-verdict.ts';
-import type { Verdict } from '../../src/service/verdict.ts';
-import { evidenceDigest } from '../../src/service/judge-evidence.ts';
+import type { Verdict } from '../../src/verdict/verdict.ts';
+import { evidenceDigest } from '../../src/verdict/evidence-digest.ts';
 import { newKey, postJson, putBlob, signedClaim, type TestKey } from '../helpers/claims.ts';
 
 export const commitOf = (pair: string) => pair.repeat(20);
@@ -65,7 +65,7 @@ export async function seedLeaderboard(ctx: AppContext, app: Api) {
   await decide(ctx, disputed, { status: 'disputed', method: null, reasonCode: 'audit_contradicts', rule: 'audit replay measured 1391' }, t(2));
 
   const rejected = await submitPending(app, carol, commitOf('e5'), 1400);
-  await decide(ctx, rejected, { status: 'rejected', method: null, reasonCode: 'zk_invalid_proof', rule: 'groth16 proof rejected' }, t(1));
+  await decide(ctx, rejected, { status: 'rejected', method: null, reasonCode: 'zk_pairing_failed', rule: 'groth16 proof rejected' }, t(1));
 
   const queued = await submitPending(app, bob, commitOf('f6'), 1530, commitOf('c3'));
   const running = await submitPending(app, alice, commitOf('a7'), 1490, commitOf('c3'));
