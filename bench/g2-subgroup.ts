@@ -1,7 +1,7 @@
 // G2 subgroup check, µs per check, on G2 points made from the committed real proofs' B points (each times random
 // scalars, in affine form as g2From hands them over), in one run on the same machine:
 //   baseline  the previous check, ψ(Q) = [6x₀²]Q with ψ on BigInt coordinates and mcl.mul (copied here, unchanged);
-//   new       src/zk/verify.ts isInG2Subgroup: [x₀+1]Q + ψ([x₀]Q) + ψ²([x₀]Q) = ψ³([2x₀]Q) on wasm memory;
+//   new       src/zk/g2-subgroup.ts isInG2Subgroup: [x₀+1]Q + ψ([x₀]Q) + ψ²([x₀]Q) = ψ³([2x₀]Q) on wasm memory;
 //   values    the same formula and chain on mcl-wasm value objects (getX/setX, mcl.add ...), the variant not taken.
 // Rounds alternate the three; the numbers are medians over rounds, wall clock and process CPU time (the CPU time
 // is the steadier one on a shared machine). Every variant must accept every point and refuse non-G2 twist points.
@@ -12,7 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mcl from 'mcl-wasm';
 import { DIGITS_CIRCUIT_ID, DIGITS_VKEY_SHA256, loadCircuit } from '../src/zk/example-task.ts';
-import { BASE_FIELD_MODULUS, isInG2Subgroup, warmUpZk, zkEvidenceSchema } from '../src/zk/verify.ts';
+import { BASE_FIELD_MODULUS } from '../src/zk/bn254-mcl.ts';
+import { zkEvidenceSchema } from '../src/zk/evidence-schema.ts';
+import { isInG2Subgroup } from '../src/zk/g2-subgroup.ts';
+import { warmUpZk } from '../src/zk/groth16-pairing.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, points: { type: 'string', default: '300' } } });
 const rounds = Number(values.rounds);

@@ -30,7 +30,7 @@ import { ed25519PublicKey } from '../src/attest/ed25519.ts';
 import { mineStamp } from '../src/attest/stamp.ts';
 import { DIGITS_VKEY_SHA256 } from '../src/zk/example-task.ts';
 import { proveClaim } from '../src/zk/prove.ts';
-import { shutdownZk } from '../src/zk/verify.ts';
+import { shutdownZk } from '../src/zk/snarkjs-wrapper.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 // Per verification key: proofs cached for another circuit build would be refused.

@@ -11,7 +11,8 @@ import { toHex } from '../src/attest/bytes.ts';
 import { ed25519PublicKey } from '../src/attest/ed25519.ts';
 import { DIGITS_VKEY_SHA256 } from '../src/zk/example-task.ts';
 import { proveClaim } from '../src/zk/prove.ts';
-import { shutdownZk, type ZkEvidence } from '../src/zk/verify.ts';
+import type { ZkEvidence } from '../src/zk/evidence-schema.ts';
+import { shutdownZk } from '../src/zk/snarkjs-wrapper.ts';
 
 export const BENCH_SUBMITTER_SECRET = new Uint8Array(32).fill(11);
 export const CACHE_DIR = process.env.PROOFBOARD_BENCH_CACHE ?? join(tmpdir(), `proofboard-bench-recheck-${DIGITS_VKEY_SHA256.slice(0, 12)}`);

@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadCircuit, DIGITS_CIRCUIT_ID, DIGITS_VKEY_SHA256 } from '../src/zk/example-task.ts';
 import { createBatchVerifier } from '../src/zk/batch-verifier.ts';
-import { shutdownZk, snarkjsVerify, verifyGroth16Batch, warmUpZk, zkEvidenceSchema, type Groth16Item } from '../src/zk/verify.ts';
+import { zkEvidenceSchema } from '../src/zk/evidence-schema.ts';
+import { verifyGroth16Batch, type Groth16Item } from '../src/zk/groth16-batch.ts';
+import { warmUpZk } from '../src/zk/groth16-pairing.ts';
+import { shutdownZk, snarkjsVerify } from '../src/zk/snarkjs-wrapper.ts';
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '40' }, claims: { type: 'string', default: '1,8,32' }, cold: { type: 'boolean', default: false } },

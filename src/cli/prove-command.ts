@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { parseWeightsJson } from '../zk/reference-evaluator.ts';
 import { proveClaim } from '../zk/prove.ts';
-import { shutdownZk } from '../zk/verify.ts';
+import { shutdownZk } from '../zk/snarkjs-wrapper.ts';
 import { defaultKeyPath, readKeyFile } from './key-file.ts';
 
 const USAGE = `usage: proofboard prove --task T --weights FILE [--commit C] [--key KEYFILE] [--out FILE]

@@ -2,7 +2,7 @@
 // never the server's word. The evaluation layout (eval-set and shard commitments) is recomputed from the committed
 // eval split, so a server cannot swap the data a proof is about either.
 import { DIGITS_CIRCUIT_ID, DIGITS_VKEY_SHA256, loadExampleTask } from '../zk/example-task.ts';
-import type { RegisteredCircuit } from '../zk/verify.ts';
+import type { RegisteredCircuit } from '../zk/circuit-registration.ts';
 
 export type PinnedCircuit = {
   vkeySha256: string;

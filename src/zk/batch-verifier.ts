@@ -7,8 +7,9 @@
 // Claims that arrive while the checker is busy wait for it and go together in the next check, so the pool grows with
 // the load, and only with it (group commit, as the intake's storage does). No timer: close() leaves nothing behind.
 // Where the check runs (this thread or a pairing thread, src/zk/pairing-thread.ts) is the caller's choice.
-import { FIELD_MODULUS } from './statement.ts';
-import { verifyGroth16Groups, type BatchResult, type Groth16Checker, type Groth16Item, type RegisteredCircuit } from './verify.ts';
+import type { RegisteredCircuit } from './circuit-registration.ts';
+import { verifyGroth16Groups, type BatchResult, type Groth16Checker, type Groth16Item } from './groth16-batch.ts';
+import { assertSignalsFit } from './public-signals.ts';
 
 export type BatchVerifierOptions = {
   /** A pooled check takes at most this many proofs; the rest wait for the next. Bounds one check's latency. */
@@ -86,9 +87,10 @@ export function createBatchVerifier(options: BatchVerifierOptions = {}): BatchVe
 
   function verify(circuit: RegisteredCircuit, items: readonly Groth16Item[]): Promise<BatchResult> {
     // Caller bugs are refused here, for this caller alone, rather than failing a whole batch later.
-    for (const it of items) {
-      if (it.publicSignals.length !== circuit.nPublic) return Promise.reject(new RangeError('batch verifier: public signal count differs from the key'));
-      if (it.publicSignals.some((s) => s < 0n || s >= FIELD_MODULUS)) return Promise.reject(new RangeError('batch verifier: public signal out of range'));
+    try {
+      assertSignalsFit(circuit.nPublic, items, 'batch verifier');
+    } catch (e) {
+      return Promise.reject(e);
     }
     if (closed) return verifyGroups(circuit, [items]).then((r) => r[0]!);
     const key = `${circuit.id}\0${circuit.vkeySha256}`;

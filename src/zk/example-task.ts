@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { evalSetLayout, METRIC_NAME, parseDigitsCsv, type EvalRow } from './reference-evaluator.ts';
-import { registerCircuit, type RegisteredCircuit, type ZkContext } from './verify.ts';
+import { registerCircuit, type RegisteredCircuit } from './circuit-registration.ts';
 
 export const DIGITS_TASK_ID = 'digits-mlp';
 export const DIGITS_CIRCUIT_ID = 'digits-mlp';
@@ -15,7 +15,7 @@ export const DIGITS_CIRCUIT_ID = 'digits-mlp';
 export const DIGITS_VKEY_SHA256 = '345d114749984679b6db127dec4849e07cce31867497f5ec6ca91081e9781ce7';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-export const CIRCUITS_BUILD_DIR = `${root}circuits/build`;
+const CIRCUITS_BUILD_DIR = `${root}circuits/build`;
 export const DIGITS_EVAL_CSV = `${root}examples/digits/eval.csv`;
 
 export function circuitArtifacts(id: string): { wasm: string; zkey: string; vkey: string } {
@@ -60,19 +60,4 @@ export function loadExampleTask(): Promise<ExampleTask> {
     };
   })();
   return cached;
-}
-
-/** The verification context for a task record holding these fields. */
-export function zkContextFor(
-  task: { evalSetCommitment: string; shardCommitments: readonly string[]; metric: { name: string } },
-  circuit: RegisteredCircuit,
-  expectedWeightsCommitment?: bigint,
-): ZkContext {
-  return {
-    circuit,
-    metricName: task.metric.name,
-    evalSetCommitment: BigInt(task.evalSetCommitment),
-    shardCommitments: task.shardCommitments.map((c) => BigInt(c)),
-    ...(expectedWeightsCommitment === undefined ? {} : { expectedWeightsCommitment }),
-  };
 }

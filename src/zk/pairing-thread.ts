@@ -6,7 +6,8 @@
 // Faults: a thread that dies (or cannot start) fails the checks it held with a PairingThreadFault; the caller's
 // choice is to check them on its own thread instead (see judge-zk.ts). A verdict never comes from a fault.
 import { Worker } from 'node:worker_threads';
-import type { BatchResult, Groth16Item, RegisteredCircuit } from './verify.ts';
+import type { RegisteredCircuit } from './circuit-registration.ts';
+import type { BatchResult, Groth16Item } from './groth16-batch.ts';
 import type { PairingReply, PairingRequest } from './pairing-worker.ts';
 
 export class PairingThreadFault extends Error {}

@@ -1,8 +1,10 @@
-// Body of a pairing thread: runs verifyGroth16Groups (src/zk/verify.ts) for the main thread. The messages carry plain
+// Body of a pairing thread: runs verifyGroth16Groups (src/zk/groth16-batch.ts) for the main thread. The messages carry plain
 // data (the registered circuit, with its pinned key text, and the proofs as snarkjs strings and bigints); the key is
 // parsed and checked against its pin here again, so a thread never trusts a prepared key it did not prepare.
 import { parentPort } from 'node:worker_threads';
-import { verifyGroth16Groups, warmUpZk, type Groth16Item, type RegisteredCircuit } from './verify.ts';
+import type { RegisteredCircuit } from './circuit-registration.ts';
+import { verifyGroth16Groups, type Groth16Item } from './groth16-batch.ts';
+import { warmUpZk } from './groth16-pairing.ts';
 
 export type PairingRequest =
   | { id: number; kind: 'verify'; circuit: RegisteredCircuit; groups: Groth16Item[][] }

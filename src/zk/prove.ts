@@ -13,7 +13,8 @@ import {
   type EvalRow,
 } from './reference-evaluator.ts';
 import { commitToFields, PUBLIC_SIGNALS, submitterToFields, taskToField } from './statement.ts';
-import { proveGroth16, type ZkEvidence } from './verify.ts';
+import type { ZkEvidence } from './evidence-schema.ts';
+import { proveGroth16 } from './snarkjs-wrapper.ts';
 
 export type ProveOptions = {
   /** Untrusted model JSON value (parsed strictly) or already-parsed weights. */

@@ -69,10 +69,6 @@ export function statementFromSignals(signals: readonly bigint[]): Statement {
   return Object.fromEntries(PUBLIC_SIGNALS.map((n, i) => [n, signals[i]!])) as Statement;
 }
 
-export function signalsFromStatement(s: Statement): bigint[] {
-  return PUBLIC_SIGNALS.map((n) => s[n]);
-}
-
 /**
  * The identity of a proven statement: SHA-256 over the circuit id and the canonical decimal public signals.
  * Groth16 proofs are re-randomisable, so the proof bytes are no identity; a store that keeps these digests unique

@@ -7,16 +7,13 @@ import { bn254 } from '@noble/curves/bn254.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClaimPayload } from '../../src/attest/claim.ts';
 import { createBatchVerifier } from '../../src/zk/batch-verifier.ts';
-import { loadExampleTask, zkContextFor, type ExampleTask } from '../../src/zk/example-task.ts';
-import {
-  BASE_FIELD_MODULUS,
-  shutdownZk,
-  verifyGroth16Groups,
-  verifyZkEvidence,
-  type Groth16Item,
-  type ZkContext,
-  type ZkEvidence,
-} from '../../src/zk/verify.ts';
+import { BASE_FIELD_MODULUS } from '../../src/zk/bn254-mcl.ts';
+import type { ZkEvidence } from '../../src/zk/evidence-schema.ts';
+import { loadExampleTask, type ExampleTask } from '../../src/zk/example-task.ts';
+import { verifyGroth16Groups, type Groth16Item } from '../../src/zk/groth16-batch.ts';
+import { shutdownZk } from '../../src/zk/snarkjs-wrapper.ts';
+import { verifyZkEvidence } from '../../src/zk/verify.ts';
+import { toZkContext, type ZkContext } from '../../src/zk/zk-context.ts';
 
 const fx = (name: string) => JSON.parse(readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8')) as unknown;
 const evidence = fx('valid-evidence.json') as ZkEvidence;
@@ -31,7 +28,7 @@ let task: ExampleTask;
 let ctx: ZkContext;
 beforeAll(async () => {
   task = await loadExampleTask();
-  ctx = zkContextFor(task, task.circuit);
+  ctx = toZkContext(task.circuit, task.metric.name, task);
 });
 afterAll(shutdownZk);
 

@@ -1,13 +1,14 @@
 // The fast G2 subgroup check must agree with the reference check [r]Q = 0 on subgroup points (multiples of the
 // generator, the B points of the committed real proofs), on random twist points (almost all outside G2), on pure
 // cofactor-torsion points, on points of each prime order dividing the cofactor, and on G2 + torsion.
-// @noble/curves only crafts the points here; the checks themselves run in src/zk/verify.ts. The last block recomputes,
+// @noble/curves only crafts the points here; the checks themselves run in src/zk/g2-subgroup.ts. The last block recomputes,
 // with integers only, the BN254 facts that make the test formula sound (see the comment above isInG2Subgroup).
 import { readFileSync } from 'node:fs';
 import { bn254 } from '@noble/curves/bn254.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BASE_FIELD_MODULUS, diagnoseG2Point } from '../../src/zk/verify.ts';
+import { BASE_FIELD_MODULUS } from '../../src/zk/bn254-mcl.ts';
+import { diagnoseG2Point } from '../../src/zk/g2-subgroup.ts';
 import { FIELD_MODULUS } from '../../src/zk/statement.ts';
 
 const { Fp2, Fr } = bn254.fields;

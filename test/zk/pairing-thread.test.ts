@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadExampleTask, type ExampleTask } from '../../src/zk/example-task.ts';
 import { createPairingThreads, PairingThreadFault, type PairingThreads } from '../../src/zk/pairing-thread.ts';
-import { shutdownZk, verifyGroth16Groups, type Groth16Item, type ZkEvidence } from '../../src/zk/verify.ts';
+import type { ZkEvidence } from '../../src/zk/evidence-schema.ts';
+import { verifyGroth16Groups, type Groth16Item } from '../../src/zk/groth16-batch.ts';
+import { shutdownZk } from '../../src/zk/snarkjs-wrapper.ts';
 
 const fx = (name: string) => JSON.parse(readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8')) as ZkEvidence;
 // Three proofs of one circuit: the example task's one shard and the two shards of the test eval set.

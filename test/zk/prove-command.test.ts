@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { proveCommand } from '../../src/cli/prove-command.ts';
 import { writeNewKeyFile } from '../../src/cli/key-file.ts';
-import { loadExampleTask, zkContextFor } from '../../src/zk/example-task.ts';
-import { shutdownZk, verifyZkEvidence } from '../../src/zk/verify.ts';
+import { loadExampleTask } from '../../src/zk/example-task.ts';
+import { shutdownZk } from '../../src/zk/snarkjs-wrapper.ts';
+import { verifyZkEvidence } from '../../src/zk/verify.ts';
+import { toZkContext } from '../../src/zk/zk-context.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pb-prove-'));
 afterAll(async () => {
@@ -36,7 +38,7 @@ describe('proofboard prove', () => {
       createdAt: '2026-11-27T09:00:00Z',
       bundle: `sha256:${'0'.repeat(64)}`,
     };
-    const r = await verifyZkEvidence(JSON.parse(readFileSync(out, 'utf8')), claim, zkContextFor(task, task.circuit));
+    const r = await verifyZkEvidence(JSON.parse(readFileSync(out, 'utf8')), claim, toZkContext(task.circuit, task.metric.name, task));
     expect(r).toMatchObject({ ok: true, metric: { value: 56 } });
   });
 

@@ -20,7 +20,7 @@ import {
   type DigitsWeights,
   type EvalRow,
 } from '../../src/zk/reference-evaluator.ts';
-import { calculateWitness, shutdownZk } from '../../src/zk/verify.ts';
+import { calculateWitness, shutdownZk } from '../../src/zk/snarkjs-wrapper.ts';
 
 const modelJson = readFileSync(new URL('../../examples/digits/model.json', import.meta.url));
 const model = parseWeightsJson(modelJson);

@@ -5,23 +5,18 @@ import { readFileSync } from 'node:fs';
 import { bn254 } from '@noble/curves/bn254.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClaimPayload } from '../../src/attest/claim.ts';
-import { loadCircuit, loadExampleTask, zkContextFor, type ExampleTask } from '../../src/zk/example-task.ts';
+import { BASE_FIELD_MODULUS } from '../../src/zk/bn254-mcl.ts';
+import { registerCircuit } from '../../src/zk/circuit-registration.ts';
+import type { Groth16Proof, ZkEvidence } from '../../src/zk/evidence-schema.ts';
+import { loadCircuit, loadExampleTask, type ExampleTask } from '../../src/zk/example-task.ts';
+import { verifyGroth16Batch } from '../../src/zk/groth16-batch.ts';
 import { parseWeightsJson, weightsCommitment, type DigitsWeights } from '../../src/zk/reference-evaluator.ts';
 import { proveClaim } from '../../src/zk/prove.ts';
 import { commitToFields, FIELD_MODULUS, submitterToFields, taskToField } from '../../src/zk/statement.ts';
 import { shardedContext } from './sharded-task.ts';
-import {
-  BASE_FIELD_MODULUS,
-  registerCircuit,
-  shutdownZk,
-  snarkjsVerify,
-  verifyGroth16Batch,
-  verifyZkEvidence,
-  type Groth16Proof,
-  type ZkCheck,
-  type ZkContext,
-  type ZkEvidence,
-} from '../../src/zk/verify.ts';
+import { shutdownZk, snarkjsVerify } from '../../src/zk/snarkjs-wrapper.ts';
+import { verifyZkEvidence, type ZkCheck } from '../../src/zk/verify.ts';
+import { toZkContext, type ZkContext } from '../../src/zk/zk-context.ts';
 
 const fx = (name: string) => JSON.parse(readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8')) as unknown;
 const evidence = fx('valid-evidence.json') as ZkEvidence;
@@ -39,7 +34,7 @@ let ctx: ZkContext;
 let sctx: ZkContext;
 beforeAll(async () => {
   task = await loadExampleTask();
-  ctx = zkContextFor(task, task.circuit);
+  ctx = toZkContext(task.circuit, task.metric.name, task);
   sctx = await shardedContext(task.circuit);
 });
 afterAll(shutdownZk);
@@ -86,10 +81,10 @@ describe('valid evidence', () => {
   });
 
   it('accepts the published weights and refuses weights that do not match the commitment', async () => {
-    expect((await verifyZkEvidence(evidence, claim, zkContextFor(task, task.circuit, await weightsCommitment(model)))).ok).toBe(true);
+    expect((await verifyZkEvidence(evidence, claim, toZkContext(task.circuit, task.metric.name, task, await weightsCommitment(model)))).ok).toBe(true);
     const other: DigitsWeights = copy(model);
     other.W1[0]![0] = other.W1[0]![0] === 5 ? 6 : 5;
-    await expectDenied(verifyZkEvidence(evidence, claim, zkContextFor(task, task.circuit, await weightsCommitment(other))), 'zk_binding_weights');
+    await expectDenied(verifyZkEvidence(evidence, claim, toZkContext(task.circuit, task.metric.name, task, await weightsCommitment(other))), 'zk_binding_weights');
   });
 
   it('a re-randomised proof verifies but has the same statement digests (malleability)', async () => {

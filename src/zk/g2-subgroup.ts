@@ -1,0 +1,142 @@
+// G2 subgroup membership for BN254 through the untwist-Frobenius-twist endomorphism ψ: a proof's B point outside the
+// order-r subgroup G2 would make the pairing check meaningless (small-subgroup attacks), and the twist's cofactor is
+// large, so every B is checked; this file makes that check cheap. test/zk/g2-subgroup.test.ts cross-checks it against
+// [r]Q = 0 and recomputes the facts below; bench/g2-subgroup.ts measures it.
+//
+// ψ(x, y) = (conj(x)·ξ^((q-1)/3), conj(y)·ξ^((q-1)/2)) maps the twist E'(F_q²) to itself and acts on G2 as [q].
+// The test is the one gnark-crypto runs for BN254 (ecc/bn254/g2.go, G2Jac.IsInSubGroup; its comment cites Dai, Lin,
+// Zhao, Zhou, eprint 2022/348, §3 and §5.1; El Housni, Guillevic, Piellard, eprint 2022/352, study such ψ-tests):
+//   Q ∈ G2  ⟺  [x₀+1]Q + ψ([x₀]Q) + ψ²([x₀]Q) = ψ³([2x₀]Q),  i.e. f(ψ)Q = 0 for f(X) = (x₀+1) + x₀X + x₀X² − 2x₀X³.
+// Why it holds for BN254, checked here rather than taken from the papers (test/zk/g2-subgroup.test.ts recomputes
+// each fact):
+//  - #E'(F_q²) = r·h with h = 2q − r = 10069 · 5864401 · 1875725156269 · (a 177-bit prime), and r ∤ h, so
+//    E'(F_q²) = G2 ⊕ T with #T = h.
+//  - f(q) ≡ 0 (mod r), so f(ψ) is zero on G2: every point of G2 passes.
+//  - ψ² − tψ + q = 0 (t = 6x₀² + 1), so f(ψ) = a + bψ for integers a, b: an endomorphism of degree
+//    a² + abt + b²q, which is prime to h. Its kernel meets T only in 0, so no point outside G2 passes.
+//  - gcd(x₀, r·h) = 1: [x₀]Q ≠ 0 for every Q ≠ 0, so no degenerate case (the point at infinity is refused by g2From,
+//    src/zk/curve-points.ts).
+// Cost: one 63-bit multiplication [x₀]Q (62 doublings) where [r]Q = 0 needs 253; ψ is two F_q² products.
+//
+// [x₀]Q is computed with mcl's group law (add, dbl), not mcl.mul: mcl multiplies G2 points through a GLV split of
+// the scalar over ψ, which equals [k]Q only for Q already in G2 (for other points it is another endomorphism).
+// Everything stays in wasm memory (mcl's C layout, mclBnG2 = {x, y, z} of mclBnFp2 = {a, b}): the same steps on
+// mcl-wasm's value objects, which copy each operand in and out of wasm memory, were slower than the check this one
+// replaced (bench/g2-subgroup.ts).
+import { BASE_FIELD_MODULUS, initMcl, mcl, mclRaw, mclWasm, words } from './bn254-mcl.ts';
+
+type F2 = readonly [bigint, bigint];
+const fq = (v: bigint) => ((v % BASE_FIELD_MODULUS) + BASE_FIELD_MODULUS) % BASE_FIELD_MODULUS;
+const f2mul = (a: F2, b: F2): F2 => [fq(a[0] * b[0] - a[1] * b[1]), fq(a[0] * b[1] + a[1] * b[0])];
+const f2conj = (a: F2): F2 => [a[0], fq(-a[1])];
+function f2pow(a: F2, e: bigint): F2 {
+  let r: F2 = [1n, 0n];
+  let b = a;
+  for (; e > 0n; e >>= 1n) {
+    if (e & 1n) r = f2mul(r, b);
+    b = f2mul(b, b);
+  }
+  return r;
+}
+const XI: F2 = [9n, 1n]; // the BN254 sextic non-residue ξ = 9 + u of the twist y² = x³ + 3/ξ
+const PSI_X = f2pow(XI, (BASE_FIELD_MODULUS - 1n) / 3n);
+const PSI_Y = f2pow(XI, (BASE_FIELD_MODULUS - 1n) / 2n);
+// ψ²(x, y) = (x·PSI_X·conj(PSI_X), y·PSI_Y·conj(PSI_Y)): no conjugation left, so it also keeps Z.
+const PSI2_X = f2mul(PSI_X, f2conj(PSI_X));
+const PSI2_Y = f2mul(PSI_Y, f2conj(PSI_Y));
+const BN_X0 = 4965661367192848881n;
+
+/** Width-3 NAF digits of x₀, most significant first, each 0, ±1 or ±3: 62 doublings and 17 additions. */
+const X0_NAF: readonly number[] = (() => {
+  const d: number[] = [];
+  for (let k = BN_X0; k > 0n; k >>= 1n) {
+    let z = 0n;
+    if (k & 1n) {
+      z = k & 7n;
+      if (z > 4n) z -= 8n;
+      k -= z;
+    }
+    d.push(Number(z));
+  }
+  return d.reverse();
+})();
+
+type PsiConstants = { fp: number; fp2: number; g2: number; x: Uint32Array; y: Uint32Array; x2: Uint32Array; y2: Uint32Array };
+let psiConstants: PsiConstants | undefined;
+/** ψ's constants in mcl's internal form and the byte sizes of mcl's values; needs mcl initialised. */
+function getPsiConstants(): PsiConstants {
+  if (psiConstants) return psiConstants;
+  const fp2 = (v: F2) => {
+    const e = new mcl.Fp2();
+    e.setStr(`${v[0]} ${v[1]}`, 10);
+    return words(e);
+  };
+  const fp = words(new mcl.Fp()).length * 4;
+  if (words(new mcl.Fp2()).length * 4 !== 2 * fp || words(new mcl.G2()).length * 4 !== 6 * fp) {
+    throw new Error('mcl-wasm: unexpected G2 memory layout');
+  }
+  psiConstants = { fp, fp2: 2 * fp, g2: 6 * fp, x: fp2(PSI_X), y: fp2(PSI_Y), x2: fp2(PSI2_X), y2: fp2(PSI2_Y) };
+  return psiConstants;
+}
+
+/**
+ * True iff an on-curve twist point is in the order-r subgroup G2: checks (x₀+1) + x₀ψ + x₀ψ² − 2x₀ψ³ = 0 on Q, as
+ * Q + A + ψ(A) = ψ²(2ψ(A) − A) with A = [x₀]Q.
+ */
+export function isInG2Subgroup(g: mcl.G2): boolean {
+  const m = mclWasm();
+  const c = getPsiConstants();
+  const copy = (to: number, from: number) => m.HEAP32.copyWithin(to >> 2, from >> 2, (from + c.g2) >> 2);
+  const stack = mclRaw.stackSave();
+  try {
+    const [psiX, psiY, psi2X, psi2Y] = [c.x, c.y, c.x2, c.y2].map((v) => mclRaw.sallocCopy(v)) as [number, number, number, number];
+    const sum = mclRaw.sallocCopy(words(g));
+    // Table Q, 3Q, −Q, −3Q, in affine form so that the chain's additions are the cheaper mixed ones.
+    const table = mclRaw.stackAlloc(4 * c.g2);
+    const entry = (digit: number) => table + (digit > 0 ? (digit - 1) >> 1 : 2 + ((-digit - 1) >> 1)) * c.g2;
+    copy(table, sum);
+    m._mclBnG2_dbl(table + c.g2, sum);
+    m._mclBnG2_add(table + c.g2, table + c.g2, sum);
+    m._mclBnG2_normalizeVec(table, table, 2);
+    m._mclBnG2_neg(table + 2 * c.g2, table);
+    m._mclBnG2_neg(table + 3 * c.g2, table + c.g2);
+    const a = mclRaw.stackAlloc(c.g2);
+    copy(a, entry(X0_NAF[0]!));
+    for (let i = 1; i < X0_NAF.length; i++) {
+      m._mclBnG2_dbl(a, a);
+      if (X0_NAF[i]) m._mclBnG2_add(a, a, entry(X0_NAF[i]!));
+    }
+    // b = ψ(a) on Jacobian coordinates: (conj(X)·PSI_X, conj(Y)·PSI_Y, conj(Z)) is ψ of (X/Z², Y/Z³).
+    const b = mclRaw.stackAlloc(c.g2);
+    copy(b, a);
+    for (let k = 0; k < 3; k++) m._mclBnFp_neg(b + k * c.fp2 + c.fp, b + k * c.fp2 + c.fp);
+    m._mclBnFp2_mul(b, b, psiX);
+    m._mclBnFp2_mul(b + c.fp2, b + c.fp2, psiY);
+    m._mclBnG2_add(sum, sum, a);
+    m._mclBnG2_add(sum, sum, b);
+    m._mclBnG2_dbl(b, b);
+    m._mclBnG2_sub(b, b, a);
+    m._mclBnFp2_mul(b, b, psi2X);
+    m._mclBnFp2_mul(b + c.fp2, b + c.fp2, psi2Y);
+    // A comparison, not a sum tested for zero: mcl's addition sees equal x as P = ±Q, so a wrong y in the last
+    // addend would go unnoticed.
+    return m._mclBnG2_isEqual(sum, b) === 1;
+  } finally {
+    mclRaw.stackRestore(stack);
+  }
+}
+
+/**
+ * For tests: an affine twist point judged by the fast ψ check and by mcl's reference [r]Q = 0 check.
+ * onCurve false means neither ran.
+ */
+export async function diagnoseG2Point(x: F2, y: F2): Promise<{ onCurve: boolean; fast: boolean; reference: boolean }> {
+  await initMcl();
+  const g = new mcl.G2();
+  try {
+    g.setStr(`1 ${x[0]} ${x[1]} ${y[0]} ${y[1]}`, 10);
+  } catch {
+    return { onCurve: false, fast: false, reference: false };
+  }
+  return { onCurve: g.isValid(), fast: isInG2Subgroup(g), reference: g.isValidOrder() };
+}

@@ -1,0 +1,89 @@
+// The Groth16 verifying equation (eprint 2016/260, §3.2) on mcl-wasm: a registered key prepared once per process
+// (e(α,β), −γ, −δ, IC points), one proof checked alone, or many proofs of one key checked together with random
+// weights and one final exponentiation. Callers (src/zk/groth16-batch.ts) hand over points already checked and
+// signals already counted and range-checked.
+import { getRandomValues } from 'node:crypto';
+import { frFrom, initMcl, mcl, millerLoopVec } from './bn254-mcl.ts';
+import { registeredKey, type RegisteredCircuit } from './circuit-registration.ts';
+import { g1From, g2From } from './curve-points.ts';
+import { FIELD_MODULUS } from './statement.ts';
+
+export type PreparedKey = {
+  alphaBeta: mcl.GT;
+  negGamma: mcl.G2;
+  negDelta: mcl.G2;
+  ic: mcl.G1[];
+};
+const prepared = new Map<string, PreparedKey>();
+
+/** One proof as the equation takes it: checked points and the public-input scalars. */
+export type ProofPoints = { a: mcl.G1; b: mcl.G2; c: mcl.G1; signals: readonly bigint[] };
+
+/** A registered circuit's key, prepared on first use; its pin and safety are checked again first (registeredKey). */
+export async function preparedKey(circuit: RegisteredCircuit): Promise<PreparedKey> {
+  const hit = prepared.get(circuit.vkeySha256);
+  if (hit) return hit;
+  await initMcl();
+  const v = registeredKey(circuit);
+  const p: PreparedKey = {
+    alphaBeta: mcl.pairing(g1From(v.vk_alpha_1, 'vk.alpha'), g2From(v.vk_beta_2, 'vk.beta')),
+    negGamma: mcl.neg(g2From(v.vk_gamma_2, 'vk.gamma')),
+    negDelta: mcl.neg(g2From(v.vk_delta_2, 'vk.delta')),
+    ic: v.IC.map((pt, i) => g1From(pt, `vk.IC[${i}]`)),
+  };
+  prepared.set(circuit.vkeySha256, p);
+  return p;
+}
+
+/**
+ * Loads the pairing library and prepares a circuit's key (e(α,β), -γ, -δ, IC points) so that the first request
+ * does not pay for it; a server calls this at start for every registered circuit.
+ */
+export async function warmUpZk(circuit: RegisteredCircuit): Promise<void> {
+  await preparedKey(circuit);
+}
+
+/** A uniformly random 128-bit nonzero scalar from the OS CSPRNG (batch verification weights). */
+function randomScalar(): bigint {
+  for (;;) {
+    const b = getRandomValues(new Uint8Array(16));
+    const v = b.reduce((acc, x) => (acc << 8n) | BigInt(x), 0n);
+    if (v !== 0n) return v;
+  }
+}
+
+/** e(A,B) · e(vk_x,-γ) · e(C,-δ) == e(α,β), with vk_x = IC0 + Σ s_j IC_j. */
+export function checkOne(p: PreparedKey, it: ProofPoints): boolean {
+  const vkx = mcl.add(p.ic[0]!, mcl.mulVec(p.ic.slice(1), it.signals.map(frFrom)));
+  return mcl.finalExp(millerLoopVec([it.a, vkx, it.c], [it.b, p.negGamma, p.negDelta])).isEqual(p.alphaBeta);
+}
+
+/**
+ * Checks n proofs of one circuit with one final exponentiation: with fresh random r_i,
+ * Π e(r_i·A_i, B_i) · e(Σ r_i·vk_x_i, -γ) · e(Σ r_i·C_i, -δ) == e(α,β)^(Σ r_i).
+ * A cheating prover who does not know the r_i passes with probability about 2^-128 (the r_i come from the OS
+ * CSPRNG after every proof is fixed, so proofs from different claims cannot be made to cancel each other).
+ */
+export function checkCombined(p: PreparedKey, parsed: readonly ProofPoints[]): boolean {
+  if (parsed.length === 1) return checkOne(p, parsed[0]!);
+  const nPub = p.ic.length - 1;
+  const r = parsed.map(randomScalar);
+  // Σ_i r_i·vk_x_i = (Σ r_i)·IC0 + Σ_j (Σ_i r_i·s_ij)·IC_j: the scalars are folded in BigInt (mod the group order)
+  // and the key's IC points see one multi-scalar multiplication per batch.
+  let rSum = 0n;
+  const coeff: bigint[] = new Array(nPub).fill(0n);
+  parsed.forEach((it, i) => {
+    const ri = r[i]!;
+    rSum += ri;
+    for (let j = 0; j < nPub; j++) coeff[j] = coeff[j]! + ri * it.signals[j]!;
+  });
+  const rFr = r.map(frFrom);
+  const rSumFr = frFrom(rSum % FIELD_MODULUS);
+  const vkx = mcl.mulVec(p.ic, [rSumFr, ...coeff.map((c) => frFrom(c % FIELD_MODULUS))]);
+  const cSum = mcl.mulVec(
+    parsed.map((it) => it.c),
+    rFr,
+  );
+  const ml = millerLoopVec([...parsed.map((it, i) => mcl.mul(it.a, rFr[i]!)), vkx, cSum], [...parsed.map((it) => it.b), p.negGamma, p.negDelta]);
+  return mcl.finalExp(ml).isEqual(mcl.pow(p.alphaBeta, rSumFr));
+}
