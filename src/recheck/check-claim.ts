@@ -9,6 +9,7 @@ import { verifierKeySchema, type VerifierKey } from '../attest/registry.ts';
 import { judgeAttestations, type Judgement } from '../attest/verify-attestations.ts';
 import { verifyLeafInCheckpoint, type Checkpoint } from '../log/index.ts';
 import { verifyZkEvidence, type ZkCheck } from '../zk/verify.ts';
+import { toZkContext } from '../zk/zk-context.ts';
 import type { BundleVerifierKey, ClaimBundle, VerdictEntry } from './bundle.ts';
 import { evidenceDigest } from '../verdict/evidence-digest.ts';
 import { verdictRecordText } from '../verdict/record.ts';
@@ -138,13 +139,8 @@ function circuitOf(body: unknown): string {
 async function checkZkItem(item: Evidence, claim: ClaimPayload, bundle: ClaimBundle, pins: ReadonlyMap<string, PinnedCircuit>): Promise<ZkCheck> {
   const pin = pins.get(circuitOf(item.body));
   if (!pin) return { ok: false, reason: 'zk_circuit_mismatch', message: `circuit ${circuitOf(item.body)} is not pinned in this repository` };
-  const { circuit, evalSetCommitment, shardCommitments } = await pin.load();
-  return verifyZkEvidence(item.body, claim, {
-    circuit,
-    metricName: bundle.task.metricName,
-    evalSetCommitment: BigInt(evalSetCommitment),
-    shardCommitments: shardCommitments.map((c) => BigInt(c)),
-  });
+  const pinned = await pin.load();
+  return verifyZkEvidence(item.body, claim, toZkContext(pinned.circuit, bundle.task.metricName, pinned));
 }
 
 function summariseZk(results: Map<string, ZkCheck>): Check {

@@ -1,6 +1,5 @@
 // Cheap checks: runs the pure verifiers of src/zk and src/attest over a claim's evidence and turns their results
 // into a verdict, or into "unsettled" (the claim goes to replay). False evidence rejects; missing evidence does not.
-import type { ClaimPayload } from '../attest/claim.ts';
 import { evidenceDigest } from '../verdict/evidence-digest.ts';
 import { judgeAttestations } from '../attest/verify-attestations.ts';
 import { taskPolicySchema } from '../attest/policy.ts';
@@ -10,16 +9,13 @@ import type { TaskRow } from './tasks.ts';
 import type { Verdict } from '../verdict/verdict.ts';
 import { NEW_CLAIM, nextVerdict, type AttestationsOutcome, type ZkOutcome } from '../verdict/rules.ts';
 import { judgeZkEvidence, type CircuitHead } from './judge-zk.ts';
+import type { ClaimUnderJudgement, EvidenceItem } from './evidence-item.ts';
 import { loadRegistry } from './registry.ts';
 import { observeCheck, secondsSince, timeCheck } from './instruments.ts';
-
-export type EvidenceItem = { type: string } & Record<string, unknown>;
 
 export type Judgement =
   | { settled: true; verdict: Verdict; zkStatements: string[] }
   | { settled: false; why: string; evidenceDigests: string[]; zkStatements: string[] };
-
-export type ClaimUnderJudgement = ClaimPayload & { claimId: string };
 
 export async function judgeEvidence(
   ctx: AppContext,

@@ -3,14 +3,21 @@ import { and, eq } from 'drizzle-orm';
 import { circuits } from '../../db/schema.ts';
 import { createBatchVerifier, type BatchVerifier } from '../zk/batch-verifier.ts';
 import { createPairingThreads, PairingThreadFault, type PairingThreads } from '../zk/pairing-thread.ts';
-import { registerCircuit, shutdownZk, verifyGroth16Groups, verifyZkEvidence, warmUpZk, zkEvidenceSchema, type RegisteredCircuit } from '../zk/verify.ts';
+import { registerCircuit, type RegisteredCircuit } from '../zk/circuit-registration.ts';
+import { zkEvidenceSchema } from '../zk/evidence-schema.ts';
+import { verifyGroth16Groups } from '../zk/groth16-batch.ts';
+import { warmUpZk } from '../zk/groth16-pairing.ts';
+import { shutdownZk } from '../zk/snarkjs-wrapper.ts';
+import { verifyZkEvidence } from '../zk/verify.ts';
+import { toZkContext } from '../zk/zk-context.ts';
+import type { ClaimUnderJudgement, EvidenceItem } from './evidence-item.ts';
 import type { AppContext } from './context.ts';
 import type { TaskRow } from './tasks.ts';
-import type { ClaimUnderJudgement, EvidenceItem } from './judge-evidence.ts';
+import type { ReasonCode } from '../verdict/verdict.ts';
 
 export type ZkJudgement =
   | { kind: 'verified'; rule: string; statementDigests: string[] }
-  | { kind: 'rejected'; reasonCode: string; rule: string }
+  | { kind: 'rejected'; reasonCode: ReasonCode; rule: string }
   | { kind: 'uncheckable'; why: string };
 
 /** What the operator registered with a circuit: the task's eval-set layout the proof must cover. */
@@ -123,12 +130,7 @@ export async function judgeZkEvidence(
   // A proof for a circuit nobody registered cannot be checked cheaply; it is not false either: replay decides.
   if (!found) return { kind: 'uncheckable', why: `circuit ${shape.data.circuit} is not registered for task ${task.id}` };
   const { circuit, params } = found;
-  const zkContext = {
-    circuit,
-    metricName: task.metricName,
-    evalSetCommitment: BigInt(params.evalSetCommitment),
-    shardCommitments: params.shardCommitments.map((c) => BigInt(c)),
-  };
+  const zkContext = toZkContext(circuit, task.metricName, params);
   // Statement checks run per claim first; only the pairing check is pooled with concurrent claims.
   const check = await verifyZkEvidence(item, claim, zkContext, zkBatcher(ctx).verify);
   if (!check.ok) return { kind: 'rejected', reasonCode: check.reason, rule: `groth16 proof rejected: ${check.message}` };

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPostgresDatabase, databaseKinds } from '../helpers/databases.ts';
 import { cli } from '../helpers/processes.ts';
-import { keyFrom, randomCommit, registerVerifier, replayAsWorker, submitAttested, submitForReplay, submitZkFixture, TamperableServer } from './recheck-helpers.ts';
+import { attestation, keyFrom, OPERATOR_TOKEN, postAttestation, randomCommit, registerVerifier, replayAsWorker, submitAttested, submitForReplay, submitZkFixture, TamperableServer } from './recheck-helpers.ts';
 
 type Report = { ok: boolean; log: { id: string; status: string }[]; claims: { claimId: string; ok: boolean; checks: { id: string; status: string; detail: string }[] }[] };
 
@@ -67,5 +67,64 @@ describe.each(databaseKinds())('recheck through the real server and CLI on %s', 
     const replay = await cli(['recheck', attested.id, '--server', s.url, '--state', state, '--replay']);
     expect(replay.stdout).toMatch(/replay: local replay failed \(bad_bundle/);
     expect(replay.code).toBe(1);
+  }, 240_000);
+
+  it('every verdict the service logged is reached again by the same rules from recheck\'s side', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'proofboard-recheck-rules-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    let url: string | undefined;
+    if (kind === 'postgres') {
+      const pg = await createPostgresDatabase();
+      url = pg.url;
+      cleanups.push(pg.drop);
+    }
+    const s = await TamperableServer.start(dataDir, url);
+    cleanups.push(() => s.stop());
+    const [alice, bob, carol] = [keyFrom('alice'), keyFrom('bob'), keyFrom('carol')];
+    const keyIds: Record<string, string> = {};
+    for (const [name, key] of [['alice', alice], ['bob', bob], ['carol', carol]] as const) keyIds[name] = ((await registerVerifier(s.url, name, key)) as { id: string }).id;
+    const submitter = keyFrom('submitter');
+
+    // Verified by a quorum, then disputed by a late trusted contradiction.
+    const disputed = await submitAttested(s.url, submitter, randomCommit(), 90, [alice, bob]);
+    await postAttestation(s.url, disputed.id, attestation(disputed.id, disputed.commit, 10, carol));
+    // Verified by a quorum that includes bob, then pending again when bob is revoked as compromised.
+    const lost = await submitAttested(s.url, submitter, randomCommit(), 91, [alice, bob]);
+    // Rejected by a replay that measured less.
+    const contradicted = await submitForReplay(s.url, submitter, randomCommit(), 95);
+    await replayAsWorker(s.url, contradicted, 80, alice);
+    // Verified by a replay.
+    const replayed = await submitForReplay(s.url, submitter, randomCommit(), 88);
+    await replayAsWorker(s.url, replayed, 88, carol);
+    const revoke = await fetch(new URL(`/v1/verifier-keys/${keyIds.bob}/revoke`, s.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${OPERATOR_TOKEN}` },
+      body: JSON.stringify({ reason: 'compromised' }),
+    });
+    expect(revoke.status, await revoke.clone().text()).toBe(200);
+
+    type Shown = { status: string; method: string | null; reasonCode: string | null; history: { status: string; reasonCode: string | null; logIndex: number | null }[] };
+    const shown = async (id: string) => (await (await fetch(new URL(`/v1/claims/${id}`, s.url))).json()) as Shown;
+    const expected: Record<string, [string, string | null]> = {
+      [disputed.id]: ['disputed', 'attestation_contradicts'],
+      [lost.id]: ['pending', 'quorum_lost'],
+      [contradicted.id]: ['rejected', 'replay_contradicts'],
+      [replayed.id]: ['verified', null],
+    };
+    const state = join(dataDir, 'recheck-state.json');
+    const run = await cli(['recheck', ...Object.keys(expected), '--server', s.url, '--state', state, '--log-key', s.logKey, '--json']);
+    const report = JSON.parse(run.stdout) as Report;
+    for (const [id, [status, reasonCode]] of Object.entries(expected)) {
+      const claim = await shown(id);
+      expect(claim, id).toMatchObject({ status, reasonCode });
+      // Every change of status is one verdict, and every verdict one leaf of its own.
+      const indexes = claim.history.map((h) => h.logIndex);
+      expect(indexes.every((i) => i !== null)).toBe(true);
+      expect(new Set(indexes).size).toBe(indexes.length);
+      const checks = report.claims.find((c) => c.claimId === id)!.checks;
+      expect(checks.find((c) => c.id === 'verdict.rule'), `${id}: ${JSON.stringify(checks)}`).toMatchObject({ status: 'pass', detail: expect.stringMatching(/the rules reach it again/) });
+      expect(checks.find((c) => c.id === 'log.leaves')?.status).toBe('pass');
+    }
+    expect(run.code, run.stdout + run.stderr).toBe(0);
   }, 240_000);
 });
