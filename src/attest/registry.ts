@@ -1,6 +1,8 @@
 // The operator's trust registry of verifier keys, and the pure rule that decides whether a signature by one of them
 // counts for an attestation. The registry itself lives in the database; this module only judges records passed in.
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { fromHex } from './bytes.ts';
 import { publicKeyHexSchema, taskIdSchema } from './claim.ts';
 
 const timestampSchema = z.iso.datetime({ offset: false });
@@ -32,6 +34,14 @@ export const verifierKeySchema = z
   });
 
 export type VerifierKey = z.infer<typeof verifierKeySchema>;
+
+/**
+ * The registry's id of a verifier key: the first 16 bytes of SHA-256 over the raw 32-byte public key, in hex. The
+ * service, `proofboard verifier keygen` and `proofboard admin` derive it alike, so an operator can name a key either way.
+ */
+export function verifierKeyId(publicKeyHex: string): string {
+  return createHash('sha256').update(fromHex(publicKeyHex, 'publicKey', 32)).digest('hex').slice(0, 32);
+}
 
 export type KeyRejection = 'key_revoked' | 'key_expired' | 'key_not_yet_valid' | 'key_not_trusted_for_task';
 export type KeyDenial = { ok: false; reason: KeyRejection; message: string };

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { verifierKeyId } from '../service/verifier-keys.ts';
+import { verifierKeyId } from '../attest/registry.ts';
 import { toInertText } from '../attest/inert-text.ts';
 import { apiRequest } from './http-client.ts';
 

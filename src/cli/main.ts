@@ -67,7 +67,7 @@ async function serveCommand(argv: string[]): Promise<number> {
   parseArgs({ args: argv, options: {} });
   const { startService } = await import('../server.ts');
   const service = await startService(loadConfig());
-  const { startInProcessWorker } = await import('../replay/in-process-worker.ts');
+  const { startInProcessWorker } = await import('./in-process-worker.ts');
   await startInProcessWorker(service, (line) => console.log(line));
   console.log(`log public key (Ed25519, hex): ${Buffer.from(service.secrets.logPublicKey).toString('hex')}`);
   await new Promise<void>((resolve) => {

@@ -10,7 +10,7 @@ import { recheck, type RecheckTarget } from '../recheck/recheck.ts';
 import { formatReport, skip, type Check } from '../recheck/report.ts';
 import { defaultStatePath, readState, writeState } from '../recheck/state-file.ts';
 import type { ClaimBundle } from '../recheck/bundle.ts';
-import { shutdownZk } from '../zk/verify.ts';
+import { shutdownZk } from '../zk/snarkjs-wrapper.ts';
 
 const HELP = `proofboard recheck CLAIM_ID... --server URL [--log-key VKEY] [--state FILE] [--json] [--replay]
 proofboard recheck --task TASK --server URL [...]
@@ -26,7 +26,7 @@ last checkpoint seen (kept in --state, default ${defaultStatePath()}).
   --replay         also re-run each claim in a local sandbox (when this checkout has the replay worker)
   --concurrency N  bundles checked at once (default 4)`;
 
-const REPLAY_MODULE = fileURLToPath(new URL('../replay/recheck-replay.ts', import.meta.url));
+const REPLAY_MODULE = fileURLToPath(new URL('./recheck-replay.ts', import.meta.url));
 
 export async function recheckCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

@@ -16,7 +16,7 @@ import { harnessById, type Harness } from './harnesses.ts';
 import { readJobOutput } from './job-output.ts';
 import { allocateSandboxUid, runInSandbox, SANDBOX_INPUT_DIR, SANDBOX_WORK_DIR, DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './sandbox.ts';
 import { scoreInThread } from './scoring-thread.ts';
-import type { FailureCode } from './worker-request.ts';
+import type { FailureCode } from '../attest/worker-request.ts';
 import { buildSeccompFilter, toSeccompArch } from './seccomp-filter.ts';
 import { createJobRoot, createWorkFolder, removeJobTree } from './work-folder.ts';
 

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { killUntilEmpty, type JobCgroup, type JobCgroupLimits } from './sandbox-cgroup.ts';
+import { killUntilEmpty, type JobCgroup, type JobCgroupLimits } from './job-cgroup.ts';
 
 const PARENT = 'proofboard';
 const NEEDED = ['memory', 'pids', 'cpu'];

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { killUntilEmpty, type JobCgroup, type JobCgroupLimits } from './job-cgroup.ts';
 import { createJobCgroupV2, findMissingCgroupV2, isCgroupV2 } from './sandbox-cgroup-v2.ts';
 
 export const CGROUP_V1_ROOT = '/sys/fs/cgroup';
@@ -14,29 +15,6 @@ const REQUIRED = ['memory', 'pids', 'cpu'] as const;
 const V1_MARKERS = ['memory', 'pids'] as const;
 const OPTIONAL = ['cpuacct'] as const;
 type Controller = (typeof REQUIRED)[number] | (typeof OPTIONAL)[number];
-
-export interface JobCgroupLimits {
-  memoryBytes: number;
-  maxProcesses: number;
-  /** cpu.shares of the jobs against the host's processes (1024 = a plain process's; v2: cpu.weight = shares * 100 / 1024). */
-  cpuShares: number;
-  /** Run the jobs as an idle group (cpu.idle, Linux 5.15) where the kernel offers it; see SandboxLimits.cpuIdle. */
-  cpuIdle: boolean;
-}
-
-export interface JobCgroup {
-  /** `cgroup.procs` files the job's first process writes its pid into before it runs anything else. */
-  readonly procsFiles: string[];
-  /** Kill every process in the group (but `spare`) until it is empty. */
-  killAll(spare?: number): Promise<void>;
-  /** True when the kernel's OOM killer acted inside the group. */
-  oomKilled(): Promise<boolean>;
-  peakMemoryBytes(): Promise<number | undefined>;
-  /** CPU time of the whole job, when the cpuacct controller is available. */
-  cpuNanoseconds(): Promise<number | undefined>;
-  pids(): Promise<number[]>;
-  remove(): Promise<void>;
-}
 
 const hasV1 = (root: string): boolean => V1_MARKERS.every((name) => existsSync(join(root, name, 'cgroup.procs')));
 
@@ -169,25 +147,4 @@ export async function removeStaleJobCgroups(root = CGROUP_V1_ROOT, olderThanMs =
     }
   }
   return removed;
-}
-
-/**
- * SIGKILLs every process `pids()` lists (but `spare`) until the group stays empty. A fork bomb keeps making
- * processes while we kill; pids.max bounds how many there can be, so this converges, and a group that does not
- * empty after 200 rounds is a fault.
- */
-export async function killUntilEmpty(pids: () => Promise<number[]>, jobId: string, spare?: number): Promise<void> {
-  for (let round = 0; round < 200; round += 1) {
-    const alive = (await pids()).filter((pid) => pid !== spare);
-    if (alive.length === 0) return;
-    for (const pid of alive) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, round < 10 ? 5 : 50));
-  }
-  throw new Error(`sandbox: processes of job ${jobId} survived SIGKILL: ${(await pids()).join(', ')}`);
 }

@@ -11,7 +11,7 @@ import { taskPolicySchema } from '../attest/policy.ts';
 import { runReplayJob, type JobInput, type MachineConfig } from './run-job.ts';
 import { removeStaleJobCgroups } from './sandbox-cgroup.ts';
 import { sweepStaleJobFolders } from './work-folder.ts';
-import { newWorkerInstanceId, signWorkerRequest, type WorkerRequest } from './worker-request.ts';
+import { leaseResponseSchema, newWorkerInstanceId, signWorkerRequest, type LeasedJob, type WorkerRequest } from '../attest/worker-request.ts';
 
 export type WorkerOptions = {
   server: string;
@@ -27,14 +27,6 @@ export type WorkerOptions = {
   heartbeatMs?: number;
   signal?: AbortSignal;
   log?: (line: string) => void;
-};
-
-type LeasedJob = {
-  jobId: number;
-  kind: string;
-  leaseExpiresAt?: string;
-  claim: { id: string; task: string; commit: string; metric: { name: string; value: number }; bundle: string };
-  task: { id: string; policy: unknown; replay: unknown };
 };
 
 export async function runWorker(opts: WorkerOptions): Promise<{ jobs: number }> {
@@ -57,8 +49,10 @@ export async function runWorker(opts: WorkerOptions): Promise<{ jobs: number }> 
   while (!opts.signal?.aborted) {
     let job: LeasedJob | null;
     try {
-      job = (await post<{ job: LeasedJob | null }>(opts.server, '/v1/replay/lease', { request: sign({ action: 'lease', ...(opts.tasks ? { tasks: opts.tasks } : {}) }) })).job;
+      job = parseLease(await post(opts.server, '/v1/replay/lease', { request: sign({ action: 'lease', ...(opts.tasks ? { tasks: opts.tasks } : {}) }) }));
     } catch (e) {
+      // Unreachable, refused, or a lease that does not parse (the server's fault): wait and ask again. A job leased
+      // in a malformed answer is not run; its lease expires and the server counts the attempt.
       log(`lease failed: ${(e as Error).message}`);
       if (opts.once) throw e;
       await sleep(opts.pollMs ?? 5000, undefined, { signal: opts.signal }).catch(() => {});
@@ -73,6 +67,19 @@ export async function runWorker(opts: WorkerOptions): Promise<{ jobs: number }> 
     await runLeasedJob(opts, job, sign, environment, log);
   }
   return { jobs };
+}
+
+/** A lease answer that does not match the documented schema is refused before anything of it is used. */
+export class MalformedLeaseError extends Error {
+  override readonly name = 'MalformedLeaseError';
+}
+
+export function parseLease(body: unknown): LeasedJob | null {
+  const parsed = leaseResponseSchema.safeParse(body);
+  if (parsed.success) return parsed.data.job;
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.length ? issue.path.join('.') : 'body';
+  throw new MalformedLeaseError(`the server's lease answer is malformed (${toInertText(where)}: ${toInertText(issue?.message ?? 'invalid')})`);
 }
 
 async function runLeasedJob(

@@ -13,7 +13,6 @@
 // always reads its own writes (docs/operators.md, "Read cache").
 import { createHash } from 'node:crypto';
 import type { ChangeHandlers, Database, Unlisten } from '../../db/client.ts';
-import type { AppContext } from './context.ts';
 import { countReadCacheInvalidation, countReadCacheLookup, type ReadCacheInvalidation } from './instruments.ts';
 
 export const CHANGE_CHANNEL = 'proofboard_changed';
@@ -159,7 +158,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** A cached read through the context's cache, or a plain read where the context has none. */
-export function cachedRead<T>(ctx: Pick<AppContext, 'readCache'>, key: string, fill: () => Promise<T>): Promise<T> {
+export function cachedRead<T>(ctx: { readCache?: ReadCache }, key: string, fill: () => Promise<T>): Promise<T> {
   return ctx.readCache ? ctx.readCache.read(key, fill) : fill();
 }
 

@@ -4,7 +4,7 @@ import { eq, isNotNull } from 'drizzle-orm';
 import { tasks, verifierKeys } from '../../db/schema.ts';
 import type { AppContext } from './context.ts';
 import { writeAudit } from './audit-trail.ts';
-import { verifierKeyId } from './verifier-keys.ts';
+import { verifierKeyId } from '../attest/registry.ts';
 
 export async function ensureServiceWorkerKey(ctx: AppContext, publicKeyHex: string): Promise<string> {
   const now = ctx.now();

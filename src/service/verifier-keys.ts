@@ -1,8 +1,8 @@
 // The trust registry: operator-managed verifier keys. Every change is audited in the same transaction.
-import { createHash } from 'node:crypto';
 import { asc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { publicKeyHexSchema, taskIdSchema } from '../attest/claim.ts';
+import { verifierKeyId } from '../attest/registry.ts';
 import { verifierKeys } from '../../db/schema.ts';
 import type { Tx } from '../../db/client.ts';
 import type { AppContext } from './context.ts';
@@ -36,10 +36,6 @@ export const revokeVerifierKeySchema = z
   .strict();
 
 export type VerifierKeyRow = typeof verifierKeys.$inferSelect;
-
-export function verifierKeyId(publicKeyHex: string): string {
-  return createHash('sha256').update(Buffer.from(publicKeyHex, 'hex')).digest('hex').slice(0, 32);
-}
 
 export async function addVerifierKey(ctx: AppContext, actor: Operator, input: z.infer<typeof addVerifierKeySchema>) {
   const now = ctx.now();

@@ -2,7 +2,7 @@
 import { eq } from 'drizzle-orm';
 import { verifierKeys } from '../../db/schema.ts';
 import { isRevokedAt, toVerifierKey } from '../attest/registry.ts';
-import { verifyWorkerRequest, type WorkerRequest } from '../replay/worker-request.ts';
+import { verifyWorkerRequest, type WorkerRequest } from '../attest/worker-request.ts';
 import type { AppContext } from './context.ts';
 import { ServiceError } from './errors.ts';
 

@@ -6,7 +6,7 @@ import { createApp, type Api } from '../../src/api/app.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { replayJobs, submitterKeys } from '../../db/schema.ts';
 import { difficultyFor } from '../../src/service/stamps.ts';
-import { signWorkerRequest, newWorkerInstanceId } from '../../src/replay/worker-request.ts';
+import { signWorkerRequest, newWorkerInstanceId } from '../../src/attest/worker-request.ts';
 import { stampBits } from '../../src/attest/stamp.ts';
 import { claimIdOf } from '../../src/attest/claim.ts';
 import { exampleTask } from '../../src/service/example-task.ts';

@@ -11,7 +11,7 @@ import { MAX_ATTEMPTS } from '../../src/service/replay-jobs.ts';
 import { exampleTask } from '../../src/service/example-task.ts';
 import { claimIdOf } from '../../src/attest/claim.ts';
 import { isInertText } from '../../src/attest/inert-text.ts';
-import { newWorkerInstanceId, signWorkerRequest } from '../../src/replay/worker-request.ts';
+import { newWorkerInstanceId, signWorkerRequest } from '../../src/attest/worker-request.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
 import { replayAttestation } from '../helpers/attestations.ts';

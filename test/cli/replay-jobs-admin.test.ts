@@ -5,7 +5,7 @@
 import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ATTEMPTS } from '../../src/service/replay-jobs.ts';
-import { newWorkerInstanceId, signWorkerRequest } from '../../src/replay/worker-request.ts';
+import { newWorkerInstanceId, signWorkerRequest } from '../../src/attest/worker-request.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { newKey } from '../helpers/claims.ts';
 import { cli, serverEnv, startServer, type Cleanup, type ServerProcess } from '../helpers/processes.ts';

@@ -10,7 +10,7 @@ import { claimIdOf, signClaim, type ClaimPayload } from '../../src/attest/claim.
 import { ed25519PublicKey } from '../../src/attest/ed25519.ts';
 import { buildReplayStatement, signAttestation } from '../../src/attest/statement.ts';
 import { mineStamp } from '../../src/attest/stamp.ts';
-import { newWorkerInstanceId, signWorkerRequest } from '../../src/replay/worker-request.ts';
+import { newWorkerInstanceId, signWorkerRequest } from '../../src/attest/worker-request.ts';
 import type { DsseEnvelope } from '../../src/attest/dsse.ts';
 import { startServer, type ServerProcess } from '../helpers/processes.ts';
 import { openDatabase } from '../../db/client.ts';

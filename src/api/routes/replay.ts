@@ -1,4 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { leaseResponseSchema, type LeasedJob } from '../../attest/worker-request.ts';
 import type { AppContext } from '../../service/context.ts';
 import { completeJob, failJob, heartbeatJob, leaseJob } from '../../service/replay-jobs.ts';
 import { addAttestation } from '../../service/attestations.ts';
@@ -17,9 +18,13 @@ export function registerReplayRoutes(app: OpenAPIHono, ctx: AppContext) {
       path: '/v1/replay/lease',
       summary: 'Lease the next replay job (signed worker request by a registered verifier key)',
       request: body(signedRequest),
-      responses: { 200: jsonOk(anyJson, 'A leased job, or {job: null} when the queue is empty'), ...errorResponses },
+      responses: { 200: jsonOk(leaseResponseSchema, 'A leased job, or {job: null} when the queue is empty'), ...errorResponses },
     }),
-    async (c) => c.json({ job: await leaseJob(ctx, c.req.valid('json').request) }, 200),
+    async (c) => {
+      // Typed by the documented schema: the service's job must be what the route promises and the worker parses.
+      const job: LeasedJob | null = await leaseJob(ctx, c.req.valid('json').request);
+      return c.json({ job }, 200);
+    },
   );
 
   app.openapi(

@@ -1,8 +1,8 @@
 // proofboard verifier --server URL --key K [--gpus N] [--tasks a,b] [--once]: the replay worker as a command.
 import { parseArgs } from 'node:util';
-import { readKeyFile } from '../cli/key-file.ts';
-import { checkSandboxAvailable } from './sandbox.ts';
-import { describeEnvironment, GpuUnavailableError, runWorker } from './worker.ts';
+import { checkSandboxAvailable } from '../replay/sandbox.ts';
+import { describeEnvironment, GpuUnavailableError, runWorker } from '../replay/worker.ts';
+import { readKeyFile } from './key-file.ts';
 
 export async function workerCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({

@@ -3,11 +3,11 @@
 // exactly as a remote operator's worker does.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readKeyFile, writeNewKeyFile } from '../cli/key-file.ts';
+import { checkSandboxAvailable } from '../replay/sandbox.ts';
+import { runWorker } from '../replay/worker.ts';
 import type { RunningService } from '../server.ts';
 import { ensureServiceWorkerKey } from '../service/service-worker-key.ts';
-import { checkSandboxAvailable } from './sandbox.ts';
-import { runWorker } from './worker.ts';
+import { readKeyFile, writeNewKeyFile } from './key-file.ts';
 
 export async function startInProcessWorker(service: RunningService, log: (line: string) => void): Promise<boolean> {
   if (!service.ctx.config.inProcessWorker) return false;

@@ -1,12 +1,13 @@
 // Signed worker requests: how a verifier worker, local or on a remote operator's GPU machine, leases, heartbeats,
 // completes and fails replay jobs over HTTP. A DSSE envelope signed by the worker's verifier key; the payload type
-// keeps these signatures from ever counting as claims or attestations.
+// keeps these signatures from ever counting as claims or attestations. Also the lease the server answers with, so the
+// route that documents it (src/api/routes/replay.ts) and the worker that parses it (src/replay/worker.ts) share one schema.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { fromHex, toHex, utf8, EncodingError } from '../attest/bytes.ts';
-import { decodeDsse, dsseEnvelopeSchema, signDsse, verifyDsseSignature, type DsseEnvelope } from '../attest/dsse.ts';
-import { ed25519PublicKey } from '../attest/ed25519.ts';
-import { publicKeyHexSchema, taskIdSchema } from '../attest/claim.ts';
+import { fromHex, toHex, utf8, EncodingError } from './bytes.ts';
+import { decodeDsse, dsseEnvelopeSchema, signDsse, verifyDsseSignature, type DsseEnvelope } from './dsse.ts';
+import { ed25519PublicKey } from './ed25519.ts';
+import { commitSchema, publicKeyHexSchema, sha256RefSchema, taskIdSchema } from './claim.ts';
 
 export const WORKER_REQUEST_PAYLOAD_TYPE = 'application/vnd.proofboard.worker-request.v1+json';
 /** How far a request's createdAt may be from the server's clock: bounds how long a captured request can be replayed. */
@@ -92,3 +93,32 @@ export function verifyWorkerRequest(untrusted: unknown, now: Date): WorkerReques
   if (age > MAX_REQUEST_AGE_MS) return { ok: false, reason: 'stale_request', message: `request time is ${Math.round(age / 1000)} s from the server's clock` };
   return { ok: true, request: parsed.data };
 }
+
+/**
+ * One leased replay job: what POST /v1/replay/lease answers. Objects are not strict: a server may add fields that an
+ * older worker ignores. The task's policy and replay spec are parsed by the worker where it uses them
+ * (taskPolicySchema, replaySpecSchema), so that a task this worker cannot run is handed back, not a lease refused.
+ */
+export const leasedJobSchema = z.object({
+  jobId: z.number().int().positive(),
+  /** `replay` for a claim no cheap evidence settled, `audit` for a cheaply verified claim drawn for re-running. */
+  kind: z.string().max(32),
+  /** 1 for the first lease of this job; more when earlier leases expired or were handed back. */
+  attempt: z.number().int().positive(),
+  /** The worker heartbeats well before this (a third of the time left) or loses the job. */
+  leaseExpiresAt: z.iso.datetime({ offset: false }),
+  claim: z.object({
+    id: z.string().regex(/^[0-9a-f]{64}$/, 'claim id: 64 lowercase hex'),
+    task: taskIdSchema,
+    commit: commitSchema,
+    parent: commitSchema.nullable(),
+    metric: z.object({ name: z.string().max(32), value: z.number().finite() }),
+    bundle: sha256RefSchema,
+  }),
+  task: z.object({ id: taskIdSchema, policy: z.unknown(), replay: z.unknown() }),
+});
+
+export type LeasedJob = z.infer<typeof leasedJobSchema>;
+
+/** The body of a 200 from POST /v1/replay/lease: a job, or null when no job this worker may run is waiting. */
+export const leaseResponseSchema = z.object({ job: leasedJobSchema.nullable() });

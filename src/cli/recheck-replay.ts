@@ -5,8 +5,8 @@ import { verifyClaimEnvelope } from '../attest/claim.ts';
 import { taskPolicySchema, withinTolerance } from '../attest/policy.ts';
 import type { ClaimBundle } from '../recheck/bundle.ts';
 import { fail, pass, skip, type Check } from '../recheck/report.ts';
-import { checkSandboxAvailable } from './sandbox.ts';
-import { runReplayJob } from './run-job.ts';
+import { checkSandboxAvailable } from '../replay/sandbox.ts';
+import { runReplayJob } from '../replay/run-job.ts';
 
 export async function runReplayForRecheck(bundle: ClaimBundle, opts: { server: string }): Promise<Check> {
   const sandbox = await checkSandboxAvailable();
