@@ -66,7 +66,7 @@ describeSandbox('worker result retries', () => {
     const { jobs } = await runWorker({ server: proxyUrl, secretKey: worker.secretKey, once: true, log: (l) => lines.push(l) });
     expect(jobs).toBe(1);
     expect(cut).toBe(CUT);
-    expect(lines.filter((l) => l.includes('server unreachable'))).toHaveLength(CUT);
+    expect(lines.filter((l) => l.includes('server unavailable'))).toHaveLength(CUT);
     const view = await readClaim(app.url, id);
     expect(view, lines.join('\n')).toMatchObject({ status: 'verified', method: 'replayed' });
     expect(view.history).toHaveLength(1);
