@@ -15,11 +15,11 @@ const STATUSES: readonly string[] = ['pending', 'verified', 'rejected', 'dispute
 const METHODS: readonly string[] = ['zk', 'attested', 'replayed'] satisfies VerificationMethod[];
 
 /** A claim row as the rules see it. A status the rules do not know means the database was altered behind our back. */
-export function claimStateOf(claim: Pick<ClaimRow, 'id' | 'status' | 'method' | 'reasonCode'>): ClaimState {
+export function claimStateOf(claim: Pick<ClaimRow, 'id' | 'status' | 'method' | 'reasonCode' | 'auditedAt'>): ClaimState {
   if (!STATUSES.includes(claim.status) || (claim.method !== null && !METHODS.includes(claim.method))) {
     throw new Error(`claim ${claim.id} has status ${claim.status}/${claim.method}, which no rule produces`);
   }
-  return { status: claim.status as ClaimStatus, method: claim.method as VerificationMethod | null, reasonCode: claim.reasonCode };
+  return { status: claim.status as ClaimStatus, method: claim.method as VerificationMethod | null, reasonCode: claim.reasonCode, audited: claim.auditedAt !== null };
 }
 
 /** Records the decision's verdict and carries out its follow-ups; returns the verdict (null for no decision). */
@@ -30,14 +30,22 @@ export async function applyDecision(ctx: AppContext, tx: Tx, claim: ClaimRow, de
   await recordVerdict(ctx, tx, claim, decision.verdict, now);
   if (decision.then.includes('queue_replay')) await queueReplay(tx, claim.id, now);
   if (decision.then.includes('mark_audited')) await tx.update(claims).set({ auditedAt: now }).where(eq(claims.id, claim.id));
+  // The badge says an audit agreed with a verified claim: it goes with the claim's verification, or with the audit.
+  const leaves = decision.verdict.status !== 'verified' && claim.auditedAt !== null;
+  if (leaves || decision.then.includes('withdraw_audit')) await tx.update(claims).set({ auditedAt: null }).where(eq(claims.id, claim.id));
+  if (decision.then.includes('withdraw_audit')) await queueJob(tx, claim.id, 'audit', now);
   return decision.verdict;
 }
 
 /** Queues a replay of the claim, or puts its replay job back in the queue with a fresh count of attempts. */
 export async function queueReplay(tx: Tx, claimId: string, now: Date) {
+  await queueJob(tx, claimId, 'replay', now);
+}
+
+async function queueJob(tx: Tx, claimId: string, kind: 'replay' | 'audit', now: Date) {
   await tx
     .insert(replayJobs)
-    .values({ claimId, kind: 'replay', state: 'queued', createdAt: now, updatedAt: now })
+    .values({ claimId, kind, state: 'queued', createdAt: now, updatedAt: now })
     .onConflictDoUpdate({
       target: [replayJobs.claimId, replayJobs.kind],
       set: { state: 'queued', leaseOwner: null, leaseExpiresAt: null, leaseDeadlineAt: null, attempts: 0, updatedAt: now },

@@ -149,20 +149,37 @@ export async function rejudgeAfterRevocation(ctx: AppContext, tx: Tx, key: Verif
     )
     .orderBy(asc(claims.id))
     .for('update');
+  const compromised = key.revocationReason === 'compromised';
   for (const claim of affected) {
     if (claim.status === 'verified' && claim.method === 'replayed') {
-      if (key.revocationReason === 'compromised' && (await signedByKey(tx, claim, key, now))) {
+      if (compromised && (await signedByKey(tx, claim, key, now, replayEvidence(tx, claim.id, 'replay')))) {
         await applyDecision(ctx, tx, claim, nextVerdict(claimStateOf(claim), { kind: 'replay_signer_compromised', keyId: key.id }), now);
+        continue;
       }
-    } else if (claim.status === 'verified' && claim.method !== 'attested') continue;
-    else await rejudgeAttestations(ctx, tx, claim, registry, now, 'trust_changed');
+    } else if (claim.status !== 'verified' || claim.method === 'attested') {
+      await rejudgeAttestations(ctx, tx, claim, registry, now, 'trust_changed');
+    }
+    // A badge the compromised key gave goes too, whatever else the claim rests on.
+    const [current] = await tx.select().from(claims).where(eq(claims.id, claim.id));
+    if (compromised && current!.auditedAt !== null && (await signedByKey(tx, current!, key, now, replayEvidence(tx, claim.id, 'audit')))) {
+      await applyDecision(ctx, tx, current!, nextVerdict(claimStateOf(current!), { kind: 'audit_signer_compromised', keyId: key.id }), now);
+    }
   }
 }
 
-// Whether the key that was just revoked signed one of the claim's replay results (checked with the registry as it
-// was before the revocation, since afterwards its signatures no longer verify).
-async function signedByKey(tx: Tx, claim: ClaimRow, key: VerifierKeyRow, now: Date): Promise<boolean> {
-  const items = await tx.select().from(evidence).where(and(eq(evidence.claimId, claim.id), eq(evidence.kind, 'attestation')));
+/** The digest of the signed result a finished replay or audit job of the claim left as evidence, if any. */
+async function replayEvidence(tx: Tx, claimId: string, kind: 'replay' | 'audit'): Promise<string | null> {
+  const [job] = await tx.select({ result: replayJobs.result }).from(replayJobs).where(and(eq(replayJobs.claimId, claimId), eq(replayJobs.kind, kind)));
+  const digest = (job?.result as { evidence?: unknown } | null)?.evidence;
+  return typeof digest === 'string' ? digest : null;
+}
+
+// Whether the key that was just revoked signed the claim's attestation with this digest (checked with the registry as
+// it was before the revocation, since afterwards its signatures no longer verify).
+async function signedByKey(tx: Tx, claim: ClaimRow, key: VerifierKeyRow, now: Date, digest: Promise<string | null>): Promise<boolean> {
+  const wanted = await digest;
+  if (wanted === null) return false;
+  const items = await tx.select().from(evidence).where(and(eq(evidence.claimId, claim.id), eq(evidence.digest, wanted)));
   const payload = claimPayloadOf(claim);
   const registryBefore = (await loadRegistry(tx)).map((k) => (k.id === key.id ? { ...k, revokedAt: null, revocationReason: null } : k));
   return items.some((e) => {

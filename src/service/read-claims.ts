@@ -32,6 +32,8 @@ export function toClaimJson(view: ClaimView, now: Date) {
     status: claim.status,
     method: claim.method,
     reasonCode: claim.reasonCode,
+    // When an audit replay last agreed with the claim's verification (the "audited" badge); null when none counts.
+    auditedAt: claim.auditedAt?.toISOString() ?? null,
     verdict: latest && {
       status: latest.status,
       method: latest.method,

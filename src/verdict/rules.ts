@@ -12,7 +12,16 @@ import type { ClaimStatus, ReasonCode, Verdict, VerificationMethod } from './ver
 import { CONTRADICTION_REASONS } from './verdict.ts';
 
 /** What the rules need to know of a claim: its current status, how it got there, and why. */
-export type ClaimState = { status: ClaimStatus; method: VerificationMethod | null; reasonCode: ReasonCode | string | null };
+export type ClaimState = {
+  status: ClaimStatus;
+  method: VerificationMethod | null;
+  reasonCode: ReasonCode | string | null;
+  /** An audit replay agreed with the claim's cheap verification (the "audited" badge). */
+  audited?: boolean;
+};
+
+/** How the rule of an audit that agreed begins: what earns the "audited" badge, as the log shows it. */
+export const AUDIT_AGREED = 'audit replay agreed';
 
 export const NEW_CLAIM: ClaimState = { status: 'pending', method: null, reasonCode: null };
 
@@ -43,7 +52,9 @@ export type VerdictEvent =
   /** The operator closed a replay job that could not be run. */
   | { kind: 'replay_abandoned'; job: 'replay' | 'audit'; attempts: number; reason: string }
   /** The key that signed the replay result behind this claim's verdict was revoked as compromised. */
-  | { kind: 'replay_signer_compromised'; keyId: string };
+  | { kind: 'replay_signer_compromised'; keyId: string }
+  /** The key that signed the audit replay behind this claim's "audited" badge was revoked as compromised. */
+  | { kind: 'audit_signer_compromised'; keyId: string };
 
 /** What the service must do besides recording the verdict. */
 export type FollowUp =
@@ -52,7 +63,9 @@ export type FollowUp =
   /** Count the dispute against every verifier whose attestation had vouched for the claim. */
   | 'penalize_attesters'
   /** Mark the claim audited: a replay agreed with its cheap verification. */
-  | 'mark_audited';
+  | 'mark_audited'
+  /** Take the "audited" badge away and queue a new audit: the audit that earned it no longer counts. */
+  | 'withdraw_audit';
 
 export type Decision = { verdict: Verdict; then: FollowUp[] };
 
@@ -94,6 +107,13 @@ export function nextVerdict(state: ClaimState, event: VerdictEvent): Decision | 
       return decide(
         { status: 'pending', method: null, reasonCode: 'verifier_compromised', rule: `replay signer ${event.keyId} revoked as compromised`, evidenceDigests: [] },
         'queue_replay',
+      );
+    case 'audit_signer_compromised':
+      // Revocation withdraws everything the key gave, badges included; the verdict itself rests on other evidence.
+      if (state.status !== 'verified' || !state.audited) return null;
+      return decide(
+        { status: 'verified', method: state.method, reasonCode: null, rule: `audit withdrawn: its signer ${event.keyId} was revoked as compromised`, evidenceDigests: [] },
+        'withdraw_audit',
       );
   }
 }
@@ -162,7 +182,7 @@ function judgeReplayResult(state: ClaimState, event: Extract<VerdictEvent, { kin
     return decide({ status: 'disputed', method: null, reasonCode: 'audit_contradicts', rule: `audit replay: ${event.rule}`, evidenceDigests }, 'penalize_attesters');
   }
   // Logged like any verdict, so that a third party can re-check the "audited" badge too.
-  return decide({ status: 'verified', method: state.method, reasonCode: null, rule: `audit replay agreed: ${event.rule}`, evidenceDigests }, 'mark_audited');
+  return decide({ status: 'verified', method: state.method, reasonCode: null, rule: `${AUDIT_AGREED}: ${event.rule}`, evidenceDigests }, 'mark_audited');
 }
 
 /**

@@ -120,4 +120,28 @@ describe.skipIf(!sandboxReady).each(databaseKinds())('audit replays on %s', (kin
     expect(rep(bob.hex)).toBeLessThan(0);
     expect(rep(worker.hex)).toBe(0);
   });
+
+  it('withdraws the audited badge, logged, when the key that signed the audit is revoked as compromised', async () => {
+    const id = await attestedClaim(real, '2026-11-27T10:00:02.000Z');
+    const { jobs } = await runWorker({ server: server.url, secretKey: worker.secretKey, once: true, log: () => {} });
+    expect(jobs).toBe(1);
+    type Full = { status: string; auditedAt: string | null; history: { status: string; rule: string }[]; replay: { kind: string; state: string }[] };
+    const full = async () => (await (await app.request(`/v1/claims/${id}`)).json()) as Full;
+    const audited = await full();
+    expect(audited).toMatchObject({ status: 'verified', auditedAt: expect.any(String) });
+    expect(audited.history.at(-1)!.rule).toMatch(/^audit replay agreed/);
+
+    const keys = (await (await app.request('/v1/verifier-keys')).json()) as { keys: { id: string; publicKey: string }[] };
+    const workerKey = keys.keys.find((k) => k.publicKey === worker.hex)!;
+    const revoked = await postJson(app, `/v1/verifier-keys/${workerKey.id}/revoke`, { reason: 'compromised' }, auth);
+    expect(revoked.status, await revoked.clone().text()).toBe(200);
+
+    const after = await full();
+    // Still verified (alice's and bob's attestations did not come from the revoked key), but no longer audited: the
+    // withdrawal is a leaf of its own, and the claim waits for a new audit.
+    expect(after).toMatchObject({ status: 'verified', auditedAt: null });
+    expect(after.history).toHaveLength(audited.history.length + 1);
+    expect(after.history.at(-1)!.rule).toMatch(/audit withdrawn: its signer .* was revoked as compromised/);
+    expect(after.replay).toEqual([expect.objectContaining({ kind: 'audit', state: 'queued' })]);
+  });
 });
