@@ -2,8 +2,10 @@
 // This module is pure so that the server's intake and a third party's recheck run the same check.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { EncodingError, fromHex, toHex, utf8 } from './bytes.ts';
-import { decodeDsse, dsseEnvelopeSchema, signDsse, verifyDsseSignature, type DsseEnvelope } from './dsse.ts';
+import { toHex, utf8 } from './bytes.ts';
+import { openSingleSignerEnvelope, signDsse, type DsseEnvelope } from './dsse.ts';
+import { firstIssue } from './validation.ts';
+import { parseStrictJson } from './strict-json.ts';
 
 export const CLAIM_PAYLOAD_TYPE = 'application/vnd.proofboard.claim.v1+json';
 export const MAX_CLAIM_PAYLOAD_BYTES = 4096;
@@ -64,46 +66,20 @@ export function claimIdOf(payload: Uint8Array): string {
  * payload bytes, and only then the payload's JSON, which must name that same key as submitter.
  */
 export function verifyClaimEnvelope(untrusted: unknown): ClaimCheck {
-  const shape = dsseEnvelopeSchema.safeParse(untrusted);
-  if (!shape.success) return reject('bad_envelope', shape.error.issues[0]?.message ?? 'not a DSSE envelope');
-  const env = shape.data;
-  // Domain separation: an attestation or any other DSSE document signed by the same key is not a claim.
-  if (env.payloadType !== CLAIM_PAYLOAD_TYPE) {
-    return reject('wrong_payload_type', `payloadType must be ${CLAIM_PAYLOAD_TYPE}`);
-  }
-  // Exactly one signature: a claim has one author, and extra signatures would be unauthenticated baggage.
-  if (env.signatures.length !== 1) return reject('bad_envelope', 'a claim carries exactly one signature');
-  let decoded;
-  let publicKey: Uint8Array;
-  try {
-    decoded = decodeDsse(env);
-    publicKey = fromHex(env.signatures[0]!.keyid ?? '', 'signatures[0].keyid', 32);
-  } catch (e) {
-    if (e instanceof EncodingError) return reject('bad_envelope', e.message);
-    throw e;
-  }
-  if (decoded.payload.length > MAX_CLAIM_PAYLOAD_BYTES) {
-    return reject('payload_too_large', `claim payload over ${MAX_CLAIM_PAYLOAD_BYTES} bytes`);
-  }
-  if (!verifyDsseSignature(decoded, decoded.signatures[0]!.sig, publicKey, 'strict')) {
-    return reject('bad_signature', 'signature does not verify for the key in keyid');
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(decoded.payload));
-  } catch {
-    return reject('bad_claim', 'payload is not UTF-8 JSON');
-  }
-  const parsed = claimPayloadSchema.safeParse(json);
+  const opened = openSingleSignerEnvelope(untrusted, CLAIM_PAYLOAD_TYPE, { what: 'claim', maxPayloadBytes: MAX_CLAIM_PAYLOAD_BYTES });
+  if (!opened.ok) return reject(opened.reason, opened.message);
+  // Strict: a key spelled twice would make one signature say two things (src/attest/strict-json.ts).
+  const json = parseStrictJson(opened.payload);
+  if (!json.ok) return reject('bad_claim', json.message);
+  const parsed = claimPayloadSchema.safeParse(json.value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return reject('bad_claim', issue ? `${issue.path.join('.') || 'payload'}: ${issue.message}` : 'invalid claim');
+    return reject('bad_claim', firstIssue(parsed.error, 'payload'));
   }
   // The signer must be the submitter the claim names, or a key could sign claims "on behalf of" another.
-  if (parsed.data.submitter !== env.signatures[0]!.keyid) {
+  if (parsed.data.submitter !== opened.keyid) {
     return reject('submitter_mismatch', 'claim.submitter differs from the signing key');
   }
-  return { ok: true, claimId: claimIdOf(decoded.payload), claim: parsed.data, payload: decoded.payload };
+  return { ok: true, claimId: claimIdOf(opened.payload), claim: parsed.data, payload: opened.payload };
 }
 
 export function signClaim(claim: ClaimPayload, secretKey: Uint8Array): DsseEnvelope {

@@ -9,6 +9,7 @@ import { allowedShortfall, describeTolerance, shortfall, type TaskPolicy } from 
 import { isRevokedAt, judgeKeyUse, type KeyDenial, type KeyUse, type VerifierKey } from './registry.ts';
 import { IN_TOTO_PAYLOAD_TYPE, MAX_STATEMENT_BYTES, parseReplayStatement, type ReplayStatement, type Run } from './statement.ts';
 import { mean, tTestOneSided } from './stats.ts';
+import { firstIssue } from './validation.ts';
 
 /** The closed set of reasons an attestation, or one signature on it, does not count. */
 export const ATTESTATION_REJECTIONS = [
@@ -75,7 +76,7 @@ export type AttestationCheck =
  */
 export function verifyAttestation(untrusted: unknown, ctx: AttestationContext): AttestationCheck {
   const shape = dsseEnvelopeSchema.safeParse(untrusted);
-  if (!shape.success) return reject('bad_envelope', shape.error.issues[0]?.message ?? 'not a DSSE envelope');
+  if (!shape.success) return reject('bad_envelope', firstIssue(shape.error, 'envelope'));
   // Domain separation (DSSE): a claim or any other document signed by a verifier key is not an attestation.
   if (shape.data.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
     return reject('wrong_payload_type', `payloadType must be ${IN_TOTO_PAYLOAD_TYPE}`);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { verifyClaimEnvelope } from '../attest/claim.ts';
+import { firstIssue } from '../attest/validation.ts';
 import {
   buildReplayStatement,
   environmentSchema,
@@ -64,7 +65,7 @@ export async function attestCommand(argv: string[]): Promise<number> {
   }
   const claimId = claimIdSchema.safeParse(values.claim);
   if (!claimId.success) {
-    console.error(`--claim: ${claimId.error.issues[0]!.message}`);
+    console.error(firstIssue(claimId.error, '--claim'));
     return 2;
   }
   const result = readResultFile(values.result);
@@ -99,7 +100,7 @@ export function readResultFile(path: string): ReplayResultFile {
     throw new Error(`${path}: not a JSON file (${e instanceof Error ? e.message : String(e)})`);
   }
   const parsed = replayResultFileSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`${path}: ${describeIssue(parsed.error)}`);
+  if (!parsed.success) throw new Error(`${path}: ${firstIssue(parsed.error)}`);
   return parsed.data;
 }
 
@@ -124,12 +125,7 @@ export function toStatement(
       },
     });
   } catch (e) {
-    if (e instanceof z.ZodError) throw new Error(`result does not make a valid statement: ${describeIssue(e)}`);
+    if (e instanceof z.ZodError) throw new Error(`result does not make a valid statement: ${firstIssue(e)}`);
     throw e;
   }
-}
-
-function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  return issue ? `${issue.path.join('.') || 'value'}: ${issue.message}` : 'invalid';
 }

@@ -1,6 +1,7 @@
 // A small client for the endpoints a re-check reads. Every answer is size-capped and time-limited: the server being
 // checked is not trusted to be well-behaved either.
 import type { z } from 'zod';
+import { firstIssue } from '../attest/validation.ts';
 
 export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 const TIMEOUT_MS = 30_000;
@@ -46,8 +47,7 @@ export function httpFetcher(server: string, fetchImpl: typeof fetch = fetch): Fe
       }
       const checked = schema.safeParse(parsed);
       if (!checked.success) {
-        const issue = checked.error.issues[0];
-        throw new FetchError(path, `unexpected answer at ${issue?.path.join('.') || 'root'}: ${issue?.message}`);
+        throw new FetchError(path, `unexpected answer at ${firstIssue(checked.error, 'root')}`);
       }
       return checked.data;
     },

@@ -1,6 +1,7 @@
 // Zero-knowledge evidence against the circuits the operator registered for the task (never a client's key).
 import { and, eq } from 'drizzle-orm';
 import { circuits } from '../../db/schema.ts';
+import { firstIssue } from '../attest/validation.ts';
 import { createBatchVerifier, type BatchVerifier } from '../zk/batch-verifier.ts';
 import { createPairingThreads, PairingThreadFault, type PairingThreads } from '../zk/pairing-thread.ts';
 import { registerCircuit, type RegisteredCircuit } from '../zk/circuit-registration.ts';
@@ -123,8 +124,7 @@ export async function judgeZkEvidence(
 ): Promise<ZkJudgement> {
   const shape = zkEvidenceSchema.safeParse(item);
   if (!shape.success) {
-    const issue = shape.error.issues[0];
-    return { kind: 'rejected', reasonCode: 'zk_malformed', rule: `zk evidence malformed at ${issue?.path.join('.') || 'evidence'}: ${issue?.message}` };
+    return { kind: 'rejected', reasonCode: 'zk_malformed', rule: `zk evidence malformed at ${firstIssue(shape.error, 'evidence')}` };
   }
   const found = await circuitFor(ctx, task.id, shape.data.circuit, known);
   // A proof for a circuit nobody registered cannot be checked cheaply; it is not false either: replay decides.

@@ -2,6 +2,7 @@
 // computes (same fixed-point semantics, same packing, same Poseidon commitments), so it doubles as the replay
 // harness's scorer and as the oracle in the circuit's property test.
 import { z } from 'zod';
+import { firstIssue } from '../attest/validation.ts';
 
 export const MODEL_FORMAT = 'proofboard.digits-mlp.v1';
 export const N_FEATURES = 16;
@@ -42,8 +43,7 @@ export class WeightsFormatError extends Error {
 export function parseWeights(untrusted: unknown): DigitsWeights {
   const r = weightsSchema.safeParse(untrusted);
   if (!r.success) {
-    const i = r.error.issues[0];
-    throw new WeightsFormatError(`weights: ${i ? `${i.path.join('.') || 'root'}: ${i.message}` : 'invalid'}`);
+    throw new WeightsFormatError(`weights: ${firstIssue(r.error, 'root')}`);
   }
   return r.data;
 }

@@ -2,6 +2,7 @@
 // statement runs before any pairing, and the result is a value with a reason code, never a bare boolean. The service
 // and a third party's recheck both call verifyZkEvidence; each step lives in its own module of src/zk.
 import type { ClaimPayload } from '../attest/claim.ts';
+import { firstIssue } from '../attest/validation.ts';
 import { vkeyMatchesPin } from './circuit-registration.ts';
 import { zkEvidenceSchema, type ZkEvidence } from './evidence-schema.ts';
 import { verifyGroth16Batch, type Groth16Checker } from './groth16-batch.ts';
@@ -40,8 +41,7 @@ type Parsed = { evidence: ZkEvidence; statements: Statement[]; signals: bigint[]
 function checkStatement(untrusted: unknown, claim: ClaimPayload, ctx: ZkContext): Parsed | ZkCheck {
   const shape = zkEvidenceSchema.safeParse(untrusted);
   if (!shape.success) {
-    const i = shape.error.issues[0];
-    return deny('zk_malformed', i ? `${i.path.join('.') || 'evidence'}: ${i.message}` : 'invalid zk evidence');
+    return deny('zk_malformed', firstIssue(shape.error, 'evidence'));
   }
   const ev = shape.data;
   if (ev.circuit !== ctx.circuit.id) return deny('zk_circuit_mismatch', `evidence is for circuit ${ev.circuit}, task uses ${ctx.circuit.id}`);
