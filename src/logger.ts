@@ -13,8 +13,3 @@ export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info'): L
     redact: { paths: ['req.headers.authorization', '*.operatorToken', '*.secretKey', 'authorization'], censor: '[redacted]' },
   });
 }
-
-/** A logger that drops everything: tests and library callers that did not ask for logs. */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
-}

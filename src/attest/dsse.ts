@@ -116,5 +116,3 @@ export function openSingleSignerEnvelope(
 function refuse(reason: SingleSignerRefusal, message: string): OpenedEnvelope {
   return { ok: false, reason, message };
 }
-
-export { EncodingError };

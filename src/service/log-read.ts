@@ -31,12 +31,6 @@ export async function latestCheckpoint(ctx: AppContext): Promise<SignedCheckpoin
   return latestCheckpoint(ctx);
 }
 
-export async function checkpointAt(ctx: AppContext, size: number): Promise<SignedCheckpoint> {
-  const [row] = await ctx.db.select().from(logCheckpoints).where(eq(logCheckpoints.size, size));
-  if (!row) throw new ServiceError('not_found', `no checkpoint of size ${size}`);
-  return { size: row.size, rootHash: fromHex(row.rootHash, 'checkpoint root', 32), note: row.note };
-}
-
 export async function listEntries(ctx: AppContext, start: number, end: number) {
   if (end <= start) throw new ServiceError('bad_query', 'end must be greater than start');
   if (end - start > MAX_ENTRIES_PAGE) throw new ServiceError('bad_query', `at most ${MAX_ENTRIES_PAGE} entries per page`);
