@@ -43,12 +43,16 @@ export function createApp(ctx: AppContext, opts: AppOptions = {}): Api {
     onError: (c) => errorResponse(c, 'body_too_large', `request body over ${ctx.config.maxBodyBytes} bytes`),
   });
   app.use('*', async (c, next) => (c.req.path.startsWith('/v1/blobs/') ? next() : jsonLimit(c, next)));
-  // PostgreSQL text and jsonb cannot hold U+0000: a body with one would pass validation and fail at the insert, as a
-  // 500 (and, at intake, fail the whole batch of claims it was committed with). Refused here, before any work.
+  // PostgreSQL text and jsonb cannot hold U+0000, and jsonb refuses an unpaired UTF-16 surrogate ("\ud800" is valid
+  // JSON text but no Unicode character; I-JSON, RFC 7493 §2.1, forbids it): a body with either would pass validation
+  // and fail at the insert, as a 500 (and, at intake, fail the whole batch of claims it was committed with). Refused
+  // here, before any work, for every JSON route.
   app.use('*', async (c, next) => {
     if (c.req.method === 'GET' || !c.req.header('content-type')?.startsWith('application/json')) return next();
     const body: unknown = await c.req.json().catch(() => undefined);
-    if (holdsNul(body)) return errorResponse(c, 'bad_json', 'strings and keys may not contain U+0000');
+    if (holdsUnstorableText(body)) {
+      return errorResponse(c, 'bad_json', 'strings and keys may not contain U+0000 or an unpaired UTF-16 surrogate');
+    }
     return next();
   });
 
@@ -81,18 +85,24 @@ export function createApp(ctx: AppContext, opts: AppOptions = {}): Api {
 
 export { ServiceError };
 
-/** True when any string or key in a parsed JSON value contains U+0000. Iterative: a body may nest a million deep. */
-export function holdsNul(root: unknown): boolean {
+// U+0000, a high surrogate not followed by a low one, or a low surrogate not preceded by a high one.
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * True when any string or key in a parsed JSON value holds what PostgreSQL cannot store: U+0000 or an unpaired
+ * surrogate. Iterative: a body may nest a million deep.
+ */
+export function holdsUnstorableText(root: unknown): boolean {
   const stack: unknown[] = [root];
   while (stack.length > 0) {
     const value = stack.pop();
     if (typeof value === 'string') {
-      if (value.includes('\u0000')) return true;
+      if (UNSTORABLE.test(value)) return true;
     } else if (Array.isArray(value)) {
       for (const v of value) stack.push(v);
     } else if (value && typeof value === 'object') {
       for (const [k, v] of Object.entries(value)) {
-        if (k.includes('\u0000')) return true;
+        if (UNSTORABLE.test(k)) return true;
         stack.push(v);
       }
     }

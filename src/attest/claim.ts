@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { toHex, utf8 } from './bytes.ts';
 import { openSingleSignerEnvelope, signDsse, type DsseEnvelope } from './dsse.ts';
 import { firstIssue } from './validation.ts';
+import { parseStrictJson } from './strict-json.ts';
 
 export const CLAIM_PAYLOAD_TYPE = 'application/vnd.proofboard.claim.v1+json';
 export const MAX_CLAIM_PAYLOAD_BYTES = 4096;
@@ -67,13 +68,10 @@ export function claimIdOf(payload: Uint8Array): string {
 export function verifyClaimEnvelope(untrusted: unknown): ClaimCheck {
   const opened = openSingleSignerEnvelope(untrusted, CLAIM_PAYLOAD_TYPE, { what: 'claim', maxPayloadBytes: MAX_CLAIM_PAYLOAD_BYTES });
   if (!opened.ok) return reject(opened.reason, opened.message);
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(opened.payload));
-  } catch {
-    return reject('bad_claim', 'payload is not UTF-8 JSON');
-  }
-  const parsed = claimPayloadSchema.safeParse(json);
+  // Strict: a key spelled twice would make one signature say two things (src/attest/strict-json.ts).
+  const json = parseStrictJson(opened.payload);
+  if (!json.ok) return reject('bad_claim', json.message);
+  const parsed = claimPayloadSchema.safeParse(json.value);
   if (!parsed.success) {
     return reject('bad_claim', firstIssue(parsed.error, 'payload'));
   }

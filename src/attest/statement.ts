@@ -7,6 +7,7 @@ import { utf8 } from './bytes.ts';
 import { commitSchema, taskIdSchema } from './claim.ts';
 import { addDsseSignature, signDsse, type DsseEnvelope } from './dsse.ts';
 import { firstIssue } from './validation.ts';
+import { parseStrictJson } from './strict-json.ts';
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const IN_TOTO_STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
@@ -161,12 +162,10 @@ export function parseReplayStatement(payload: Uint8Array): StatementParse {
   if (payload.length > MAX_STATEMENT_BYTES) {
     return { ok: false, reason: 'bad_statement', message: `statement over ${MAX_STATEMENT_BYTES} bytes` };
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
-  } catch {
-    return { ok: false, reason: 'bad_statement', message: 'payload is not UTF-8 JSON' };
-  }
+  // Strict: a key spelled twice would make one signature say two things (src/attest/strict-json.ts).
+  const strict = parseStrictJson(payload);
+  if (!strict.ok) return { ok: false, reason: 'bad_statement', message: strict.message };
+  const json = strict.value;
   const layer = inTotoStatementSchema.safeParse(json);
   if (!layer.success) return { ok: false, reason: 'bad_statement', message: firstIssue(layer.error, 'statement') };
   if (layer.data.predicateType !== REPLAY_RESULT_PREDICATE_TYPE) {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { fromHex, toHex, utf8, EncodingError } from './bytes.ts';
 import { decodeDsse, dsseEnvelopeSchema, signDsse, verifyDsseSignature, type DsseEnvelope } from './dsse.ts';
 import { ed25519PublicKey } from './ed25519.ts';
+import { parseStrictJson } from './strict-json.ts';
 import { commitSchema, publicKeyHexSchema, sha256RefSchema, taskIdSchema } from './claim.ts';
 
 export const WORKER_REQUEST_PAYLOAD_TYPE = 'application/vnd.proofboard.worker-request.v1+json';
@@ -77,13 +78,10 @@ export function verifyWorkerRequest(untrusted: unknown, now: Date): WorkerReques
   if (!verifyDsseSignature(decoded, decoded.signatures[0]!.sig, publicKey, 'strict')) {
     return { ok: false, reason: 'bad_signature', message: 'worker request signature does not verify' };
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(decoded.payload));
-  } catch {
-    return { ok: false, reason: 'bad_request', message: 'payload is not UTF-8 JSON' };
-  }
-  const parsed = workerRequestSchema.safeParse(json);
+  // Strict: a key spelled twice would make one signature say two things (src/attest/strict-json.ts).
+  const json = parseStrictJson(decoded.payload);
+  if (!json.ok) return { ok: false, reason: 'bad_request', message: json.message };
+  const parsed = workerRequestSchema.safeParse(json.value);
   if (!parsed.success) return { ok: false, reason: 'bad_request', message: parsed.error.issues[0]?.message ?? 'invalid request' };
   if (parsed.data.verifierKey !== shape.data.signatures[0]!.keyid) {
     return { ok: false, reason: 'bad_signature', message: 'verifierKey differs from the signing key' };

@@ -12,6 +12,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   body_too_large: 413,
   blob_too_large: 413,
+  evidence_too_large: 413,
   unsupported_media_type: 415,
   bad_signature: 401,
   submitter_mismatch: 401,

@@ -150,9 +150,14 @@ export class ReadCache {
 
 /** A shared value that a reader mutated would change every other reader's answer: make that an error instead. */
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+  // Iterative: cached views hold client evidence, which a recursive walk must not trust to be shallow.
+  const todo: unknown[] = [value];
+  while (todo.length > 0) {
+    const next = todo.pop();
+    if (next && typeof next === 'object' && !Object.isFrozen(next)) {
+      Object.freeze(next);
+      for (const v of Object.values(next)) todo.push(v);
+    }
   }
   return value;
 }

@@ -1,6 +1,6 @@
-// Service secrets: the log signing key and the operator token. From the environment when set (several API
-// processes must share them), otherwise created once in the data folder with mode 0600.
-import { createHmac, randomBytes } from 'node:crypto';
+// Service secrets: the log signing key, the operator token and the audit key. From the environment when set (several
+// API processes must share them), otherwise created once in the data folder with mode 0600.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ed25519PublicKey } from '../attest/ed25519.ts';
@@ -11,6 +11,7 @@ export type ServiceSecrets = {
   logPublicKey: Uint8Array;
   operatorToken: string;
   operatorTokenSource: 'env' | 'file';
+  /** Keys the audit draw (src/service/audits.ts). A secret of its own, never derived from another. */
   auditKey: Uint8Array;
 };
 
@@ -38,7 +39,20 @@ export function loadSecrets(dataDir: string, env: NodeJS.ProcessEnv = process.en
     logPublicKey: ed25519PublicKey(logSecretKey),
     operatorToken,
     operatorTokenSource: env.PROOFBOARD_OPERATOR_TOKEN ? 'env' : 'file',
-    // Derived, not stored: every process holding the log key makes the same unpredictable audit choices.
-    auditKey: createHmac('sha256', logSecretKey).update('proofboard audit selection v1').digest(),
+    auditKey: loadAuditKey(dir, env, logSecretKey),
   };
+}
+
+/**
+ * The audit key: whoever knows it can tell which claims will be audited, and so which need not be honest. It was once
+ * derived from the log key, so the log key's holders (and any process with PROOFBOARD_LOG_KEY) could compute every
+ * draw; it is its own random secret now, made at the first start of a data folder that has none (folders from before
+ * get one then). Several API processes share it through PROOFBOARD_AUDIT_KEY, as they share the log key.
+ */
+function loadAuditKey(dir: string, env: NodeJS.ProcessEnv, logSecretKey: Uint8Array): Uint8Array {
+  const hex = env.PROOFBOARD_AUDIT_KEY || readOrCreate(join(dir, 'audit-key'), () => toHex(randomBytes(32)));
+  const key = fromHex(hex, 'PROOFBOARD_AUDIT_KEY', 32);
+  // One secret in two roles would give the log key's holders the draws again.
+  if (timingSafeEqual(key, logSecretKey)) throw new Error('PROOFBOARD_AUDIT_KEY must differ from the log key');
+  return key;
 }

@@ -10,20 +10,16 @@ import { stampBits, stampSchema, verifyStamp, type Stamp } from '../attest/stamp
 import { currentDifficulty } from './stamps.ts';
 import { countRequest, enforceRateLimit, rateWindow, refuseOverLimit, type RateWindow } from './rate-limit.ts';
 import { judgeEvidence } from './judge-evidence.ts';
-import type { EvidenceItem } from './evidence-item.ts';
+import { assertEvidenceWithinBounds, evidenceItemSchema, MAX_EVIDENCE_ITEMS, type EvidenceItem } from './evidence-item.ts';
 import type { CircuitHead } from './judge-zk.ts';
 import { storeCheckedClaim, type StoredClaim } from './intake-batch.ts';
 import type { ClaimStatus } from '../verdict/verdict.ts';
 
-export const MAX_EVIDENCE_ITEMS = 32;
-
 export const submitClaimSchema = z
   .object({
     claim: z.unknown(),
-    evidence: z
-      .array(z.object({ type: z.enum(['zk', 'attestation']) }).passthrough())
-      .max(MAX_EVIDENCE_ITEMS)
-      .default([]),
+    // Each item by its type, strict: nothing the judges would not read is ever stored (src/service/evidence-item.ts).
+    evidence: z.array(evidenceItemSchema).max(MAX_EVIDENCE_ITEMS).default([]),
     // Proof of work, required only when the claim would go to replay (no evidence that settles it cheaply).
     stamp: stampSchema.optional(),
   })
@@ -46,6 +42,9 @@ export type ClientInfo = { address: string };
 export async function submitClaim(ctx: AppContext, input: SubmitClaimInput, client: ClientInfo = { address: 'local' }): Promise<SubmitClaimResult> {
   // Per-address limit before any signature work: a flood from one address costs it, not our CPU.
   await enforceRateLimit(ctx, `addr:${client.address}`, { perWindow: ctx.config.limits.requestsPerAddressPerMinute, windowSeconds: 60 }, 'requests from this address');
+  // Evidence bounds before any signature work or database write: the bytes are what a flood of claims would store.
+  const items = input.evidence as EvidenceItem[];
+  assertEvidenceWithinBounds(items);
   const checked = verifyClaimEnvelope(input.claim);
   if (!checked.ok) throw new ServiceError(CLAIM_REJECTION_CODES[checked.reason], checked.message);
   const { claim, claimId } = checked;
@@ -67,7 +66,6 @@ export async function submitClaim(ctx: AppContext, input: SubmitClaimInput, clie
     throw new ServiceError('pending_limit', `this key already has ${facts.pending} pending claims`, { retryAfterSeconds: 60 });
   }
 
-  const items = input.evidence as EvidenceItem[];
   const judgement = await judgeEvidence(ctx, task, { ...claim, claimId }, items, facts.circuits);
   const stampWork = judgement.settled ? 0 : await checkStamp(ctx, task, claimId, input.stamp);
   // Stored with the claims that arrive alongside it, in one transaction (src/service/intake-batch.ts).

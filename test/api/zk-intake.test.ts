@@ -1,5 +1,5 @@
 // Claims with zero-knowledge evidence through the API: verified at intake, rejected with the verifier's reason,
-// one statement counted once, unknown circuits sent to replay.
+// malformed evidence refused, one statement counted once, unknown circuits sent to replay.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { createApp, type Api } from '../../src/api/app.ts';
@@ -60,8 +60,10 @@ describe.each(databaseKinds())('zk evidence at intake on %s', (kind) => {
     const moved = await submit(claim({ submitter: mallory.hex, createdAt: '2026-11-27T09:03:00Z' }), [evidence], mallory.secretKey);
     expect(moved.body.status).toBe('rejected');
     expect(moved.body.verdict?.reasonCode).toBe('zk_binding_submitter');
+    // Malformed evidence is not false evidence: refused at the door, nothing stored (test/api/evidence-bounds.test.ts).
     const malformed = await submit(claim({ createdAt: '2026-11-27T09:04:00Z' }), [{ ...evidence, shards: [] }]);
-    expect(malformed.body.verdict?.reasonCode).toBe('zk_malformed');
+    expect(malformed.status).toBe(400);
+    expect((malformed.body as unknown as { error: { message: string } }).error.message).toMatch(/^evidence\.0\.shards/);
   });
 
   it('sends a proof for an unregistered circuit to replay (with a stamp), not to rejection', async () => {
