@@ -1,4 +1,8 @@
-// Every setting proofboard reads from the environment, in one place (documented in docs/configuration.md).
+// The settings proofboard reads from the environment (all documented in docs/configuration.md): every setting of the
+// service here, and the server URL that the CLI's commands share. Read elsewhere, beside the code they configure: the
+// service's secrets (src/service/secrets.ts: keys and the operator token, which also live as files in the data folder),
+// the CLI's key paths (src/cli/key-file.ts, src/cli/verifier-command.ts), the operator token that `admin` sends (src/cli/admin-command.ts), the
+// recheck state path (src/recheck/state-file.ts) and the variables a verifier passes into its sandbox (--pass-env).
 import { resolve } from 'node:path';
 
 export type Config = {
@@ -14,6 +18,8 @@ export type Config = {
   /** Run one replay worker inside `serve` when the sandbox is available. */
   inProcessWorker: boolean;
   logLevel: string;
+  /** The log's origin line in its checkpoints (C2SP tlog-checkpoint): it names the log forever. */
+  logOrigin: string;
   /** Intake limits (issue: spam and Sybil resistance); documented in docs/configuration.md. */
   limits: {
     claimsPerKeyPerMinute: number;
@@ -50,13 +56,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: intFromEnv(env, 'PORT', 8080, 0, 65535),
     host: env.HOST ?? '127.0.0.1',
-    dataDir: resolve(env.PROOFBOARD_DATA ?? './.proofboard'),
+    dataDir: dataDirFromEnv(env),
     databaseUrl: env.DATABASE_URL || undefined,
     operatorToken: env.PROOFBOARD_OPERATOR_TOKEN || undefined,
     maxBlobBytes: intFromEnv(env, 'PROOFBOARD_MAX_BLOB_BYTES', 64 * 1024 * 1024, 1024, 2 ** 40),
     maxBodyBytes: intFromEnv(env, 'PROOFBOARD_MAX_BODY_BYTES', 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     inProcessWorker: (env.PROOFBOARD_WORKER ?? 'auto') !== 'off',
     logLevel: env.LOG_LEVEL ?? 'info',
+    logOrigin: env.PROOFBOARD_LOG_ORIGIN ?? 'proofboard.local/log',
     limits: {
       claimsPerKeyPerMinute: intFromEnv(env, 'PROOFBOARD_CLAIMS_PER_KEY_PER_MINUTE', 30, 1, 1_000_000),
       requestsPerAddressPerMinute: intFromEnv(env, 'PROOFBOARD_REQUESTS_PER_ADDRESS_PER_MINUTE', 600, 1, 10_000_000),
@@ -70,6 +77,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pairingThreads: intFromEnv(env, 'PROOFBOARD_PAIRING_THREADS', 1, 0, 64),
     readCache: onOffFromEnv(env, 'PROOFBOARD_READ_CACHE', true),
   };
+}
+
+/** The data folder; `admin` also looks there for the operator token that `serve` generated. */
+export function dataDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.PROOFBOARD_DATA ?? './.proofboard');
+}
+
+/** The service the CLI's commands talk to unless --server says otherwise. */
+export function serverUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PROOFBOARD_SERVER ?? 'http://127.0.0.1:8080';
 }
 
 function onOffFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {

@@ -14,8 +14,6 @@ import { createLogger, type Logger } from './logger.ts';
 import { logVerifierKey } from './service/log-read.ts';
 import { ReadCache } from './service/read-cache.ts';
 
-export const LOG_ORIGIN_DEFAULT = 'proofboard.local/log';
-
 export type RunningService = {
   ctx: AppContext;
   secrets: ServiceSecrets;
@@ -44,7 +42,7 @@ export async function buildContext(config: Config, database: Database, secrets: 
     blobs: new FsBlobStore(join(config.dataDir, 'blobs')),
     config: { ...config, operatorToken: secrets.operatorToken },
     now: () => new Date(),
-    logSigner: { origin: process.env.PROOFBOARD_LOG_ORIGIN ?? LOG_ORIGIN_DEFAULT, secretKey: secrets.logSecretKey, publicKey: secrets.logPublicKey },
+    logSigner: { origin: config.logOrigin, secretKey: secrets.logSecretKey, publicKey: secrets.logPublicKey },
     auditKey: secrets.auditKey,
     readCache,
   };

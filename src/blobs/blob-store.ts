@@ -3,9 +3,10 @@
 // Contract:
 // - put() is atomic and idempotent: a blob is visible only after all its bytes are durable under its digest, and
 //   putting the same bytes twice stores them once. put() recomputes the digest; it never trusts the caller's.
-// - get() returns the bytes for a digest that put() accepted, or null. Readers never see a partial blob.
+// - has() and open() see a digest only once put() has accepted it; open() streams its bytes, or gives null when the
+//   blob is absent. Readers never see a partial blob.
 // - Concurrency: any number of writers and readers; two writers of the same digest both succeed.
-// - Faults (disk full, I/O errors) throw; a size or digest mismatch is a BlobRejection, not a fault.
+// - Faults (disk full, I/O errors) throw; a size or digest mismatch is a refusal ({ ok: false } in BlobPut), not a fault.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
@@ -21,7 +22,6 @@ export interface BlobStore {
   has(sha256: string): Promise<boolean>;
   /** A stream of the blob's bytes, or null when absent. */
   open(sha256: string): Promise<{ size: number; stream: Readable } | null>;
-  pathOf(sha256: string): string | null;
 }
 
 export const SHA256_HEX_RE = /^[0-9a-f]{64}$/;
@@ -29,7 +29,7 @@ export const SHA256_HEX_RE = /^[0-9a-f]{64}$/;
 export class FsBlobStore implements BlobStore {
   constructor(private readonly root: string) {}
 
-  pathOf(sha256: string): string | null {
+  private pathOf(sha256: string): string | null {
     if (!SHA256_HEX_RE.test(sha256)) return null;
     return join(this.root, 'sha256', sha256.slice(0, 2), sha256);
   }

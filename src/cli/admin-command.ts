@@ -1,11 +1,12 @@
 // proofboard admin: the service operator's actions over HTTP (tasks, verifier trust, revocation, parked replay jobs). Every one of them
 // is an operator endpoint: the server checks the token and writes the audit row in the same transaction.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { verifierKeyId } from '../attest/registry.ts';
 import { toInertText } from '../attest/inert-text.ts';
 import { apiRequest } from './http-client.ts';
+import { dataDirFromEnv, serverUrlFromEnv } from '../config.ts';
 
 const USAGE = `usage: proofboard admin <action> [--server URL] [--token-file FILE] [--json]
 
@@ -42,7 +43,7 @@ type KeyJson = {
 type Common = { server: string; json: boolean; token: () => string };
 
 const commonOptions = {
-  server: { type: 'string', default: process.env.PROOFBOARD_SERVER ?? 'http://127.0.0.1:8080' },
+  server: { type: 'string', default: serverUrlFromEnv() },
   'token-file': { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -285,7 +286,7 @@ function auth(common: Common): Record<string, string> {
  */
 export function readOperatorToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   if (!tokenFile && env.PROOFBOARD_OPERATOR_TOKEN) return env.PROOFBOARD_OPERATOR_TOKEN;
-  const path = tokenFile ?? join(resolve(env.PROOFBOARD_DATA ?? './.proofboard'), 'secrets', 'operator-token');
+  const path = tokenFile ?? join(dataDirFromEnv(env), 'secrets', 'operator-token');
   if (!existsSync(path)) {
     throw new Error(`no operator token: set PROOFBOARD_OPERATOR_TOKEN or pass --token-file (${path} does not exist)`);
   }

@@ -18,6 +18,7 @@ import {
 import { apiRequest } from './http-client.ts';
 import { readKeyFile } from './key-file.ts';
 import { defaultVerifierKeyPath } from './verifier-command.ts';
+import { serverUrlFromEnv } from '../config.ts';
 
 const USAGE = `usage: proofboard attest --claim ID --result FILE [--key FILE] [--server URL] [--json]
 
@@ -50,7 +51,7 @@ export async function attestCommand(argv: string[]): Promise<number> {
       claim: { type: 'string' },
       result: { type: 'string' },
       key: { type: 'string', default: defaultVerifierKeyPath() },
-      server: { type: 'string', default: process.env.PROOFBOARD_SERVER ?? 'http://127.0.0.1:8080' },
+      server: { type: 'string', default: serverUrlFromEnv() },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },

@@ -11,6 +11,7 @@ import { formatReport, skip, type Check } from '../recheck/report.ts';
 import { defaultStatePath, readState, writeState } from '../recheck/state-file.ts';
 import type { ClaimBundle } from '../recheck/bundle.ts';
 import { shutdownZk } from '../zk/snarkjs-wrapper.ts';
+import { serverUrlFromEnv } from '../config.ts';
 
 const HELP = `proofboard recheck CLAIM_ID... --server URL [--log-key VKEY] [--state FILE] [--json] [--replay]
 proofboard recheck --task TASK --server URL [...]
@@ -33,7 +34,7 @@ export async function recheckCommand(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      server: { type: 'string', default: process.env.PROOFBOARD_SERVER ?? 'http://127.0.0.1:8080' },
+      server: { type: 'string', default: serverUrlFromEnv() },
       'log-key': { type: 'string' },
       state: { type: 'string', default: process.env.PROOFBOARD_RECHECK_STATE ?? defaultStatePath() },
       task: { type: 'string' },

@@ -10,6 +10,7 @@ import { claimIdOf, signClaim, type ClaimPayload } from '../attest/claim.ts';
 import { mineStamp, type Stamp } from '../attest/stamp.ts';
 import { ApiError, apiRequest } from './http-client.ts';
 import { defaultKeyPath, readKeyFile } from './key-file.ts';
+import { serverUrlFromEnv } from '../config.ts';
 
 const USAGE = `usage: proofboard submit --task T --metric VALUE [--metric-name NAME] [--parent COMMIT] [--beats-parent]
                          [--evidence FILE]... [--key FILE] [--server URL] [--repo DIR] [COMMIT]`;
@@ -19,7 +20,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      server: { type: 'string', default: process.env.PROOFBOARD_SERVER ?? 'http://127.0.0.1:8080' },
+      server: { type: 'string', default: serverUrlFromEnv() },
       task: { type: 'string' },
       metric: { type: 'string' },
       'metric-name': { type: 'string' },

@@ -3,12 +3,13 @@ import { parseArgs } from 'node:util';
 import { checkSandboxAvailable } from '../replay/sandbox.ts';
 import { describeEnvironment, GpuUnavailableError, runWorker } from '../replay/worker.ts';
 import { readKeyFile } from './key-file.ts';
+import { serverUrlFromEnv } from '../config.ts';
 
 export async function workerCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      server: { type: 'string', default: process.env.PROOFBOARD_SERVER ?? 'http://127.0.0.1:8080' },
+      server: { type: 'string', default: serverUrlFromEnv() },
       key: { type: 'string' },
       gpus: { type: 'string', default: '0' },
       tasks: { type: 'string' },
