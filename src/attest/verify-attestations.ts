@@ -334,7 +334,7 @@ export function judgeAttestations(input: JudgeInput): Judgement {
   if (!claim.beatsParent) return { outcome: 'verified', rule: quorumRule, counted, rejected };
 
   const test = policy.beatsParent;
-  const childRuns = counted.flatMap((c) => c.runs.map((r) => r.value));
+  const childRuns = perSeedMeans(counted);
   const parentRuns = input.parentRuns ?? [];
   if (claim.parent === null || parentRuns.length < 2 || childRuns.length < 2) {
     return {
@@ -346,12 +346,23 @@ export function judgeAttestations(input: JudgeInput): Judgement {
   }
   const result = tTestOneSided(childRuns, parentRuns, policy.direction === 'lower' ? 'less' : 'greater', test.test);
   const significant = result.p < test.alpha;
-  return {
-    outcome: significant ? 'verified' : 'insufficient',
-    rule: `${quorumRule}; beats parent by one-sided ${test.test} p=${result.p.toPrecision(3)} ${significant ? '<' : '>='} alpha ${test.alpha} (n=${childRuns.length} vs ${parentRuns.length})`,
-    counted,
-    rejected,
-  };
+  // The statistic and the p-value in full (shortest round-trip decimal), so that anyone can compare them with scipy's.
+  const stated = `one-sided ${test.test} t=${result.t} df=${result.df} p=${result.p} ${significant ? '<' : '>='} alpha ${test.alpha} (n=${childRuns.length} vs ${parentRuns.length})`;
+  // The runs were measured and the test computed: a claim that does not beat its parent at the task's alpha is
+  // contradicted by its own measurements, not merely unsettled.
+  return significant
+    ? { outcome: 'verified', rule: `${quorumRule}; beats parent by ${stated}`, counted, rejected }
+    : { outcome: 'contradicted', rule: `${quorumRule}; does not beat its parent: ${stated}`, counted, rejected };
+}
+
+/**
+ * One value per seed: the mean of what the counted verifiers measured for it. Two verifiers re-running the same seed
+ * measure one sample twice, not two samples; counting both would make any difference look significant.
+ */
+export function perSeedMeans(counted: readonly { runs: readonly Run[] }[]): number[] {
+  const bySeed = new Map<number, number[]>();
+  for (const c of counted) for (const r of c.runs) bySeed.set(r.seed, [...(bySeed.get(r.seed) ?? []), r.value]);
+  return [...bySeed.keys()].sort((x, y) => x - y).map((seed) => mean(bySeed.get(seed)!));
 }
 
 /** Runs must match the policy: the required count, and the required seeds when the policy fixes them. */

@@ -59,6 +59,16 @@ export const bundleSchema = z.object({
         .passthrough(),
     )
     .max(10_000),
+  /** For a beats-parent claim, the parent claim its runs were compared with (absent from older servers). */
+  parent: z
+    .object({
+      id: hex64,
+      envelope: z.unknown(),
+      method: z.string().max(32).nullable(),
+      evidence: z.array(z.object({ kind: z.string().max(32), digest: z.string().max(64), body: z.unknown(), receivedAt: iso })).max(64),
+    })
+    .nullable()
+    .optional(),
   log: z.object({
     checkpoint: z.string().max(1 << 20),
     treeSize: z.number().int().nonnegative(),

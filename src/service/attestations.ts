@@ -12,6 +12,7 @@ import { ServiceError } from './errors.ts';
 import { judgeAttestationItems } from './judge-evidence.ts';
 import { evidenceDigest } from '../verdict/evidence-digest.ts';
 import { loadRegistry } from './registry.ts';
+import { parentRunsOf } from './parent-runs.ts';
 import { recordVerdict } from './record-verdict.ts';
 import { claimPayloadOf } from './claim-payload.ts';
 import { applyDecision, claimStateOf, queueReplay } from './apply-decision.ts';
@@ -77,7 +78,7 @@ async function refuseIfAddsNothing(
     ...held.map((e) => ({ envelope: (e.body as { envelope?: unknown }).envelope, receivedAt: e.receivedAt })),
     { envelope, receivedAt: now },
   ];
-  const judged = judgeAttestationItems(task!, { ...payload, claimId: claim.id }, items, registry, now);
+  const judged = judgeAttestationItems(task!, { ...payload, claimId: claim.id }, items, registry, now, await parentRunsOf(tx, task!, payload, registry, now));
   const index = held.length;
   const own = judged.rejected.filter((r) => r.index === index && NOTHING_ADDED.has(r.reason));
   const first = own[0];
@@ -96,12 +97,14 @@ async function judgeStoredAttestations(tx: Tx, claim: ClaimRow, registry: Verifi
     .from(evidence)
     .where(and(eq(evidence.claimId, claim.id), eq(evidence.kind, 'attestation')))
     .orderBy(asc(evidence.id));
+  const payload = claimPayloadOf(claim);
   const judged = judgeAttestationItems(
     task!,
-    { ...claimPayloadOf(claim), claimId: claim.id },
+    { ...payload, claimId: claim.id },
     items.map((e) => ({ envelope: (e.body as { envelope?: unknown }).envelope, receivedAt: e.receivedAt })),
     registry,
     now,
+    await parentRunsOf(tx, task!, payload, registry, now),
   );
   return { judged, digests: items.map((e) => e.digest) };
 }

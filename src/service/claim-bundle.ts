@@ -7,6 +7,7 @@ import { getClaim, toClaimJson } from './read-claims.ts';
 import { getTask } from './tasks.ts';
 import { listVerifierKeys, toVerifierKeyJson } from './verifier-keys.ts';
 import { bundleLogProofs } from './log-bundle.ts';
+import { parentClaimOf } from './parent-runs.ts';
 
 export async function getClaimBundle(ctx: AppContext, claimId: string) {
   const view = await getClaim(ctx, claimId);
@@ -31,7 +32,21 @@ export async function getClaimBundle(ctx: AppContext, claimId: string) {
     },
     // registeredAt lets a re-check refuse trust granted after the fact (a key back-dated by its validFrom).
     verifierKeys: (await listVerifierKeys(ctx)).map((k) => ({ ...toVerifierKeyJson(k), registeredAt: k.createdAt.toISOString() })),
+    // A beats-parent claim is judged against its parent's runs: the parent's signed claim and signed attestations, so
+    // that a re-check computes those runs itself.
+    parent: await parentOf(ctx, view.claim),
     // Leaves first, then the checkpoint: every committed leaf is covered by the latest checkpoint (log-append.ts).
     log: await bundleLogProofs(ctx, leaves),
+  };
+}
+
+async function parentOf(ctx: AppContext, claim: { taskId: string; beatsParent: boolean; parent: string | null }) {
+  const parent = await parentClaimOf(ctx.db, { id: claim.taskId }, claim);
+  if (!parent) return null;
+  return {
+    id: parent.claim.id,
+    envelope: parent.claim.envelope,
+    method: parent.claim.method,
+    evidence: parent.attestations.map((e) => ({ kind: e.kind, digest: e.digest, body: e.body, receivedAt: e.receivedAt.toISOString() })),
   };
 }

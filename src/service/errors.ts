@@ -26,6 +26,8 @@ export const ERROR_STATUS = {
   unknown_blob: 422,
   digest_mismatch: 422,
   metric_mismatch: 422,
+  // A beats-parent claim the task's policy cannot test (one run per claim, or no parent named).
+  beats_parent_untestable: 422,
   bad_attestation: 422,
   conflict: 409,
   task_exists: 409,

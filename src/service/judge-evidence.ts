@@ -11,6 +11,7 @@ import { NEW_CLAIM, nextVerdict, type AttestationsOutcome, type ZkOutcome } from
 import { judgeZkEvidence, type CircuitHead } from './judge-zk.ts';
 import type { ClaimUnderJudgement, EvidenceItem } from './evidence-item.ts';
 import { loadRegistry } from './registry.ts';
+import { parentRunsOf } from './parent-runs.ts';
 import { observeCheck, secondsSince, timeCheck } from './instruments.ts';
 
 export type Judgement =
@@ -39,7 +40,8 @@ export async function judgeEvidence(
   if (attestations.length > 0 && zk.at(-1)?.kind !== 'rejected') {
     const registry = await loadRegistry(ctx.db);
     const started = process.hrtime.bigint();
-    const outcome = judgeAttestationItems(task, claim, attestations, registry, ctx.now());
+    const parentRuns = await parentRunsOf(ctx.db, task, claim, registry, ctx.now());
+    const outcome = judgeAttestationItems(task, claim, attestations, registry, ctx.now(), parentRuns);
     observeCheck('attestation', outcome.outcome, secondsSince(started));
     judged = { outcome: outcome.outcome, rule: outcome.rule };
   }
@@ -55,6 +57,7 @@ export function judgeAttestationItems(
   items: readonly { envelope?: unknown; receivedAt?: Date | undefined }[] | EvidenceItem[],
   registry: VerifierKey[],
   now: Date,
+  parentRuns: readonly number[] | null = null,
 ) {
   return judgeAttestations({
     claim,
@@ -63,5 +66,6 @@ export function judgeAttestationItems(
     registry,
     policy: taskPolicySchema.parse(task.policy),
     now,
+    parentRuns,
   });
 }

@@ -15,6 +15,7 @@ import { authorizeWorker } from './worker-auth.ts';
 import { judgeAttestationItems } from './judge-evidence.ts';
 import { evidenceDigest } from '../verdict/evidence-digest.ts';
 import { loadRegistry } from './registry.ts';
+import { parentRunsOf } from './parent-runs.ts';
 import { recordVerdict } from './record-verdict.ts';
 import { countSandboxKill, observeReplay } from './instruments.ts';
 import { nextVerdict, replayPolicy } from '../verdict/rules.ts';
@@ -181,7 +182,8 @@ export async function completeJob(ctx: AppContext, jobId: number, envelope: unkn
       throw new ServiceError('bad_attestation', 'the attestation is not signed by the leasing verifier key');
     }
     const policy = replayPolicy(taskPolicySchema.parse(task!.policy));
-    const judged = judgeAttestationItems({ ...task!, policy }, { ...payload, claimId: claim!.id }, [{ envelope: attestation, receivedAt: now }], registry, now);
+    const parentRuns = await parentRunsOf(tx, task!, payload, registry, now);
+    const judged = judgeAttestationItems({ ...task!, policy }, { ...payload, claimId: claim!.id }, [{ envelope: attestation, receivedAt: now }], registry, now, parentRuns);
     if (judged.outcome === 'insufficient') {
       const why = judged.rejected[0]?.message ?? 'does not meet the task policy';
       throw new ServiceError('bad_attestation', `replay result not usable: ${why}`);

@@ -4,12 +4,15 @@ import { z } from 'zod';
 import { verifyClaimEnvelope, type ClaimPayload, type ClaimRejection } from '../attest/claim.ts';
 import { blobs, circuits, claims, submitterKeys, tasks } from '../../db/schema.ts';
 import type { AppContext } from './context.ts';
+import { taskPolicySchema } from '../attest/policy.ts';
 import { ServiceError, type ErrorCode } from './errors.ts';
 import type { TaskRow } from './tasks.ts';
 import { stampBits, stampSchema, verifyStamp, type Stamp } from '../attest/stamp.ts';
 import { currentDifficulty } from './stamps.ts';
 import { countRequest, enforceRateLimit, rateWindow, refuseOverLimit, type RateWindow } from './rate-limit.ts';
 import { judgeEvidence } from './judge-evidence.ts';
+import { loadRegistry } from './registry.ts';
+import { parentRunsOf } from './parent-runs.ts';
 import { assertEvidenceWithinBounds, evidenceItemSchema, MAX_EVIDENCE_ITEMS, type EvidenceItem } from './evidence-item.ts';
 import type { CircuitHead } from './judge-zk.ts';
 import { storeCheckedClaim, type StoredClaim } from './intake-batch.ts';
@@ -58,6 +61,7 @@ export async function submitClaim(ctx: AppContext, input: SubmitClaimInput, clie
   if (claim.metric.name !== task.metricName) {
     throw new ServiceError('metric_mismatch', `task ${task.id} measures ${task.metricName}, not ${claim.metric.name}`);
   }
+  await refuseUntestableBeatsParent(ctx, claim, task);
   // Without the commit's bundle nobody could ever replay or audit the claim: refuse it at the door.
   if (!facts.hasBlob) throw new ServiceError('unknown_blob', `upload the bundle first: PUT /v1/blobs/${claim.bundle}`);
   if (facts.banned) throw new ServiceError('submitter_banned', 'this submitter key is banned');
@@ -70,6 +74,25 @@ export async function submitClaim(ctx: AppContext, input: SubmitClaimInput, clie
   const stampWork = judgement.settled ? 0 : await checkStamp(ctx, task, claimId, input.stamp);
   // Stored with the claims that arrive alongside it, in one transaction (src/service/intake-batch.ts).
   return storeCheckedClaim(ctx, { claimId, claim, envelope: input.claim as object, items, judgement, stampWork, receivedAt: ctx.now() });
+}
+
+/**
+ * "Beats its parent" is decided by a one-sided t-test of the claim's runs over the parent's (src/attest/policy.ts):
+ * with fewer than two runs per claim, no parent, or a parent without verified runs, no test is possible, and such a
+ * claim could never settle.
+ */
+async function refuseUntestableBeatsParent(ctx: AppContext, claim: ClaimPayload, task: TaskRow): Promise<void> {
+  if (!claim.beatsParent) return;
+  if (claim.parent === null) throw new ServiceError('beats_parent_untestable', 'a claim that beats its parent must name the parent commit');
+  const policy = taskPolicySchema.parse(task.policy);
+  if (policy.runs < 2) {
+    throw new ServiceError('beats_parent_untestable', `task ${task.id} runs each claim once: a beats-parent test needs at least 2 runs`);
+  }
+  // The parent's runs are the other sample: without a verified parent that has them, replay would run for nothing.
+  const runs = await parentRunsOf(ctx.db, task, claim, await loadRegistry(ctx.db), ctx.now());
+  if (runs === null || runs.length < 2) {
+    throw new ServiceError('beats_parent_untestable', `no verified claim of task ${task.id} for parent ${claim.parent} with runs to compare with (have ${runs?.length ?? 0})`);
+  }
 }
 
 /**

@@ -267,16 +267,17 @@ describe('judgeAttestations', () => {
     const beats = { ...claim, beatsParent: true };
     const parentRuns = [3.2891, 3.2902, 3.2885];
 
-    it('verified when the pooled runs beat the parent in a one-sided Welch test', () => {
+    it('verified when the runs, one per seed, beat the parent in a one-sided Welch test (statistic and p in full)', () => {
       const j = judge([byAlice(), byBob()], { claim: beats, parentRuns });
       expect(j.outcome).toBe('verified');
-      expect(j.rule).toMatch(/^quorum 2\/2 within abs 0\.01; beats parent by one-sided welch-t p=\S+ < alpha 0\.05 \(n=6 vs 3\)$/);
+      // Two verifiers re-ran the same three seeds: three samples, not six.
+      expect(j.rule).toMatch(/^quorum 2\/2 within abs 0\.01; beats parent by one-sided welch-t t=\S+ df=\S+ p=\S+ < alpha 0\.05 \(n=3 vs 3\)$/);
     });
 
-    it('insufficient when the test is not significant', () => {
+    it('contradicted when the measured runs do not beat the parent at the task\'s alpha', () => {
       const j = judge([byAlice(), byBob()], { claim: beats, parentRuns: [3.2805, 3.2815, 3.279] });
-      expect(j.outcome).toBe('insufficient');
-      expect(j.rule).toMatch(/p=\S+ >= alpha 0\.05/);
+      expect(j.outcome).toBe('contradicted');
+      expect(j.rule).toMatch(/does not beat its parent: one-sided welch-t t=\S+ df=\S+ p=\S+ >= alpha 0\.05/);
     });
 
     it('insufficient without parent runs', () => {
