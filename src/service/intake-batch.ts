@@ -15,7 +15,7 @@ import type { Tx } from '../../db/client.ts';
 import { claims, evidence, replayJobs, submitterKeys, zkStatements } from '../../db/schema.ts';
 import type { ClaimPayload } from '../attest/claim.ts';
 import type { AppContext } from './context.ts';
-import type { Judgement } from './judge-evidence.ts';
+import type { IntakeJudgement } from './judge-evidence.ts';
 import type { EvidenceItem } from './evidence-item.ts';
 import { evidenceDigest } from '../verdict/evidence-digest.ts';
 import { recordVerdicts } from './record-verdict.ts';
@@ -29,7 +29,7 @@ export type CheckedClaim = {
   /** The envelope exactly as it verified. */
   envelope: object;
   items: EvidenceItem[];
-  judgement: Judgement;
+  judgement: IntakeJudgement;
   stampWork: number;
   receivedAt: Date;
 };

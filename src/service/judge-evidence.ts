@@ -14,7 +14,8 @@ import { loadRegistry } from './registry.ts';
 import { parentRunsOf } from './parent-runs.ts';
 import { observeCheck, secondsSince, timeCheck } from './instruments.ts';
 
-export type Judgement =
+/** What the cheap checks at intake make of a claim's evidence: a verdict, or the reason it goes to replay. */
+export type IntakeJudgement =
   | { settled: true; verdict: Verdict; zkStatements: string[] }
   | { settled: false; why: string; evidenceDigests: string[]; zkStatements: string[] };
 
@@ -24,7 +25,7 @@ export async function judgeEvidence(
   claim: ClaimUnderJudgement,
   items: EvidenceItem[],
   circuits?: readonly CircuitHead[],
-): Promise<Judgement> {
+): Promise<IntakeJudgement> {
   const evidenceDigests = items.map(evidenceDigest);
   const attestations = items.filter((i) => i.type === 'attestation');
   const zk: ZkOutcome[] = [];
