@@ -1,21 +1,11 @@
 // G2 subgroup membership for BN254 through the untwist-Frobenius-twist endomorphism ψ: a proof's B point outside the
 // order-r subgroup G2 would make the pairing check meaningless (small-subgroup attacks), and the twist's cofactor is
 // large, so every B is checked; this file makes that check cheap. test/zk/g2-subgroup.test.ts cross-checks it against
-// [r]Q = 0 and recomputes the facts below; bench/g2-subgroup.ts measures it.
+// [r]Q = 0 and recomputes the facts that make it sound; bench/g2-subgroup.ts measures it.
 //
-// ψ(x, y) = (conj(x)·ξ^((q-1)/3), conj(y)·ξ^((q-1)/2)) maps the twist E'(F_q²) to itself and acts on G2 as [q].
-// The test is the one gnark-crypto runs for BN254 (ecc/bn254/g2.go, G2Jac.IsInSubGroup; its comment cites Dai, Lin,
-// Zhao, Zhou, eprint 2022/348, §3 and §5.1; El Housni, Guillevic, Piellard, eprint 2022/352, study such ψ-tests):
-//   Q ∈ G2  ⟺  [x₀+1]Q + ψ([x₀]Q) + ψ²([x₀]Q) = ψ³([2x₀]Q),  i.e. f(ψ)Q = 0 for f(X) = (x₀+1) + x₀X + x₀X² − 2x₀X³.
-// Why it holds for BN254, checked here rather than taken from the papers (test/zk/g2-subgroup.test.ts recomputes
-// each fact):
-//  - #E'(F_q²) = r·h with h = 2q − r = 10069 · 5864401 · 1875725156269 · (a 177-bit prime), and r ∤ h, so
-//    E'(F_q²) = G2 ⊕ T with #T = h.
-//  - f(q) ≡ 0 (mod r), so f(ψ) is zero on G2: every point of G2 passes.
-//  - ψ² − tψ + q = 0 (t = 6x₀² + 1), so f(ψ) = a + bψ for integers a, b: an endomorphism of degree
-//    a² + abt + b²q, which is prime to h. Its kernel meets T only in 0, so no point outside G2 passes.
-//  - gcd(x₀, r·h) = 1: [x₀]Q ≠ 0 for every Q ≠ 0, so no degenerate case (the point at infinity is refused by g2From,
-//    src/zk/curve-points.ts).
+// The test is the one gnark-crypto runs for BN254 (ecc/bn254/g2.go, G2Jac.IsInSubGroup); ψ acts on G2 as [q]:
+//   Q ∈ G2  ⟺  [x₀+1]Q + ψ([x₀]Q) + ψ²([x₀]Q) = ψ³([2x₀]Q).
+// Why it holds for BN254 (sources, and each fact the test recomputes): docs/zk.md, "Why the G2 subgroup test is sound".
 // Cost: one 63-bit multiplication [x₀]Q (62 doublings) where [r]Q = 0 needs 253; ψ is two F_q² products.
 //
 // [x₀]Q is computed with mcl's group law (add, dbl), not mcl.mul: mcl multiplies G2 points through a GLV split of

@@ -2,7 +2,7 @@
 // generator, the B points of the committed real proofs), on random twist points (almost all outside G2), on pure
 // cofactor-torsion points, on points of each prime order dividing the cofactor, and on G2 + torsion.
 // @noble/curves only crafts the points here; the checks themselves run in src/zk/g2-subgroup.ts. The last block recomputes,
-// with integers only, the BN254 facts that make the test formula sound (see the comment above isInG2Subgroup).
+// with integers only, the BN254 facts that make the test formula sound (docs/zk.md, "Why the G2 subgroup test is sound").
 import { readFileSync } from 'node:fs';
 import { bn254 } from '@noble/curves/bn254.js';
 import fc from 'fast-check';
