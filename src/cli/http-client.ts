@@ -1,15 +1,91 @@
-// A small JSON client for the proofboard API: errors come back as the server's {code, message}.
+// The CLI's one HTTP client for the proofboard API: submit, attest, admin, recheck and recheck --replay all go through
+// send(). Every failure is an ApiError with the HTTP status (0 when no answer came), a machine-readable code (the
+// server's own, or http_error, bad_response, unreachable, response_too_large) and a message. Answers are size-capped
+// before they are read: recheck talks to a server it does not trust to be well-behaved.
+import type { z } from 'zod';
+import { firstIssue } from '../attest/validation.ts';
+import type { Fetcher } from '../recheck/http.ts';
+
+/** The largest answer read as JSON or text; the API's answers, a claim bundle included, are far smaller. */
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/** How long recheck waits for one answer before it names the endpoint that did not answer. */
+const RECHECK_TIMEOUT_MS = 30_000;
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
     readonly details: Record<string, unknown> = {},
+    /** The endpoint, where the caller's own message does not say which one it asked. */
+    readonly path?: string,
   ) {
-    super(`${status} ${code}: ${message}`);
+    super(`${path ? `${path}: ` : ''}${status ? `${status} ${code}` : code}: ${message}`);
   }
 }
 
+type SendOptions = {
+  body?: unknown;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  maxBytes?: number;
+  /** Recheck refuses redirects: the server it checks is the one it names, not wherever that one points. */
+  redirect?: RequestRedirect;
+  fetchImpl?: typeof fetch;
+  /** Put the path in error messages (recheck, downloads); the commands' own messages already say what they did. */
+  namePath?: boolean;
+};
+
+type Answer = { status: number; ok: boolean; statusText: string; bytes: Uint8Array };
+
+async function send(server: string, method: string, path: string, opts: SendOptions = {}): Promise<Answer> {
+  const where = opts.namePath ? path : undefined;
+  const { body } = opts;
+  const isBytes = body instanceof Uint8Array;
+  let res: Response;
+  try {
+    res = await (opts.fetchImpl ?? fetch)(new URL(path, server), {
+      method,
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': isBytes ? 'application/octet-stream' : 'application/json' }),
+        ...opts.headers,
+      },
+      body: body === undefined ? undefined : isBytes ? (body as unknown as BodyInit) : JSON.stringify(body),
+      redirect: opts.redirect ?? 'follow',
+      ...(opts.timeoutMs ? { signal: AbortSignal.timeout(opts.timeoutMs) } : {}),
+    });
+  } catch (e) {
+    throw new ApiError(0, 'unreachable', `request failed: ${e instanceof Error ? e.message : String(e)}`, {}, where);
+  }
+  const max = opts.maxBytes ?? MAX_RESPONSE_BYTES;
+  // A declared length over the cap is refused before reading; an undeclared one is checked after.
+  const declared = Number(res.headers.get('content-length') ?? '0');
+  if (declared > max) throw new ApiError(res.status, 'response_too_large', `answer over ${max} bytes`, {}, where);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (bytes.length > max) throw new ApiError(res.status, 'response_too_large', `answer over ${max} bytes`, {}, where);
+  return { status: res.status, ok: res.ok, statusText: res.statusText, bytes };
+}
+
+/** The server's {error: {code, message, details}} when it sent one, else the start of whatever it sent. */
+function refusal(answer: Answer, text: string, where?: string): ApiError {
+  let err: { code?: unknown; message?: unknown; details?: unknown } | undefined;
+  try {
+    err = (JSON.parse(text) as { error?: typeof err } | null)?.error;
+  } catch {
+    err = undefined;
+  }
+  return new ApiError(
+    answer.status,
+    typeof err?.code === 'string' ? err.code : 'http_error',
+    typeof err?.message === 'string' ? err.message : text.slice(0, 200) || answer.statusText,
+    err?.details && typeof err.details === 'object' ? (err.details as Record<string, unknown>) : {},
+    where,
+  );
+}
+
+const textOf = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+/** A JSON request to the API; a refusal throws ApiError with the server's code. */
 export async function apiRequest<T = unknown>(
   server: string,
   method: string,
@@ -17,25 +93,46 @@ export async function apiRequest<T = unknown>(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; body: T }> {
-  const isBytes = body instanceof Uint8Array;
-  const res = await fetch(new URL(path, server), {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': isBytes ? 'application/octet-stream' : 'application/json' }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : isBytes ? (body as unknown as BodyInit) : JSON.stringify(body),
-  });
-  const text = await res.text();
+  const answer = await send(server, method, path, { body, headers });
+  const text = textOf(answer.bytes);
+  if (!answer.ok) throw refusal(answer, text);
   let json: unknown = null;
   try {
     json = text ? JSON.parse(text) : null;
   } catch {
-    throw new ApiError(res.status, 'bad_response', text.slice(0, 200));
+    throw new ApiError(answer.status, 'bad_response', text.slice(0, 200));
   }
-  if (!res.ok) {
-    const err = (json as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | null)?.error;
-    throw new ApiError(res.status, err?.code ?? 'http_error', err?.message ?? res.statusText, err?.details ?? {});
+  return { status: answer.status, body: json as T };
+}
+
+/** The bytes at `path` (a blob); `maxBytes` bounds what is read into memory. */
+export async function apiDownload(server: string, path: string, maxBytes: number): Promise<Uint8Array> {
+  const answer = await send(server, 'GET', path, { maxBytes, namePath: true });
+  if (!answer.ok) throw refusal(answer, textOf(answer.bytes), path);
+  return answer.bytes;
+}
+
+/** recheck's Fetcher (src/recheck/http.ts) over this client: time-limited, no redirects, errors name the endpoint. */
+export function apiFetcher(server: string, fetchImpl: typeof fetch = fetch): Fetcher {
+  async function get(path: string): Promise<{ status: number; text: string }> {
+    const answer = await send(server, 'GET', path, { timeoutMs: RECHECK_TIMEOUT_MS, redirect: 'error', fetchImpl, namePath: true });
+    const text = textOf(answer.bytes);
+    if (!answer.ok) throw refusal(answer, text, path);
+    return { status: answer.status, text };
   }
-  return { status: res.status, body: json as T };
+  return {
+    text: async (path) => (await get(path)).text,
+    async json<T>(path: string, schema: z.ZodType<T>): Promise<T> {
+      const { status, text } = await get(path);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw new ApiError(status, 'bad_response', 'answer is not JSON', {}, path);
+      }
+      const checked = schema.safeParse(parsed);
+      if (!checked.success) throw new ApiError(status, 'bad_response', `unexpected answer at ${firstIssue(checked.error, 'root')}`, {}, path);
+      return checked.data;
+    },
+  };
 }

@@ -46,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await (await load())(rest);
   } catch (err) {
-    if (err instanceof ApiError) console.error(`proofboard ${name}: server refused: ${err.message}`);
+    if (err instanceof ApiError && err.status > 0) console.error(`proofboard ${name}: server refused: ${err.message}`);
     else if (err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`proofboard ${name}: ${err.message}`);
       return 2;

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SingleBar, Presets } from 'cli-progress';
-import { httpFetcher } from '../recheck/http.ts';
+import { apiFetcher } from './http-client.ts';
 import { repositoryPins } from '../recheck/pins.ts';
 import { recheck, type RecheckTarget } from '../recheck/recheck.ts';
 import { formatReport, skip, type Check } from '../recheck/report.ts';
@@ -64,7 +64,7 @@ export async function recheckCommand(argv: string[]): Promise<number> {
   const bar = new SingleBar({ format: 'recheck [{bar}] {value}/{total} entries {eta_formatted} left', stream: process.stderr }, Presets.shades_classic);
   let started = false;
   try {
-    const { report, state: next } = await recheck(httpFetcher(values.server), target, {
+    const { report, state: next } = await recheck(apiFetcher(values.server), target, {
       server: values.server,
       pinnedVkey: values['log-key'],
       state,

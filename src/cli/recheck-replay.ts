@@ -7,6 +7,7 @@ import type { ClaimBundle } from '../recheck/bundle.ts';
 import { fail, pass, skip, type Check } from '../recheck/report.ts';
 import { checkSandboxAvailable } from '../replay/sandbox.ts';
 import { runReplayJob } from '../replay/run-job.ts';
+import { ApiError, apiDownload } from './http-client.ts';
 
 export async function runReplayForRecheck(bundle: ClaimBundle, opts: { server: string }): Promise<Check> {
   const sandbox = await checkSandboxAvailable();
@@ -18,9 +19,14 @@ export async function runReplayForRecheck(bundle: ClaimBundle, opts: { server: s
   if (!policy.success) return fail('replay', 'the task policy in the bundle is malformed');
   const replay = (bundle.task as { replay?: unknown }).replay;
   if (!replay) return skip('replay', `task ${bundle.task.id} has no replay spec`);
-  const res = await fetch(new URL(`/v1/blobs/${signed.claim.bundle}`, opts.server));
-  if (!res.ok) return fail('replay', `the server does not serve the commit's bundle ${signed.claim.bundle}: ${res.status}`);
-  const bytes = Buffer.from(await res.arrayBuffer());
+  let bytes: Buffer;
+  try {
+    // No size cap beyond what the server accepted; the bytes must hash to the signed digest before anything runs.
+    bytes = Buffer.from(await apiDownload(opts.server, `/v1/blobs/${signed.claim.bundle}`, Number.POSITIVE_INFINITY));
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    return fail('replay', `the server does not serve the commit's bundle ${signed.claim.bundle}: ${e.message}`);
+  }
   const digest = signed.claim.bundle.slice('sha256:'.length);
   if (createHash('sha256').update(bytes).digest('hex') !== digest) return fail('replay', 'the served bundle does not match the signed digest');
   const outcome = await runReplayJob({

@@ -12,7 +12,7 @@ import { replayAttestation } from '../helpers/attestations.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
 import { newKey, postJson, putBlob, sha256Hex, signedClaim, stampedClaimBody, type TestKey } from '../helpers/claims.ts';
-import { httpFetcher } from '../../src/recheck/http.ts';
+import { apiFetcher } from '../../src/cli/http-client.ts';
 import { recheck } from '../../src/recheck/recheck.ts';
 import { repositoryPins } from '../../src/recheck/pins.ts';
 import { readState } from '../../src/recheck/state-file.ts';
@@ -86,7 +86,7 @@ describe.each(databaseKinds())('beats-parent claims on %s', (kind) => {
       return app.request(url.pathname + url.search);
     }) as typeof fetch;
     const { vkey } = (await (await app.request('/v1/log/key')).json()) as { vkey: string };
-    const { report } = await recheck(httpFetcher(server, fetchImpl), { claimIds: ids }, {
+    const { report } = await recheck(apiFetcher(server, fetchImpl), { claimIds: ids }, {
       server,
       pinnedVkey: vkey,
       state: readState('/nonexistent/proofboard-recheck-state.json'),
