@@ -4,8 +4,9 @@
 // route that documents it (src/api/routes/replay.ts) and the worker that parses it (src/replay/worker.ts) share one schema.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { fromHex, toHex, utf8, EncodingError } from './bytes.ts';
-import { decodeDsse, dsseEnvelopeSchema, signDsse, verifyDsseSignature, type DsseEnvelope } from './dsse.ts';
+import { toHex, utf8 } from './bytes.ts';
+import { openSingleSignerEnvelope, signDsse, type DsseEnvelope } from './dsse.ts';
+import { firstIssue } from './validation.ts';
 import { ed25519PublicKey } from './ed25519.ts';
 import { parseStrictJson } from './strict-json.ts';
 import { commitSchema, publicKeyHexSchema, sha256RefSchema, taskIdSchema } from './claim.ts';
@@ -61,29 +62,15 @@ export function signWorkerRequest(
 
 /** Checks signature (by the key the payload names), shape and freshness. Registry trust is the caller's next step. */
 export function verifyWorkerRequest(untrusted: unknown, now: Date): WorkerRequestCheck {
-  const shape = dsseEnvelopeSchema.safeParse(untrusted);
-  if (!shape.success || shape.data.signatures.length !== 1) return { ok: false, reason: 'bad_envelope', message: 'expected a DSSE envelope with one signature' };
-  if (shape.data.payloadType !== WORKER_REQUEST_PAYLOAD_TYPE) {
-    return { ok: false, reason: 'wrong_payload_type', message: `payloadType must be ${WORKER_REQUEST_PAYLOAD_TYPE}` };
-  }
-  let decoded;
-  let publicKey: Uint8Array;
-  try {
-    decoded = decodeDsse(shape.data);
-    publicKey = fromHex(shape.data.signatures[0]!.keyid ?? '', 'keyid', 32);
-  } catch (e) {
-    if (e instanceof EncodingError) return { ok: false, reason: 'bad_envelope', message: e.message };
-    throw e;
-  }
-  if (!verifyDsseSignature(decoded, decoded.signatures[0]!.sig, publicKey, 'strict')) {
-    return { ok: false, reason: 'bad_signature', message: 'worker request signature does not verify' };
-  }
+  const opened = openSingleSignerEnvelope(untrusted, WORKER_REQUEST_PAYLOAD_TYPE, { what: 'worker request' });
+  // No payload cap is passed (the envelope schema bounds the size), so payload_too_large cannot come back here.
+  if (!opened.ok) return { ok: false, reason: opened.reason === 'payload_too_large' ? 'bad_envelope' : opened.reason, message: opened.message };
   // Strict: a key spelled twice would make one signature say two things (src/attest/strict-json.ts).
-  const json = parseStrictJson(decoded.payload);
+  const json = parseStrictJson(opened.payload);
   if (!json.ok) return { ok: false, reason: 'bad_request', message: json.message };
   const parsed = workerRequestSchema.safeParse(json.value);
-  if (!parsed.success) return { ok: false, reason: 'bad_request', message: parsed.error.issues[0]?.message ?? 'invalid request' };
-  if (parsed.data.verifierKey !== shape.data.signatures[0]!.keyid) {
+  if (!parsed.success) return { ok: false, reason: 'bad_request', message: firstIssue(parsed.error, 'request') };
+  if (parsed.data.verifierKey !== opened.keyid) {
     return { ok: false, reason: 'bad_signature', message: 'verifierKey differs from the signing key' };
   }
   // A captured request replayed later is refused once it is older than the window.
