@@ -4,7 +4,6 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { firstIssue } from '../attest/validation.ts';
 import type { AppContext } from '../service/context.ts';
-import { ServiceError } from '../service/errors.ts';
 import { errorResponse, toErrorResponse } from './errors.ts';
 import { registerClaimRoutes } from './routes/claims.ts';
 import { registerTaskRoutes } from './routes/tasks.ts';
@@ -82,8 +81,6 @@ export function createApp(ctx: AppContext, opts: AppOptions = {}): Api {
   app.onError((err, c) => toErrorResponse(err, c, (e) => log('request failed', e)));
   return app;
 }
-
-export { ServiceError };
 
 // U+0000, a high surrogate not followed by a low one, or a low surrogate not preceded by a high one.
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;

@@ -2,7 +2,7 @@
 // This module is pure so that the server's intake and a third party's recheck run the same check.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { toHex, utf8 } from './bytes.ts';
+import { utf8 } from './bytes.ts';
 import { openSingleSignerEnvelope, signDsse, type DsseEnvelope } from './dsse.ts';
 import { firstIssue } from './validation.ts';
 import { parseStrictJson } from './strict-json.ts';
@@ -89,5 +89,3 @@ export function signClaim(claim: ClaimPayload, secretKey: Uint8Array): DsseEnvel
 function reject(reason: ClaimRejection, message: string): ClaimCheck {
   return { ok: false, reason, message };
 }
-
-export { toHex };

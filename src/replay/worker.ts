@@ -12,6 +12,7 @@ import { runReplayJob, type JobInput, type MachineConfig } from './run-job.ts';
 import { removeStaleJobCgroups } from './sandbox-cgroup.ts';
 import { sweepStaleJobFolders } from './work-folder.ts';
 import { leaseResponseSchema, newWorkerInstanceId, signWorkerRequest, type LeasedJob, type WorkerRequest } from '../attest/worker-request.ts';
+import { firstIssue } from '../attest/validation.ts';
 
 export type WorkerOptions = {
   server: string;
@@ -77,9 +78,7 @@ export class MalformedLeaseError extends Error {
 export function parseLease(body: unknown): LeasedJob | null {
   const parsed = leaseResponseSchema.safeParse(body);
   if (parsed.success) return parsed.data.job;
-  const issue = parsed.error.issues[0];
-  const where = issue?.path.length ? issue.path.join('.') : 'body';
-  throw new MalformedLeaseError(`the server's lease answer is malformed (${toInertText(where)}: ${toInertText(issue?.message ?? 'invalid')})`);
+  throw new MalformedLeaseError(`the server's lease answer is malformed (${toInertText(firstIssue(parsed.error, 'body'))})`);
 }
 
 async function runLeasedJob(

@@ -42,7 +42,6 @@ export const ERROR_STATUS = {
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
-export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
 
 /** A refusal the caller can act on (bad input, missing thing, no permission). Never used for faults. */
 export class ServiceError extends Error {
