@@ -130,3 +130,44 @@ export function toVerifierKey(record: VerifierKeyRecord): VerifierKey {
     revocationReason: record.revocationReason,
   });
 }
+
+/** A stored record with the time the operator registered it: the service's row, or a re-check bundle's entry. */
+export type RegisteredKeyRecord = VerifierKeyRecord & { registeredAt: Date | string };
+
+/**
+ * When a key starts to count: the later of its `validFrom` and the time it was registered.
+ *
+ * Why registration bounds it: `validFrom` is the operator's word and may be set in the past. An attestation received
+ * before its key was in the registry was not trusted when it arrived, so a key registered later with a back-dated
+ * `validFrom` must not reach back and make it count (trust granted after the fact). The received time is recorded by
+ * the service and the registration time by the registry, so neither the key holder nor the operator moves it earlier.
+ */
+export function effectiveValidFrom(record: Pick<RegisteredKeyRecord, 'validFrom' | 'registeredAt'>): string {
+  const from = Date.parse(isoTime(record.validFrom));
+  const registered = Date.parse(isoTime(record.registeredAt));
+  // Fails closed: a time that does not parse would otherwise drop out of the maximum.
+  if (Number.isNaN(from) || Number.isNaN(registered)) throw new Error('verifier key record: validFrom and registeredAt must be timestamps');
+  return new Date(Math.max(from, registered)).toISOString();
+}
+
+/**
+ * The key as attestations are judged against it, by the service and by `recheck` alike: valid from
+ * `effectiveValidFrom`. A key whose validity ended before it was registered keeps an empty window (validUntil =
+ * validFrom), so what it signed is refused as not yet valid or expired, never counted, and never mistaken for an
+ * unknown key. Throws a ZodError on a malformed record, as `toVerifierKey` does.
+ */
+export function toEffectiveVerifierKey(record: RegisteredKeyRecord): VerifierKey {
+  const key = toVerifierKey(record);
+  const validFrom = effectiveValidFrom(record);
+  const ended = key.validUntil !== null && Date.parse(key.validUntil) <= Date.parse(validFrom);
+  return { ...key, validFrom, validUntil: ended ? validFrom : key.validUntil };
+}
+
+/** The registry as attestations are judged against it: every record through `toEffectiveVerifierKey`. */
+export function toEffectiveRegistry(records: readonly RegisteredKeyRecord[]): VerifierKey[] {
+  return records.map(toEffectiveVerifierKey);
+}
+
+function isoTime(t: Date | string): string {
+  return t instanceof Date ? t.toISOString() : t;
+}

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { fromBase64, utf8 } from '../attest/bytes.ts';
 import { verifyClaimEnvelope, type ClaimPayload } from '../attest/claim.ts';
 import { taskPolicySchema, type TaskPolicy } from '../attest/policy.ts';
-import { verifierKeySchema, type VerifierKey } from '../attest/registry.ts';
+import { toEffectiveVerifierKey, type VerifierKey } from '../attest/registry.ts';
 import { judgeAttestations, type Judgement } from '../attest/verify-attestations.ts';
 import { verifyLeafInCheckpoint, type Checkpoint } from '../log/index.ts';
 import { verifyZkEvidence, type ZkCheck } from '../zk/verify.ts';
@@ -85,8 +85,13 @@ export async function checkClaimBundle(input: ClaimCheckInput): Promise<Check[]>
       checks.push(checkVerdictRule(latest, previous, named, bundle, claim, claimId, zkResults, registry.keys, policy.data));
     }
   }
-  if (!latest) checks.push(pass('verdict.rule', 'no verdict yet: the claim asserts nothing'));
-  else if (bundle.claim.status !== latest.status || bundle.claim.method !== latest.method) {
+  if (!latest) {
+    // A claim is recorded pending without a verdict when its evidence settles nothing (it waits for replay); any other
+    // status needs the logged verdict that set it. Without one, the status (and a place on the leaderboard) rests on
+    // nothing but the database: verdict rows deleted, or the status written behind the service.
+    if (bundle.claim.status === 'pending' && bundle.claim.method === null) checks.push(pass('verdict.rule', 'no verdict yet: the claim asserts nothing'));
+    else checks.push(fail('verdict.status', `the claim shows ${bundle.claim.status}/${bundle.claim.method} but has no verdict: its history is missing`));
+  } else if (bundle.claim.status !== latest.status || bundle.claim.method !== latest.method) {
     checks.push(fail('verdict.status', `the claim shows ${bundle.claim.status}/${bundle.claim.method} but its latest logged verdict is ${latest.status}/${latest.method}`));
   }
   return checks;
@@ -153,25 +158,16 @@ function summariseZk(results: Map<string, ZkCheck>): Check {
 /**
  * The registry as a third party accepts it: a key counts only from when it was registered, whatever validFrom the
  * server shows. Stops trust granted after the fact (a key added later with a back-dated validFrom) from verifying
- * attestations received before the key was trusted.
+ * attestations received before the key was trusted. The same function builds the service's registry.
  */
 function registryAsRegistered(keys: readonly BundleVerifierKey[]): { ok: true; keys: VerifierKey[] } | { ok: false; detail: string } {
   const out: VerifierKey[] = [];
   for (const k of keys) {
-    const validFrom = Date.parse(k.registeredAt) > Date.parse(k.validFrom) ? k.registeredAt : k.validFrom;
-    if (k.validUntil !== null && Date.parse(k.validUntil) <= Date.parse(validFrom)) continue;
-    const parsed = verifierKeySchema.safeParse({
-      id: k.id,
-      name: k.name,
-      publicKey: k.publicKey,
-      tasks: k.tasks,
-      validFrom,
-      validUntil: k.validUntil,
-      revokedAt: k.revokedAt,
-      revocationReason: k.revocationReason,
-    });
-    if (!parsed.success) return { ok: false, detail: `verifier key ${k.id} in the registry is malformed` };
-    out.push(parsed.data);
+    try {
+      out.push(toEffectiveVerifierKey(k));
+    } catch {
+      return { ok: false, detail: `verifier key ${k.id} in the registry is malformed` };
+    }
   }
   return { ok: true, keys: out };
 }

@@ -8,6 +8,7 @@ import { checkConsistency, establishLog, type TrustedLog } from './check-log.ts'
 import type { Fetcher } from './http.ts';
 import type { PinnedCircuit } from './pins.ts';
 import { checkRegistryHistory, snapshotRegistry } from './registry-history.ts';
+import { checkTaskPolicy, snapshotTask } from './task-history.ts';
 import { fail, failed, pass, skip, warn, type Check, type ClaimReport, type RecheckReport } from './report.ts';
 import { serverKey, type RecheckState } from './state-file.ts';
 
@@ -49,6 +50,8 @@ export async function recheck(fetcher: Fetcher, target: RecheckTarget, opts: Rec
 
   const consistency = new Map<string, Promise<Check>>();
   let registrySnapshot: RecheckState['servers'][string]['registry'];
+  // Each task's policy as seen in this run's bundles, and whether any claim found it changed.
+  const taskPolicies = new Map<string, { policy: unknown; changed: boolean }>();
   let done = 0;
   opts.onProgress?.(0, claimIds.length);
   const results: ClaimReport[] = new Array(claimIds.length);
@@ -58,7 +61,15 @@ export async function recheck(fetcher: Fetcher, target: RecheckTarget, opts: Rec
       const i = next++;
       const claimId = claimIds[i]!;
       const checks = await recheckOne(fetcher, claimId, log, opts, consistency, remembered);
-      if (checks.bundle && !registrySnapshot) registrySnapshot = snapshotRegistry(checks.bundle.verifierKeys);
+      // Only what was compared with the remembered state is remembered in its place.
+      const compared = (id: string) => checks.checks.find((k) => k.id === id);
+      if (checks.bundle && !registrySnapshot && compared('registry.history')) registrySnapshot = snapshotRegistry(checks.bundle.verifierKeys);
+      const policyCheck = compared('task.policy');
+      if (checks.bundle && policyCheck) {
+        const task = checks.bundle.task;
+        const changed = policyCheck.status === 'fail' || (taskPolicies.get(task.id)?.changed ?? false);
+        taskPolicies.set(task.id, { policy: task.policy, changed });
+      }
       results[i] = { claimId, ok: !failed(checks.checks), checks: checks.checks };
       opts.onProgress?.(++done, claimIds.length);
     }
@@ -70,6 +81,9 @@ export async function recheck(fetcher: Fetcher, target: RecheckTarget, opts: Rec
   const logOk = !failed(report.log);
   const registryOk = !report.claims.some((c) => c.checks.some((k) => k.id === 'registry.history' && k.status === 'fail'));
   const nowIso = opts.now.toISOString();
+  // A changed policy is not remembered: the next run compares with the one first seen, and fails again.
+  const tasks = { ...remembered?.tasks };
+  for (const [taskId, t] of taskPolicies) if (!t.changed) tasks[taskId] = snapshotTask(t.policy, nowIso);
   const state: RecheckState = {
     v: 1,
     servers: {
@@ -79,6 +93,7 @@ export async function recheck(fetcher: Fetcher, target: RecheckTarget, opts: Rec
         vkey: log.vkey,
         ...(logOk ? { checkpoint: log.latestNote, checkpointSeenAt: nowIso } : {}),
         ...(registryOk && registrySnapshot ? { registry: registrySnapshot, registrySeenAt: nowIso } : {}),
+        ...(Object.keys(tasks).length ? { tasks } : {}),
       },
     },
   };
@@ -112,7 +127,8 @@ async function recheckOne(
   const c = await pending;
   checks.push({ ...c, id: 'log.bundle-checkpoint' });
   checks.push(...(await checkClaimBundle({ claimId, bundle, checkpoint: cp.checkpoint, pins: opts.pins })));
-  checks.push(checkRegistryHistory(bundle.verifierKeys, remembered?.registry, remembered?.registrySeenAt));
+  checks.push(checkRegistryHistory(bundle.verifierKeys, remembered?.registry, remembered?.registrySeenAt, opts.now));
+  checks.push(checkTaskPolicy(bundle.task.id, bundle.task.policy, remembered?.tasks?.[bundle.task.id]));
   if (opts.replayRequested) checks.push(opts.replay ? await opts.replay(bundle) : skip('replay', 'replay not available: this checkout has no replay worker (src/replay/run-job.ts)'));
   return { checks, bundle };
 }

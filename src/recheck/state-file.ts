@@ -1,6 +1,10 @@
 // What a re-check remembers between runs, per server: the log key it trusted (pinned or on first use), the last
-// signed checkpoint it verified (so the next run demands a consistency proof), and the verifier registry it saw
-// (so a key that later appears with an earlier registration time is caught). Written atomically, mode 0600.
+// signed checkpoint it verified (so the next run demands a consistency proof), the verifier registry it saw (keys,
+// validity, registration, revocations and tasks, so trust granted or restored after the fact is caught), and each
+// task's policy (so a quorum or tolerance loosened in the database is caught). Written atomically, mode 0600.
+//
+// The format grows by optional fields only, under `v: 1`: a file written before a field existed is read as it is, the
+// field is not compared on that run, and the file is written back with it (no false alarm on upgrade).
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,9 +12,22 @@ import { z } from 'zod';
 
 export const registrySnapshotSchema = z.record(
   z.string(),
-  z.object({ publicKey: z.string(), validFrom: z.string(), registeredAt: z.string() }),
+  z.object({
+    publicKey: z.string(),
+    validFrom: z.string(),
+    registeredAt: z.string(),
+    // Remembered since issue 15; absent in older state files.
+    validUntil: z.string().nullable().optional(),
+    revokedAt: z.string().nullable().optional(),
+    revocationReason: z.string().nullable().optional(),
+    tasks: z.array(z.string()).optional(),
+  }),
 );
 export type RegistrySnapshot = z.infer<typeof registrySnapshotSchema>;
+
+/** Per task id: the SHA-256 of the canonical JSON of its policy, the policy itself (to name what changed), and when. */
+export const taskSnapshotSchema = z.record(z.string(), z.object({ policySha256: z.string(), policy: z.unknown(), seenAt: z.string() }));
+export type TaskSnapshot = z.infer<typeof taskSnapshotSchema>;
 
 const serverStateSchema = z.object({
   vkey: z.string(),
@@ -18,6 +35,7 @@ const serverStateSchema = z.object({
   checkpointSeenAt: z.string().optional(),
   registry: registrySnapshotSchema.optional(),
   registrySeenAt: z.string().optional(),
+  tasks: taskSnapshotSchema.optional(),
 });
 export type ServerState = z.infer<typeof serverStateSchema>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { effectiveTime, judgeKeyUse, toVerifierKey, verifierKeySchema } from '../../src/attest/registry.ts';
+import { effectiveTime, effectiveValidFrom, judgeKeyUse, toEffectiveRegistry, toEffectiveVerifierKey, toVerifierKey, verifierKeySchema } from '../../src/attest/registry.ts';
 import { TASK, alice, verifierKey } from './fixtures.ts';
 
 const d = (iso: string) => new Date(iso);
@@ -87,5 +87,38 @@ describe('verifier key records', () => {
     expect(verifierKeySchema.safeParse({ ...ok, validUntil: ok.validFrom }).success).toBe(false);
     expect(verifierKeySchema.safeParse({ ...ok, publicKey: alice.publicKeyHex.toUpperCase() }).success).toBe(false);
     expect(verifierKeySchema.safeParse({ ...ok, tasks: ['*'] }).success).toBe(false);
+  });
+});
+
+describe('registration bounds validity (effectiveValidFrom): the service and recheck judge with it alike', () => {
+  const record = (validFrom: string, registeredAt: string, validUntil: string | null = null) => ({
+    id: '0123abcd',
+    name: 'lab A',
+    publicKey: alice.publicKeyHex,
+    tasks: [TASK],
+    validFrom,
+    validUntil,
+    revokedAt: null,
+    revocationReason: null,
+    registeredAt,
+  });
+
+  it('starts a key at the later of validFrom and its registration', () => {
+    expect(effectiveValidFrom(record('2026-01-01T00:00:00Z', '2026-11-01T00:00:00Z'))).toBe('2026-11-01T00:00:00.000Z');
+    expect(effectiveValidFrom(record('2026-11-05T00:00:00Z', '2026-11-01T00:00:00Z'))).toBe('2026-11-05T00:00:00.000Z');
+    expect(effectiveValidFrom({ validFrom: d('2026-01-01T00:00:00Z'), registeredAt: d('2026-11-01T00:00:00Z') })).toBe('2026-11-01T00:00:00.000Z');
+  });
+
+  it('a back-dated validFrom does not reach back before the registration', () => {
+    const key = toEffectiveVerifierKey(record('2026-01-01T00:00:00Z', '2026-11-01T00:00:00Z'));
+    expect(judgeKeyUse(key, use('2026-10-01T00:00:00Z', '2026-10-01T00:00:00Z'))).toMatchObject({ reason: 'key_not_yet_valid' });
+    expect(judgeKeyUse(key, use('2026-11-02T00:00:00Z', '2026-11-02T00:00:00Z'))).toEqual({ ok: true });
+  });
+
+  it('a key whose validity ended before it was registered counts for nothing, and an unreadable time is refused', () => {
+    const [ended] = toEffectiveRegistry([record('2026-01-01T00:00:00Z', '2026-11-01T00:00:00Z', '2026-06-01T00:00:00Z')]);
+    expect(judgeKeyUse(ended!, use('2026-03-01T00:00:00Z', '2026-03-01T00:00:00Z'))).toMatchObject({ reason: 'key_not_yet_valid' });
+    expect(judgeKeyUse(ended!, use('2026-11-02T00:00:00Z', '2026-11-02T00:00:00Z'))).toMatchObject({ reason: 'key_expired' });
+    expect(() => effectiveValidFrom(record('2026-01-01T00:00:00Z', 'yesterday'))).toThrow(/registeredAt/);
   });
 });

@@ -1,9 +1,11 @@
 // A real server whose database is edited behind its back, and `proofboard recheck` from fresh processes catching
 // each edit by name with a non-zero exit: a verdict changed, a leaf removed, a metric changed, a verification key
-// swapped, a verifier key added after the fact, and the tree rewritten and re-signed (a split view).
+// swapped, a verifier key added after the fact, and the tree rewritten and re-signed (a split view). Then what recheck
+// remembers between visits (issue 15): a claim's verdicts deleted, a revocation cleared, a task's quorum lowered; and a
+// key registered with a back-dated validFrom, which neither the server nor recheck lets reach back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../../src/attest/bytes.ts';
@@ -14,13 +16,19 @@ import { eq } from 'drizzle-orm';
 import { claims as claimsTable, evidence } from '../../db/schema.ts';
 import { recordVerdict } from '../../src/service/record-verdict.ts';
 import {
+  attestation,
   keyFrom,
   LOG_SEED_HEX,
+  OPERATOR_TOKEN,
+  postAttestation,
   randomCommit,
   registerVerifier,
   submitAttested,
+  submitForReplay,
   submitZkFixture,
   TamperableServer,
+  TASK,
+  type Key,
   type SubmittedClaim,
 } from './recheck-helpers.ts';
 
@@ -180,5 +188,125 @@ describe.each(databaseKinds())('recheck catches a database edited behind the ser
     expect(r.code).toBe(1);
     expect(r.report.log.find((c) => c.id === 'log.consistency')).toMatchObject({ status: 'fail' });
     expect(r.report.log.find((c) => c.id === 'log.consistency')!.detail).toMatch(/split view/);
+  }, 120_000);
+});
+
+describe.each(databaseKinds())('recheck keeps what it promised, and agrees with the server, on %s', (kind) => {
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  let s: TamperableServer;
+  let dataDir: string;
+  const [alice, bob, carol, dave] = [keyFrom('alice'), keyFrom('bob'), keyFrom('carol'), keyFrom('dave')];
+  const submitter = keyFrom('submitter');
+
+  /** A fresh state file per test: each test's first visit remembers, its second compares. */
+  const recheck = async (state: string, ...args: string[]) => {
+    const r = await cli(['recheck', ...args, '--server', s.url, '--state', join(dataDir, `${state}.json`), '--log-key', s.logKey, '--json']);
+    return { code: r.code, report: JSON.parse(r.stdout || '{}') as Report, stderr: r.stderr };
+  };
+  const checksOf = (report: Report, claimId: string) => report.claims.find((c) => c.claimId === claimId)?.checks ?? [];
+  const operator = async (method: string, path: string, body: unknown) => {
+    const res = await fetch(new URL(path, s.url), {
+      method,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${OPERATOR_TOKEN}` },
+      body: JSON.stringify(body),
+    });
+    const json = (await res.json()) as Record<string, unknown>;
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const keyId = (k: Key) => createHash('sha256').update(fromHex(k.hex, 'key')).digest('hex').slice(0, 32);
+  const statusOf = async (claimId: string) => ((await (await fetch(`${s.url}/v1/claims/${claimId}`)).json()) as { status: string }).status;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'proofboard-promise-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    let url: string | undefined;
+    if (kind === 'postgres') {
+      const pg = await createPostgresDatabase();
+      url = pg.url;
+      cleanups.push(pg.drop);
+    }
+    s = await TamperableServer.start(dataDir, url);
+    cleanups.push(() => s.stop());
+    await registerVerifier(s.url, 'alice', alice);
+    await registerVerifier(s.url, 'bob', bob);
+  }, 180_000);
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  it('a key registered with a back-dated validFrom counts for nothing received before its registration, on the server and in recheck alike', async () => {
+    // Carol's attestation arrives with the claim, before her key is registered: it settles nothing, the claim waits.
+    const claim = await submitAttested(s.url, submitter, randomCommit(), 80, [carol]);
+    expect(claim.status).toBe('pending');
+    // Then carol is registered, valid (the operator says) from long before the attestation arrived, and alice attests.
+    await operator('POST', '/v1/verifier-keys', { name: 'carol', publicKey: carol.hex, tasks: [TASK], validFrom: '2026-01-01T00:00:00Z' });
+    await postAttestation(s.url, claim.id, attestation(claim.id, claim.commit, 80, alice));
+    // One vote (alice); carol's counts only from her registration, after her attestation was received. Both sides
+    // judge with effectiveValidFrom; before, the server counted carol (verified) and recheck did not (exit 1).
+    const r = await recheck('backdated', claim.id);
+    expect({ server: await statusOf(claim.id), recheck: r.code }, JSON.stringify(r.report, null, 1)).toEqual({ server: 'pending', recheck: 0 });
+  }, 120_000);
+
+  it("a claim set to verified with its verdicts deleted fails `recheck CLAIM_ID`, not only `--task`", async () => {
+    const claim = await submitForReplay(s.url, submitter, randomCommit(), 100);
+    expect(claim.status).toBe('pending');
+    expect((await recheck('no-verdict', claim.id)).code).toBe(0);
+    await s.edit(async (sql) => {
+      await sql(`delete from verdicts where claim_id = $1`, [claim.id]);
+      await sql(`update claims set status = 'verified', method = 'attested' where id = $1`, [claim.id]);
+    });
+    const leader = async () =>
+      ((await (await fetch(`${s.url}/v1/tasks/${TASK}/leaderboard`)).json()) as { entries: { claimId: string }[] }).entries[0]?.claimId;
+    await expect.poll(leader, { timeout: 5_000, interval: 50 }).toBe(claim.id);
+    const r = await recheck('no-verdict', claim.id);
+    expect(r.code).toBe(1);
+    expect(checksOf(r.report, claim.id).find((c) => c.id === 'verdict.status')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/shows verified\/attested but has no verdict: its history is missing/) });
+  }, 120_000);
+
+  it("a task's quorum lowered in the database", async () => {
+    const claim = await submitAttested(s.url, submitter, randomCommit(), 81, [alice, bob]);
+    expect(claim.status).toBe('verified');
+    expect((await recheck('quorum', claim.id)).code).toBe(0);
+    // The number is inlined: postgres.js would send a string parameter for a jsonb as a JSON string ("1").
+    const setQuorum = (n: 1 | 2) => s.edit(async (sql) => void (await sql(`update tasks set policy = jsonb_set(policy, '{quorum}', '${n}') where id = $1`, [TASK])));
+    await setQuorum(1);
+    try {
+      const quorum = async () => ((await (await fetch(`${s.url}/v1/claims/${claim.id}/bundle`)).json()) as { task: { policy: { quorum: number } } }).task.policy.quorum;
+      await expect.poll(quorum, { timeout: 5_000, interval: 50 }).toBe(1);
+      const r = await recheck('quorum', claim.id);
+      expect(r.code).toBe(1);
+      expect(checksOf(r.report, claim.id).find((c) => c.id === 'task.policy')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/quorum 2 became 1/) });
+      // Not forgotten: the changed policy is not remembered in place of the one first seen.
+      expect((await recheck('quorum', claim.id)).code).toBe(1);
+    } finally {
+      await setQuorum(2);
+    }
+  }, 120_000);
+
+  it('a revocation cleared in the database', async () => {
+    await registerVerifier(s.url, 'dave', dave);
+    const claim = await submitAttested(s.url, submitter, randomCommit(), 82, [alice, dave]);
+    expect(claim.status).toBe('verified');
+    await operator('POST', `/v1/verifier-keys/${keyId(dave)}/revoke`, { reason: 'compromised' });
+    expect(await statusOf(claim.id)).toBe('pending');
+    expect((await recheck('revocation', claim.id)).code).toBe(0);
+    // A state file written before recheck remembered revocations, validity, tasks and policies is read and upgraded
+    // without a false alarm.
+    const statePath = join(dataDir, 'revocation.json');
+    const saved = JSON.parse(readFileSync(statePath, 'utf8')) as { servers: Record<string, { registry: Record<string, Record<string, unknown>>; tasks?: unknown }> };
+    for (const server of Object.values(saved.servers)) {
+      delete server.tasks;
+      for (const k of Object.values(server.registry)) for (const f of ['validUntil', 'revokedAt', 'revocationReason', 'tasks']) delete k[f];
+    }
+    writeFileSync(statePath, JSON.stringify(saved));
+    expect((await recheck('revocation', claim.id)).code).toBe(0);
+    const upgraded = JSON.parse(readFileSync(statePath, 'utf8')) as typeof saved;
+    await s.edit(async (sql) => void (await sql(`update verifier_keys set revoked_at = null, revocation_reason = null where id = $1`, [keyId(dave)])));
+    const r = await recheck('revocation', claim.id);
+    expect(r.code).toBe(1);
+    expect(checksOf(r.report, claim.id).find((c) => c.id === 'registry.history')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/revocation cleared: revoked compromised at/) });
+    // What the upgrade wrote back, and what caught the edit.
+    expect(Object.values(upgraded.servers)[0]!.registry[keyId(dave)]).toMatchObject({ revocationReason: 'compromised', tasks: [TASK] });
   }, 120_000);
 });

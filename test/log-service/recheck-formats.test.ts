@@ -8,6 +8,7 @@ import { canonicalJson, evidenceDigest } from '../../src/verdict/evidence-digest
 import { verdictRecordText } from '../../src/verdict/record.ts';
 import { checkConsistency } from '../../src/recheck/check-log.ts';
 import { checkRegistryHistory, snapshotRegistry } from '../../src/recheck/registry-history.ts';
+import { checkTaskPolicy, snapshotTask } from '../../src/recheck/task-history.ts';
 import { toVerdictRecordBytes } from '../../src/service/record-verdict.ts';
 import { MemoryTree, type Checkpoint } from '../../src/log/index.ts';
 import type { Fetcher } from '../../src/recheck/http.ts';
@@ -104,9 +105,54 @@ describe('log-side checks', () => {
     });
     const before = snapshotRegistry([key('a', '2026-01-01T00:00:00.000Z')]);
     const seen = '2026-06-01T00:00:00.000Z';
-    expect(checkRegistryHistory([key('a', '2026-01-01T00:00:00.000Z'), key('b', '2026-07-01T00:00:00.000Z')], before, seen).status).toBe('pass');
-    expect(checkRegistryHistory([key('a', '2026-01-01T00:00:00.000Z'), key('b', '2026-02-01T00:00:00.000Z')], before, seen).detail).toMatch(/b added after the fact/);
-    expect(checkRegistryHistory([key('a', '2025-01-01T00:00:00.000Z')], before, seen).detail).toMatch(/edited/);
-    expect(checkRegistryHistory([], before, seen).detail).toMatch(/vanished/);
+    expect(checkRegistryHistory([key('a', '2026-01-01T00:00:00.000Z'), key('b', '2026-07-01T00:00:00.000Z')], before, seen, new Date(seen)).status).toBe('pass');
+    expect(checkRegistryHistory([key('a', '2026-01-01T00:00:00.000Z'), key('b', '2026-02-01T00:00:00.000Z')], before, seen, new Date(seen)).detail).toMatch(/b added after the fact/);
+    expect(checkRegistryHistory([key('a', '2025-01-01T00:00:00.000Z')], before, seen, new Date(seen)).detail).toMatch(/edited/);
+    expect(checkRegistryHistory([], before, seen, new Date(seen)).detail).toMatch(/vanished/);
+  });
+
+  it('names a revocation cleared, weakened or moved later, a validity extended after it ended, and new task trust', () => {
+    const key = (over: Record<string, unknown> = {}) => ({
+      id: 'a',
+      name: 'a',
+      publicKey: 'ab'.repeat(32),
+      tasks: ['t'],
+      validFrom: '2026-01-01T00:00:00.000Z',
+      validUntil: null as string | null,
+      revokedAt: null as string | null,
+      revocationReason: null as string | null,
+      registeredAt: '2026-01-01T00:00:00.000Z',
+      ...over,
+    });
+    const seen = '2026-06-01T00:00:00.000Z';
+    const now = new Date('2026-07-01T00:00:00.000Z');
+    const check = (before: Record<string, unknown>, after: Record<string, unknown>) => checkRegistryHistory([key(after)], snapshotRegistry([key(before)]), seen, now);
+    const compromised = { revokedAt: '2026-05-01T00:00:00.000Z', revocationReason: 'compromised' };
+    const retired = { revokedAt: '2026-05-01T00:00:00.000Z', revocationReason: 'retired' };
+    expect(check(compromised, {}).detail).toMatch(/revocation cleared: revoked compromised at 2026-05-01/);
+    expect(check(compromised, retired).detail).toMatch(/weakened from compromised to retired/);
+    expect(check(retired, { ...retired, revokedAt: '2026-06-15T00:00:00.000Z' }).detail).toMatch(/retirement moved later/);
+    expect(check(retired, compromised).status).toBe('pass');
+    expect(check({}, retired).status).toBe('pass');
+    expect(check({ validUntil: '2026-06-01T00:00:00.000Z' }, { validUntil: null }).detail).toMatch(/extending a validity that had already ended/);
+    expect(check({ validUntil: '2026-08-01T00:00:00.000Z' }, { validUntil: '2026-09-01T00:00:00.000Z' }).status).toBe('pass');
+    expect(check({ validUntil: '2026-08-01T00:00:00.000Z' }, { validUntil: '2026-06-15T00:00:00.000Z' }).status).toBe('pass');
+    expect(check({}, { validFrom: '2025-01-01T00:00:00.000Z' }).status).toBe('pass');
+    expect(check({ validFrom: '2026-03-01T00:00:00.000Z' }, { validFrom: '2026-02-01T00:00:00.000Z' }).detail).toMatch(/validFrom/);
+    expect(check({}, { tasks: ['t', 'u'] })).toMatchObject({ status: 'warn', detail: expect.stringMatching(/trusted for task\(s\) u/) });
+  });
+
+  it('reads a registry remembered before revocations, validity and tasks were kept, without a false alarm', () => {
+    const k = { id: 'a', name: 'a', publicKey: 'ab'.repeat(32), tasks: ['t'], validFrom: '2026-01-01T00:00:00.000Z', validUntil: '2026-02-01T00:00:00.000Z', revokedAt: '2026-01-15T00:00:00.000Z', revocationReason: 'retired', registeredAt: '2026-01-01T00:00:00.000Z' };
+    const old = { a: { publicKey: k.publicKey, validFrom: k.validFrom, registeredAt: k.registeredAt } };
+    expect(checkRegistryHistory([k], old, '2026-06-01T00:00:00.000Z', new Date('2026-07-01T00:00:00.000Z')).status).toBe('pass');
+  });
+
+  it("names what changed in a task's policy", () => {
+    const policy = { quorum: 2, direction: 'higher', tolerance: { absolute: 0 }, runs: 1 };
+    const before = snapshotTask(policy, '2026-06-01T00:00:00.000Z');
+    expect(checkTaskPolicy('t', { runs: 1, tolerance: { absolute: 0 }, direction: 'higher', quorum: 2 }, before).status).toBe('pass');
+    expect(checkTaskPolicy('t', { ...policy, quorum: 1 }, before)).toMatchObject({ status: 'fail', detail: expect.stringMatching(/quorum 2 became 1/) });
+    expect(checkTaskPolicy('t', policy, undefined).status).toBe('skip');
   });
 });
