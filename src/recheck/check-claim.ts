@@ -6,14 +6,14 @@ import { fromBase64, utf8 } from '../attest/bytes.ts';
 import { verifyClaimEnvelope, type ClaimPayload } from '../attest/claim.ts';
 import { taskPolicySchema, type TaskPolicy } from '../attest/policy.ts';
 import { toEffectiveVerifierKey, type VerifierKey } from '../attest/registry.ts';
-import { judgeAttestations, type Judgement } from '../attest/verify-attestations.ts';
+import { judgeAttestations, perSeedMeans, type Judgement } from '../attest/verify-attestations.ts';
 import { verifyLeafInCheckpoint, type Checkpoint } from '../log/index.ts';
 import { verifyZkEvidence, type ZkCheck } from '../zk/verify.ts';
 import { toZkContext } from '../zk/zk-context.ts';
 import type { BundleVerifierKey, ClaimBundle, VerdictEntry } from './bundle.ts';
 import { evidenceDigest } from '../verdict/evidence-digest.ts';
 import { verdictRecordText } from '../verdict/record.ts';
-import { NEW_CLAIM, nextVerdict, replayPolicy, type AttestationsOutcome, type ClaimState, type VerdictEvent, type ZkOutcome } from '../verdict/rules.ts';
+import { AUDIT_AGREED, NEW_CLAIM, nextVerdict, replayPolicy, type AttestationsOutcome, type ClaimState, type VerdictEvent, type ZkOutcome } from '../verdict/rules.ts';
 import type { ClaimStatus, VerificationMethod } from '../verdict/verdict.ts';
 import type { PinnedCircuit } from './pins.ts';
 import { fail, pass, skip, warn, type Check } from './report.ts';
@@ -76,13 +76,17 @@ export async function checkClaimBundle(input: ClaimCheckInput): Promise<Check[]>
   const latest = bundle.claim.history.at(-1);
   if (policy.success && registry.ok) {
     const all = bundle.evidence.filter((e) => e.kind === 'attestation');
-    const judged = judge(claim, claimId, all, registry.keys, policy.data, latest ? new Date(latest.decidedAt) : new Date());
+    const at = latest ? new Date(latest.decidedAt) : new Date();
+    const parentRuns = parentRunsFrom(bundle, claim, registry.keys, policy.data, at);
+    const judged = judge(claim, claimId, all, registry.keys, policy.data, at, parentRuns);
     checks.push(describeAttestations(judged, all.length));
     if (latest) {
       const named = leafChecks.evidenceByIndex.get(latest.logIndex ?? -1);
       const before = bundle.claim.history.at(-2);
-      const previous: ClaimState = before ? { status: before.status as ClaimStatus, method: before.method as VerificationMethod | null, reasonCode: before.reasonCode } : NEW_CLAIM;
-      checks.push(checkVerdictRule(latest, previous, named, bundle, claim, claimId, zkResults, registry.keys, policy.data));
+      const previous: ClaimState = before
+        ? { status: before.status as ClaimStatus, method: before.method as VerificationMethod | null, reasonCode: before.reasonCode, audited: before.rule.startsWith(AUDIT_AGREED) }
+        : NEW_CLAIM;
+      checks.push(checkVerdictRule(latest, previous, named, bundle, claim, claimId, zkResults, registry.keys, policy.data, parentRuns));
     }
   }
   if (!latest) {
@@ -172,7 +176,15 @@ function registryAsRegistered(keys: readonly BundleVerifierKey[]): { ok: true; k
   return { ok: true, keys: out };
 }
 
-function judge(claim: ClaimPayload, claimId: string, items: Evidence[], registry: VerifierKey[], policy: TaskPolicy, now: Date): Judgement {
+function judge(
+  claim: ClaimPayload,
+  claimId: string,
+  items: readonly Evidence[],
+  registry: VerifierKey[],
+  policy: TaskPolicy,
+  now: Date,
+  parentRuns: readonly number[] | null = null,
+): Judgement {
   return judgeAttestations({
     claim,
     claimId,
@@ -180,7 +192,22 @@ function judge(claim: ClaimPayload, claimId: string, items: Evidence[], registry
     registry,
     policy,
     now,
+    parentRuns,
   });
+}
+
+/**
+ * A beats-parent claim's other sample, computed here from the parent's own signed claim and signed attestations, as
+ * the service computes it (src/service/parent-runs.ts): one value per seed of its counted attestations. Null when
+ * the bundle names no parent, or one that is not a signed claim of the same task for the commit the child names.
+ */
+function parentRunsFrom(bundle: ClaimBundle, claim: ClaimPayload, registry: VerifierKey[], policy: TaskPolicy, now: Date): number[] | null {
+  const parent = bundle.parent;
+  if (!claim.beatsParent || claim.parent === null || !parent) return null;
+  const signed = verifyClaimEnvelope(parent.envelope);
+  if (!signed.ok || signed.claimId !== parent.id || signed.claim.task !== claim.task || signed.claim.commit !== claim.parent) return null;
+  const counted = judge(signed.claim, parent.id, parent.evidence.filter((e) => e.kind === 'attestation'), registry, parent.method === 'replayed' ? replayPolicy(policy) : policy, now).counted;
+  return perSeedMeans(counted);
 }
 
 function describeAttestations(j: Judgement, n: number): Check {
@@ -281,6 +308,7 @@ function checkVerdictRule(
   zk: Map<string, ZkCheck>,
   registry: VerifierKey[],
   policy: TaskPolicy,
+  parentRuns: readonly number[] | null,
 ): Check {
   const id = 'verdict.rule';
   const label = `${v.status}${v.method ? ` by ${v.method}` : ''} (${v.rule})`;
@@ -288,7 +316,7 @@ function checkVerdictRule(
   const items = bundle.evidence.filter((e) => (named ?? []).includes(e.digest));
   const att = items.filter((e) => e.kind === 'attestation');
   const at = new Date(v.decidedAt);
-  const judged = (p: TaskPolicy): Judgement => judge(claim, claimId, att, registry, p, at);
+  const judged = (p: TaskPolicy): Judgement => judge(claim, claimId, att, registry, p, at, parentRuns);
   const event = eventBehind(v, previous, items, zk, judged, policy);
   if (!event) return warn(id, `${label}: this reason is not re-derivable from the bundle`);
   const decision = nextVerdict(previous, event);
@@ -322,9 +350,13 @@ function eventBehind(
   };
   const fresh = previous.status === 'pending' && previous.reasonCode === null;
   if (v.reasonCode === 'zk_statement_reused') return null;
+  if (v.status === 'verified' && previous.status === 'verified') {
+    // After a verified verdict, a verified one is an audit: one that agreed (its replay result must count), or the
+    // withdrawal of an audit whose signer was revoked as compromised (the badge goes; nothing to re-derive).
+    if (evidenceDigests.length === 0) return { kind: 'audit_signer_compromised', keyId: '' };
+    return replayed('audit');
+  }
   if (v.method === 'zk' || v.reasonCode?.startsWith('zk_')) {
-    // A zk verdict after the claim was verified is an audit that agreed; before, the intake's proofs decided.
-    if (previous.status === 'verified') return replayed('audit');
     const outcomes: ZkOutcome[] = items
       .filter((e) => e.kind === 'zk')
       .map((e) => {
@@ -334,7 +366,7 @@ function eventBehind(
     return { kind: 'intake', zk: outcomes, attestations: attestations(), evidenceDigests };
   }
   if (v.method === 'replayed' || v.reasonCode === 'replay_contradicts') return replayed('replay');
-  if (v.reasonCode === 'audit_contradicts' || (v.status === 'verified' && previous.status === 'verified')) return replayed('audit');
+  if (v.reasonCode === 'audit_contradicts') return replayed('audit');
   if (v.method === 'attested' || v.reasonCode === 'attestation_contradicts' || v.reasonCode === 'quorum_lost' || v.reasonCode === 'contradiction_withdrawn') {
     if (fresh && v.reasonCode !== 'quorum_lost' && v.reasonCode !== 'contradiction_withdrawn') {
       return { kind: 'intake', zk: [], attestations: attestations(), evidenceDigests };
