@@ -19,7 +19,7 @@ import { ed25519PublicKey } from '../src/attest/ed25519.ts';
 import { buildReplayStatement, signAttestation } from '../src/attest/statement.ts';
 import { loadConfig } from '../src/config.ts';
 import { startService } from '../src/server.ts';
-import { logVerifierKey } from '../src/service/log-read.ts';
+import { logVerifierKey } from '../src/service/views/log-read.ts';
 import { BENCH_SUBMITTER_SECRET, cachedEntries } from './recheck-fixtures.ts';
 
 const N = Number(process.argv[2] ?? 200);

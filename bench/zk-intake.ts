@@ -15,7 +15,7 @@ import { signClaim, type ClaimPayload } from '../src/attest/claim.ts';
 import { ed25519PublicKey } from '../src/attest/ed25519.ts';
 import { loadConfig } from '../src/config.ts';
 import { startService } from '../src/server.ts';
-import { zkPoolStats } from '../src/service/judge-zk.ts';
+import { zkPoolStats } from '../src/service/judging/judge-zk.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '6' }, claims: { type: 'string', default: '1,8,32' } } });
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../test/zk/fixtures/${name}`, import.meta.url), 'utf8')) as unknown;

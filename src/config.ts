@@ -1,6 +1,6 @@
 // The settings proofboard reads from the environment (all documented in docs/configuration.md): every setting of the
 // service here, and the server URL that the CLI's commands share. Read elsewhere, beside the code they configure: the
-// service's secrets (src/service/secrets.ts: keys and the operator token, which also live as files in the data folder),
+// service's secrets (src/service/storage/secrets.ts: keys and the operator token, which also live as files in the data folder),
 // the CLI's key paths (src/cli/key-file.ts, src/cli/verifier-command.ts), the operator token that `admin` sends (src/cli/admin-command.ts), the
 // recheck state path (src/recheck/state-file.ts) and the variables a verifier passes into its sandbox (--pass-env).
 import { resolve } from 'node:path';

@@ -8,11 +8,11 @@ import type { Config } from './config.ts';
 import type { AppContext } from './service/context.ts';
 import { seedExampleTask, staleExampleCircuit } from './service/example-task.ts';
 import { DIGITS_CIRCUIT_ID, DIGITS_VKEY_SHA256 } from './zk/example-task.ts';
-import { closeZkJudge, warmUpZkJudge } from './service/judge-zk.ts';
-import { loadSecrets, type ServiceSecrets } from './service/secrets.ts';
+import { closeZkJudge, warmUpZkJudge } from './service/judging/judge-zk.ts';
+import { loadSecrets, type ServiceSecrets } from './service/storage/secrets.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { logVerifierKey } from './service/log-read.ts';
-import { ReadCache } from './service/read-cache.ts';
+import { logVerifierKey } from './service/views/log-read.ts';
+import { ReadCache } from './service/storage/read-cache.ts';
 
 export type RunningService = {
   ctx: AppContext;

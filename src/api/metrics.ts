@@ -7,9 +7,9 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AppContext } from '../service/context.ts';
 import { FAST_BUCKETS, processRegistry, secondsSince } from '../service/instruments.ts';
-import { readServiceStats } from '../service/service-stats.ts';
-import { intakeBatchStats } from '../service/intake-batch.ts';
-import { zkPoolStats } from '../service/judge-zk.ts';
+import { readServiceStats } from '../service/views/service-stats.ts';
+import { intakeBatchStats } from '../service/actions/intake-batch.ts';
+import { zkPoolStats } from '../service/judging/judge-zk.ts';
 
 const httpRequests = new Counter({
   name: 'proofboard_http_requests_total',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { checkSandboxAvailable } from '../replay/sandbox.ts';
 import { runWorker } from '../replay/worker.ts';
 import type { RunningService } from '../server.ts';
-import { ensureServiceWorkerKey } from '../service/service-worker-key.ts';
+import { ensureServiceWorkerKey } from '../service/actions/service-worker-key.ts';
 import { readKeyFile, writeNewKeyFile } from './key-file.ts';
 
 export async function startInProcessWorker(service: RunningService, log: (line: string) => void): Promise<boolean> {

@@ -198,7 +198,7 @@ function judge(
 
 /**
  * A beats-parent claim's other sample, computed here from the parent's own signed claim and signed attestations, as
- * the service computes it (src/service/parent-runs.ts): one value per seed of its counted attestations. Null when
+ * the service computes it (src/service/judging/parent-runs.ts): one value per seed of its counted attestations. Null when
  * the bundle names no parent, or one that is not a signed claim of the same task for the commit the child names.
  */
 function parentRunsFrom(bundle: ClaimBundle, claim: ClaimPayload, registry: VerifierKey[], policy: TaskPolicy, now: Date): number[] | null {

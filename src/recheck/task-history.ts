@@ -1,4 +1,4 @@
-// A task's policy over time, as this machine saw it. Tasks are registered once and never edited (src/service/tasks.ts),
+// A task's policy over time, as this machine saw it. Tasks are registered once and never edited (src/service/actions/tasks.ts),
 // yet the policy a bundle carries is the server's word: a quorum lowered or a tolerance widened in the database would
 // make every verdict judged against it look sound. The only memory a third party has is what it saw before.
 import { createHash } from 'node:crypto';

@@ -2,7 +2,7 @@
 import type { Db } from '../../db/client.ts';
 import type { BlobStore } from '../blobs/blob-store.ts';
 import type { Config } from '../config.ts';
-import type { ReadCache } from './read-cache.ts';
+import type { ReadCache } from './storage/read-cache.ts';
 
 export type LogSigner = { origin: string; secretKey: Uint8Array; publicKey: Uint8Array };
 

@@ -5,8 +5,8 @@ import { circuits, tasks } from '../../db/schema.ts';
 import type { TaskPolicy } from '../attest/policy.ts';
 import { DIGITS_CIRCUIT_ID, DIGITS_VKEY_SHA256, loadExampleTask } from '../zk/example-task.ts';
 import type { AppContext } from './context.ts';
-import { writeAudit } from './audit-trail.ts';
-import type { CircuitParams } from './judge-zk.ts';
+import { writeAudit } from './storage/audit-trail.ts';
+import type { CircuitParams } from './judging/judge-zk.ts';
 
 export const EXAMPLE_TASK_ID = 'digits-mlp';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { count, eq } from 'drizzle-orm';
 import { createApp, type Api } from '../../src/api/app.ts';
 import { auditLog, claims, replayJobs, submitterKeys, tasks } from '../../db/schema.ts';
-import { recordVerdict } from '../../src/service/record-verdict.ts';
+import { recordVerdict } from '../../src/service/storage/record-verdict.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';

@@ -15,7 +15,7 @@ import { signDsse } from '../../src/attest/dsse.ts';
 import { fromBase64, utf8 } from '../../src/attest/bytes.ts';
 import { IN_TOTO_PAYLOAD_TYPE } from '../../src/attest/statement.ts';
 import { newWorkerInstanceId, signWorkerRequest, WORKER_REQUEST_PAYLOAD_TYPE } from '../../src/attest/worker-request.ts';
-import { MAX_ATTESTATION_ITEM_BYTES, MAX_EVIDENCE_BYTES, MAX_EVIDENCE_ITEMS } from '../../src/service/evidence-item.ts';
+import { MAX_ATTESTATION_ITEM_BYTES, MAX_EVIDENCE_BYTES, MAX_EVIDENCE_ITEMS } from '../../src/service/judging/evidence-item.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
 import { replayAttestation } from '../helpers/attestations.ts';

@@ -5,7 +5,7 @@ import { eq, inArray } from 'drizzle-orm';
 import { createApp, type Api } from '../../src/api/app.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { replayJobs, submitterKeys } from '../../db/schema.ts';
-import { difficultyFor } from '../../src/service/stamps.ts';
+import { difficultyFor } from '../../src/service/storage/stamps.ts';
 import { signWorkerRequest, newWorkerInstanceId } from '../../src/attest/worker-request.ts';
 import { stampBits } from '../../src/attest/stamp.ts';
 import { claimIdOf } from '../../src/attest/claim.ts';

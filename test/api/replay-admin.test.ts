@@ -7,7 +7,7 @@ import { asc, eq } from 'drizzle-orm';
 import { createApp, type Api } from '../../src/api/app.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { auditLog } from '../../db/schema.ts';
-import { MAX_ATTEMPTS } from '../../src/service/replay-jobs.ts';
+import { MAX_ATTEMPTS } from '../../src/service/actions/replay-jobs.ts';
 import { exampleTask } from '../../src/service/example-task.ts';
 import { claimIdOf } from '../../src/attest/claim.ts';
 import { isInertText } from '../../src/attest/inert-text.ts';

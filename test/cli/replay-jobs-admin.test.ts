@@ -4,7 +4,7 @@
 // log entry. And what the command refuses, locally or because the server did.
 import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_ATTEMPTS } from '../../src/service/replay-jobs.ts';
+import { MAX_ATTEMPTS } from '../../src/service/actions/replay-jobs.ts';
 import { newWorkerInstanceId, signWorkerRequest } from '../../src/attest/worker-request.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { newKey } from '../helpers/claims.ts';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { claimIdOf, signClaim } from '../../src/attest/claim.ts';
 import { mineStamp, stampBits } from '../../src/attest/stamp.ts';
 import { exampleTask } from '../../src/service/example-task.ts';
-import { difficultyFor } from '../../src/service/stamps.ts';
+import { difficultyFor } from '../../src/service/storage/stamps.ts';
 import { databaseKinds, createPostgresDatabase } from '../helpers/databases.ts';
 import { startServer, type ServerProcess } from '../helpers/processes.ts';
 import { claimPayload, newKey, sha256Hex } from '../helpers/claims.ts';

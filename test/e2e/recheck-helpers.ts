@@ -17,7 +17,7 @@ import { openDatabase } from '../../db/client.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { loadConfig } from '../../src/config.ts';
 import { buildContext } from '../../src/server.ts';
-import { loadSecrets } from '../../src/service/secrets.ts';
+import { loadSecrets } from '../../src/service/storage/secrets.ts';
 
 export const OPERATOR_TOKEN = 'recheck-test-operator-token-0123456789';
 export const LOG_SEED_HEX = '5a'.repeat(32);

@@ -14,7 +14,7 @@ import { createPostgresDatabase, databaseKinds } from '../helpers/databases.ts';
 import { cli } from '../helpers/processes.ts';
 import { eq } from 'drizzle-orm';
 import { claims as claimsTable, evidence } from '../../db/schema.ts';
-import { recordVerdict } from '../../src/service/record-verdict.ts';
+import { recordVerdict } from '../../src/service/storage/record-verdict.ts';
 import {
   attestation,
   keyFrom,

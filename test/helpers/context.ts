@@ -9,7 +9,7 @@ import { ed25519PublicKey } from '../../src/attest/ed25519.ts';
 import { seedExampleTask } from '../../src/service/example-task.ts';
 import { openTestDatabase, type DatabaseKind } from './databases.ts';
 import { listenPglite, type Database } from '../../db/client.ts';
-import { ReadCache } from '../../src/service/read-cache.ts';
+import { ReadCache } from '../../src/service/storage/read-cache.ts';
 import type { PGlite } from '@electric-sql/pglite';
 
 export const OPERATOR_TOKEN = 'test-operator-token-0123456789';

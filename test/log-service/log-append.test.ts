@@ -13,7 +13,7 @@ import {
   verifyLeafInCheckpoint,
   type Checkpoint,
 } from '../../src/log/index.ts';
-import { appendLogLeaves } from '../../src/service/log-append.ts';
+import { appendLogLeaves } from '../../src/service/storage/log-append.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext } from '../helpers/context.ts';

@@ -9,7 +9,7 @@ import { verdictRecordText } from '../../src/verdict/record.ts';
 import { checkConsistency } from '../../src/recheck/check-log.ts';
 import { checkRegistryHistory, snapshotRegistry } from '../../src/recheck/registry-history.ts';
 import { checkTaskPolicy, snapshotTask } from '../../src/recheck/task-history.ts';
-import { toVerdictRecordBytes } from '../../src/service/record-verdict.ts';
+import { toVerdictRecordBytes } from '../../src/service/storage/record-verdict.ts';
 import { MemoryTree, type Checkpoint } from '../../src/log/index.ts';
 import type { Fetcher } from '../../src/recheck/http.ts';
 

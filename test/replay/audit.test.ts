@@ -5,7 +5,7 @@ import { eq } from 'drizzle-orm';
 import { createApp, type Api } from '../../src/api/app.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { submitterKeys, verifierKeys } from '../../db/schema.ts';
-import { auditDraw } from '../../src/service/audits.ts';
+import { auditDraw } from '../../src/service/storage/audits.ts';
 import { buildReplayStatement, signAttestation } from '../../src/attest/statement.ts';
 import { claimIdOf } from '../../src/attest/claim.ts';
 import { runWorker } from '../../src/replay/worker.ts';

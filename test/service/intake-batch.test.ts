@@ -1,4 +1,4 @@
-// The intake's group commit (src/service/intake-batch.ts) on each database: claims checked at the same time are
+// The intake's group commit (src/service/actions/intake-batch.ts) on each database: claims checked at the same time are
 // stored together, each caller gets its own outcome, a zk statement counts once even inside one batch, the same claim
 // twice is one claim, and a claim that breaks its batch's transaction is retried alone so the others still land.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,8 +7,8 @@ import { claims, logHead, logLeaves, verdicts, zkStatements } from '../../db/sch
 import { verifyClaimEnvelope, type ClaimPayload } from '../../src/attest/claim.ts';
 import { createApp } from '../../src/api/app.ts';
 import type { AppContext } from '../../src/service/context.ts';
-import { intakeBatchStats, storeCheckedClaim, type CheckedClaim } from '../../src/service/intake-batch.ts';
-import { latestCheckpoint } from '../../src/service/log-read.ts';
+import { intakeBatchStats, storeCheckedClaim, type CheckedClaim } from '../../src/service/actions/intake-batch.ts';
+import { latestCheckpoint } from '../../src/service/views/log-read.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext } from '../helpers/context.ts';
 import { newKey, putBlob, signedClaim } from '../helpers/claims.ts';

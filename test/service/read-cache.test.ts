@@ -1,4 +1,4 @@
-// The read cache (src/service/read-cache.ts): served only while no change is known, and every change becomes known,
+// The read cache (src/service/storage/read-cache.ts): served only while no change is known, and every change becomes known,
 // whoever made it. First its contract against a fake listener that injects faults, then on each database kind
 // against the real notifications of migration 0001: the service's own writes, edits through a separate connection,
 // a fill racing a change, and a lost listening connection.
@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.ts';
 import { buildContext } from '../../src/server.ts';
-import { loadSecrets } from '../../src/service/secrets.ts';
+import { loadSecrets } from '../../src/service/storage/secrets.ts';
 import * as schema from '../../db/schema.ts';
 import { claims as claimsTable } from '../../db/schema.ts';
 import { eq, sql } from 'drizzle-orm';
@@ -24,10 +24,10 @@ import { fromBase64 } from '../../src/attest/bytes.ts';
 import { mineStamp } from '../../src/attest/stamp.ts';
 import { replayAttestation } from '../helpers/attestations.ts';
 import type { AppContext } from '../../src/service/context.ts';
-import { getLeaderboard } from '../../src/service/leaderboard.ts';
-import { etagMatches, NOTIFYING_TABLES, ReadCache } from '../../src/service/read-cache.ts';
-import { getTaskPage, listTaskSummaries } from '../../src/service/task-page.ts';
-import { listTasks } from '../../src/service/tasks.ts';
+import { getLeaderboard } from '../../src/service/views/leaderboard.ts';
+import { etagMatches, NOTIFYING_TABLES, ReadCache } from '../../src/service/storage/read-cache.ts';
+import { getTaskPage, listTaskSummaries } from '../../src/service/views/task-page.ts';
+import { listTasks } from '../../src/service/actions/tasks.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { newKey, postJson, putBlob, sha256Hex, signedClaim, type TestKey } from '../helpers/claims.ts';

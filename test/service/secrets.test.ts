@@ -6,8 +6,8 @@ import { createHash, createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSecrets } from '../../src/service/secrets.ts';
-import { auditDraw } from '../../src/service/audits.ts';
+import { loadSecrets } from '../../src/service/storage/secrets.ts';
+import { auditDraw } from '../../src/service/storage/audits.ts';
 import { toHex } from '../../src/attest/bytes.ts';
 
 const dirs: string[] = [];

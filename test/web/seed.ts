@@ -4,7 +4,7 @@ import { eq } from 'drizzle-orm';
 import { claims, evidence, replayJobs, tasks } from '../../db/schema.ts';
 import type { Api } from '../../src/api/app.ts';
 import type { AppContext } from '../../src/service/context.ts';
-import { recordVerdict } from '../../src/service/record-verdict.ts';
+import { recordVerdict } from '../../src/service/storage/record-verdict.ts';
 import type { Verdict } from '../../src/verdict/verdict.ts';
 import { evidenceDigest } from '../../src/verdict/evidence-digest.ts';
 import { newKey, postJson, putBlob, signedClaim, type TestKey } from '../helpers/claims.ts';

@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { Readable } from 'node:stream';
 import type { AppContext } from '../../service/context.ts';
 import { ServiceError } from '../../service/errors.ts';
-import { uploadBlob } from '../../service/upload-blob.ts';
+import { uploadBlob } from '../../service/actions/upload-blob.ts';
 import { anyJson, errorResponses, jsonOk } from '../schemas.ts';
 
 const blobRefParam = z.object({

@@ -2,9 +2,9 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { AppContext } from '../../service/context.ts';
-import { submitClaim, submitClaimSchema } from '../../service/submit-claim.ts';
-import { getClaim, toClaimJson } from '../../service/read-claims.ts';
-import { getClaimBundle } from '../../service/claim-bundle.ts';
+import { submitClaim, submitClaimSchema } from '../../service/actions/submit-claim.ts';
+import { getClaim, toClaimJson } from '../../service/views/read-claims.ts';
+import { getClaimBundle } from '../../service/views/claim-bundle.ts';
 import { anyJson, claimIdParam, errorResponses, jsonOk } from '../schemas.ts';
 
 /** The peer address; X-Forwarded-For only when configured, since any client can write that header. */

@@ -10,7 +10,7 @@ import {
   listEntries,
   logVerifierKey,
   MAX_ENTRIES_PAGE,
-} from '../../service/log-read.ts';
+} from '../../service/views/log-read.ts';
 import { anyJson, errorResponses, jsonOk } from '../schemas.ts';
 
 // Canonical decimal, at most 15 digits (below 2^53): "007", "1e3", "-1" or a 400-digit number never reach the tree

@@ -7,7 +7,7 @@ import {
   listReplayJobsSchema,
   requeueReplayJob,
   toReplayJobJson,
-} from '../../service/replay-job-admin.ts';
+} from '../../service/actions/replay-job-admin.ts';
 import { requireOperator } from '../operator-auth.ts';
 import { anyJson, errorResponses, jsonOk } from '../schemas.ts';
 

@@ -1,8 +1,8 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { leaseResponseSchema, type LeasedJob } from '../../attest/worker-request.ts';
 import type { AppContext } from '../../service/context.ts';
-import { completeJob, failJob, heartbeatJob, leaseJob } from '../../service/replay-jobs.ts';
-import { addAttestation } from '../../service/attestations.ts';
+import { completeJob, failJob, heartbeatJob, leaseJob } from '../../service/actions/replay-jobs.ts';
+import { addAttestation } from '../../service/actions/attestations.ts';
 import { anyJson, claimIdParam, errorResponses, jsonOk } from '../schemas.ts';
 
 const jobIdParam = z.object({

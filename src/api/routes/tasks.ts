@@ -1,10 +1,10 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppContext } from '../../service/context.ts';
-import { createTask, createTaskSchema, getTask, listCircuits, listTasks, type TaskRow } from '../../service/tasks.ts';
-import { getLeaderboardJson } from '../../service/leaderboard.ts';
-import { cachedRead, etagMatches, toJsonBody, type JsonBody } from '../../service/read-cache.ts';
-import { currentDifficulty } from '../../service/stamps.ts';
+import { createTask, createTaskSchema, getTask, listCircuits, listTasks, type TaskRow } from '../../service/actions/tasks.ts';
+import { getLeaderboardJson } from '../../service/views/leaderboard.ts';
+import { cachedRead, etagMatches, toJsonBody, type JsonBody } from '../../service/storage/read-cache.ts';
+import { currentDifficulty } from '../../service/storage/stamps.ts';
 import { requireOperator } from '../operator-auth.ts';
 import { anyJson, errorResponses, jsonOk, taskIdParam } from '../schemas.ts';
 

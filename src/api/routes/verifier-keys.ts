@@ -9,8 +9,8 @@ import {
   toVerifierKeyJson,
   updateVerifierKey,
   updateVerifierKeySchema,
-} from '../../service/verifier-keys.ts';
-import { rejudgeAfterRevocation } from '../../service/attestations.ts';
+} from '../../service/actions/verifier-keys.ts';
+import { rejudgeAfterRevocation } from '../../service/actions/attestations.ts';
 import { requireOperator } from '../operator-auth.ts';
 import { anyJson, errorResponses, jsonOk } from '../schemas.ts';
 

@@ -4,7 +4,7 @@ import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import type { AppContext } from '../../service/context.ts';
 import { ServiceError } from '../../service/errors.ts';
-import { getClaimPage, getTaskPage, listTaskSummaries } from '../../service/task-page.ts';
+import { getClaimPage, getTaskPage, listTaskSummaries } from '../../service/views/task-page.ts';
 import { FAVICON_SVG, siteCss, siteJs, type Asset } from '../web/assets.ts';
 import { ClaimPageView } from '../web/claim-page.tsx';
 import { LeaderboardPage } from '../web/leaderboard-page.tsx';

@@ -1,6 +1,6 @@
 // The best verified metric over time as inline SVG: a step line (the best only changes when a better claim is
 // verified), one focusable point per improvement linking to its claim, and a text table for screen readers.
-import type { ChartPoint } from '../../service/task-page.ts';
+import type { ChartPoint } from '../../service/views/task-page.ts';
 import { formatMetric, formatTime, shortId } from './format.ts';
 
 const W = 640;

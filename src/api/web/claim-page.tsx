@@ -1,7 +1,7 @@
 // `/claims/:id`: one claim, each piece of evidence and exactly what it proves (and what it does not), the verdict
 // and the rule that decided it, its place in the transparency log, and the command to re-check it yourself.
 // Everything shown from the claim or its evidence is untrusted text: it goes through JSX, which escapes it.
-import type { ClaimPage, PendingState } from '../../service/task-page.ts';
+import type { ClaimPage, PendingState } from '../../service/views/task-page.ts';
 import { formatDuration, formatMetric, formatTime, plural, shortId, shortKey } from './format.ts';
 import { Badge, Layout } from './layout.tsx';
 

@@ -1,6 +1,6 @@
 // `/tasks/:id`: the leaderboard (verified entries ranked, disputed ones struck through in place with the reason),
 // the best metric over time, and the lineage of commits.
-import type { TaskPage } from '../../service/task-page.ts';
+import type { TaskPage } from '../../service/views/task-page.ts';
 import { BestChart } from './chart.tsx';
 import { formatMetric, formatTime, plural, shortCommit, shortKey } from './format.ts';
 import { Badge, Layout } from './layout.tsx';

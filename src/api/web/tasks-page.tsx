@@ -1,5 +1,5 @@
 // `/`: the tasks, each with its best verified metric and how many claims are in each state.
-import type { TaskSummary } from '../../service/task-page.ts';
+import type { TaskSummary } from '../../service/views/task-page.ts';
 import { formatMetric } from './format.ts';
 import { Layout } from './layout.tsx';
 

@@ -1,0 +1,26 @@
+// The service's own replay worker is a verifier like any other: its key sits in the trust registry, trusted for
+// every task that has a replay spec, and the registration is audited like an operator's.
+import { eq, isNotNull } from 'drizzle-orm';
+import { tasks, verifierKeys } from '../../../db/schema.ts';
+import type { AppContext } from '../context.ts';
+import { writeAudit } from '../storage/audit-trail.ts';
+import { verifierKeyId } from '../../attest/registry.ts';
+
+export async function ensureServiceWorkerKey(ctx: AppContext, publicKeyHex: string): Promise<string> {
+  const now = ctx.now();
+  const id = verifierKeyId(publicKeyHex);
+  return ctx.db.transaction(async (tx) => {
+    const replayable = (await tx.select({ id: tasks.id }).from(tasks).where(isNotNull(tasks.replay))).map((t) => t.id).sort();
+    const [existing] = await tx.select().from(verifierKeys).where(eq(verifierKeys.id, id)).for('update');
+    const actor = { kind: 'system', name: 'service-worker' } as const;
+    if (!existing) {
+      await tx.insert(verifierKeys).values({ id, name: 'proofboard service worker', publicKey: publicKeyHex, tasks: replayable, validFrom: now, createdAt: now });
+      await writeAudit(tx, actor, 'verifier_key.add', `verifier_key:${id}`, { publicKey: publicKeyHex, tasks: replayable }, now);
+    } else if (!existing.revokedAt && replayable.some((t) => !existing.tasks.includes(t))) {
+      const merged = [...new Set([...existing.tasks, ...replayable])].sort();
+      await tx.update(verifierKeys).set({ tasks: merged }).where(eq(verifierKeys.id, id));
+      await writeAudit(tx, actor, 'verifier_key.update', `verifier_key:${id}`, { tasks: merged }, now);
+    }
+    return id;
+  });
+}

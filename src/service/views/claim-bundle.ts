@@ -1,0 +1,52 @@
+// The re-check bundle: the signed claim exactly as received, every piece of evidence, the task and its circuits,
+// the verifier registry, and the verdict history with the log leaves that commit to it.
+import { asc, eq, inArray } from 'drizzle-orm';
+import { circuits, logLeaves } from '../../../db/schema.ts';
+import type { AppContext } from '../context.ts';
+import { getClaim, toClaimJson } from './read-claims.ts';
+import { getTask } from '../actions/tasks.ts';
+import { listVerifierKeys, toVerifierKeyJson } from '../actions/verifier-keys.ts';
+import { bundleLogProofs } from './log-bundle.ts';
+import { parentClaimOf } from '../judging/parent-runs.ts';
+
+export async function getClaimBundle(ctx: AppContext, claimId: string) {
+  const view = await getClaim(ctx, claimId);
+  const task = await getTask(ctx, view.claim.taskId);
+  const taskCircuits = await ctx.db.select().from(circuits).where(eq(circuits.taskId, task.id)).orderBy(asc(circuits.id));
+  const indexes = view.verdicts.map((v) => v.logIndex).filter((i): i is number => i !== null);
+  const leaves = indexes.length
+    ? await ctx.db.select().from(logLeaves).where(inArray(logLeaves.index, indexes)).orderBy(asc(logLeaves.index))
+    : [];
+  return {
+    claim: toClaimJson(view, ctx.now()),
+    envelope: view.claim.envelope,
+    evidence: view.evidence.map((e) => ({ kind: e.kind, digest: e.digest, body: e.body, receivedAt: e.receivedAt.toISOString() })),
+    task: {
+      id: task.id,
+      metricName: task.metricName,
+      direction: task.direction,
+      policy: task.policy,
+      replay: task.replay,
+      evalSetCommitment: task.evalSetCommitment,
+      circuits: taskCircuits.map((k) => ({ id: k.id, protocol: k.protocol, vkeySha256: k.vkeySha256, vkey: k.vkey, params: k.params })),
+    },
+    // registeredAt lets a re-check refuse trust granted after the fact (a key back-dated by its validFrom).
+    verifierKeys: (await listVerifierKeys(ctx)).map((k) => ({ ...toVerifierKeyJson(k), registeredAt: k.createdAt.toISOString() })),
+    // A beats-parent claim is judged against its parent's runs: the parent's signed claim and signed attestations, so
+    // that a re-check computes those runs itself.
+    parent: await parentOf(ctx, view.claim),
+    // Leaves first, then the checkpoint: every committed leaf is covered by the latest checkpoint (log-append.ts).
+    log: await bundleLogProofs(ctx, leaves),
+  };
+}
+
+async function parentOf(ctx: AppContext, claim: { taskId: string; beatsParent: boolean; parent: string | null }) {
+  const parent = await parentClaimOf(ctx.db, { id: claim.taskId }, claim);
+  if (!parent) return null;
+  return {
+    id: parent.claim.id,
+    envelope: parent.claim.envelope,
+    method: parent.claim.method,
+    evidence: parent.attestations.map((e) => ({ kind: e.kind, digest: e.digest, body: e.body, receivedAt: e.receivedAt.toISOString() })),
+  };
+}
