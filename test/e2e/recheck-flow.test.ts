@@ -17,7 +17,8 @@ describe.each(databaseKinds())('recheck through the real server and CLI on %s', 
     for (const c of cleanups.reverse()) await c();
   });
 
-  it('zk, attested and replayed claims re-check from fresh processes', async () => {
+  /** A real server on a fresh data folder (and, on PostgreSQL, a fresh database), removed after the suite. */
+  async function startServer() {
     const dataDir = mkdtempSync(join(tmpdir(), 'proofboard-recheck-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     let url: string | undefined;
@@ -28,6 +29,11 @@ describe.each(databaseKinds())('recheck through the real server and CLI on %s', 
     }
     const s = await TamperableServer.start(dataDir, url);
     cleanups.push(() => s.stop());
+    return { s, dataDir };
+  }
+
+  it('zk, attested and replayed claims re-check from fresh processes', async () => {
+    const { s, dataDir } = await startServer();
     const [alice, bob] = [keyFrom('alice'), keyFrom('bob')];
     await registerVerifier(s.url, 'alice', alice);
     await registerVerifier(s.url, 'bob', bob);
@@ -70,16 +76,7 @@ describe.each(databaseKinds())('recheck through the real server and CLI on %s', 
   }, 240_000);
 
   it('every verdict the service logged is reached again by the same rules from recheck\'s side', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'proofboard-recheck-rules-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    let url: string | undefined;
-    if (kind === 'postgres') {
-      const pg = await createPostgresDatabase();
-      url = pg.url;
-      cleanups.push(pg.drop);
-    }
-    const s = await TamperableServer.start(dataDir, url);
-    cleanups.push(() => s.stop());
+    const { s, dataDir } = await startServer();
     const [alice, bob, carol] = [keyFrom('alice'), keyFrom('bob'), keyFrom('carol')];
     const keyIds: Record<string, string> = {};
     for (const [name, key] of [['alice', alice], ['bob', bob], ['carol', carol]] as const) keyIds[name] = ((await registerVerifier(s.url, name, key)) as { id: string }).id;
