@@ -48,6 +48,8 @@ export function verifierKey(id: string, key: { publicKeyHex: string }, overrides
   return {
     id,
     name: `operator ${id}`,
+    // Each fixture key its own operator unless a test says otherwise.
+    operator: id,
     publicKey: key.publicKeyHex,
     validFrom: T0.toISOString(),
     validUntil: null,

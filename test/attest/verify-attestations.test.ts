@@ -24,10 +24,12 @@ import {
   bob,
   carol,
   claim,
+  keyFromLabel,
   mallory,
   policy,
   registry,
   statement,
+  submitter,
   verifierKey,
 } from './fixtures.ts';
 
@@ -308,5 +310,83 @@ describe('judgeAttestations', () => {
     expect(j.rejected).toEqual([expect.objectContaining({ index: 1, reason: 'subject_commit_mismatch' })]);
     expect(COMMIT).not.toBe('c'.repeat(40));
     expect(TASK).toBe(claim.task);
+  });
+});
+
+describe('judgeAttestations counts operators, not keys (issue 15, finding 4)', () => {
+  // alice's lab registers a second key; dave is another operator's. The submitter's key is in the registry too, in
+  // the self-attestation cases: the operator "submitter-lab" owns it as a verifier key.
+  const alice2 = keyFromLabel('verifier-alice-second-key');
+  const sameLab = [
+    verifierKey('alice', alice, { operator: 'alice-lab' }),
+    verifierKey('alice-2', alice2, { operator: 'alice-lab' }),
+    verifierKey('bob', bob, { operator: 'bob-lab' }),
+  ];
+  const byAlice2 = (values?: number[]) => signAttestation(statement(values ?? [3.28, 3.28, 3.28]), alice2.secretKey, 'alice-2');
+
+  it('two keys of one operator, each in its own envelope, are one vote: quorum 1/2', () => {
+    const j = judge([byAlice(), byAlice2()], { registry: sameLab });
+    expect(j).toMatchObject({ outcome: 'insufficient', rule: 'quorum 1/2 within abs 0.01' });
+    expect(j.counted.map((c) => c.keyId)).toEqual(['alice']);
+    expect(j.rejected).toEqual([expect.objectContaining({ index: 1, reason: 'duplicate_operator' })]);
+  });
+
+  it('one envelope co-signed by two keys of one operator counts once', () => {
+    const env = coSignAttestation(byAlice(), alice2.secretKey, 'alice-2');
+    const j = judge([env], { registry: sameLab });
+    expect(j).toMatchObject({ outcome: 'insufficient', rule: 'quorum 1/2 within abs 0.01' });
+    expect(j.rejected).toEqual([expect.objectContaining({ index: 0, signature: 1, reason: 'duplicate_operator' })]);
+  });
+
+  it('two operators make a quorum of two, and each counted attestation names its operator', () => {
+    const j = judge([byAlice(), byAlice2(), byBob()], { registry: sameLab });
+    expect(j).toMatchObject({ outcome: 'verified', rule: 'quorum 2/2 within abs 0.01' });
+    expect(j.counted.map((c) => [c.keyId, c.operator])).toEqual([['alice', 'alice-lab'], ['bob', 'bob-lab']]);
+  });
+
+  it("a contradiction by an operator's second key is still a contradiction", () => {
+    const j = judge([byAlice(), byAlice2([3.4, 3.4, 3.4]), byBob()], { registry: sameLab });
+    expect(j.outcome).toBe('contradicted');
+    expect(j.rule).toMatch(/^contradicted by alice-2: /);
+  });
+
+  describe('self-attestation', () => {
+    const withSubmitter = [...sameLab, verifierKey('sub', submitter, { operator: 'submitter-lab' })];
+    const subLab = [
+      ...sameLab.map((k) => (k.id === 'alice' ? { ...k, operator: 'submitter-lab' } : k)),
+      verifierKey('sub', submitter, { operator: 'submitter-lab' }),
+    ];
+    const bySubmitter = () => signAttestation(statement(), submitter.secretKey, 'sub');
+    const allow = { ...policy, selfAttestation: 'allow' as const };
+
+    it('a verifier key attesting the claim it signed does not count by default', () => {
+      const j = judge([bySubmitter(), byBob()], { registry: withSubmitter });
+      expect(j).toMatchObject({ outcome: 'insufficient', rule: 'quorum 1/2 within abs 0.01' });
+      expect(j.rejected).toEqual([expect.objectContaining({ index: 0, reason: 'self_attestation' })]);
+      expect(j.rejected[0]!.message).toMatch(/submitter-lab/);
+    });
+
+    it("another key of the submitter's operator does not count either", () => {
+      const j = judge([byAlice(), byBob()], { registry: subLab });
+      expect(j).toMatchObject({ outcome: 'insufficient', rule: 'quorum 1/2 within abs 0.01' });
+      expect(j.rejected).toEqual([expect.objectContaining({ index: 0, reason: 'self_attestation' })]);
+    });
+
+    it('both count when the task allows self-attestation', () => {
+      expect(judge([bySubmitter(), byBob()], { registry: withSubmitter, policy: allow })).toMatchObject({ outcome: 'verified' });
+      expect(judge([byAlice(), byBob()], { registry: subLab, policy: allow })).toMatchObject({ outcome: 'verified' });
+    });
+
+    it('the policy refuses self-attestation unless it says otherwise, so existing tasks parse as before', () => {
+      const { selfAttestation: _omit, ...stored } = policy as typeof policy & { selfAttestation?: unknown };
+      expect(taskPolicySchema.parse(stored)).toMatchObject({ selfAttestation: 'refuse' });
+      expect(taskPolicySchema.parse({ ...stored, selfAttestation: 'allow' })).toMatchObject({ selfAttestation: 'allow' });
+      expect(taskPolicySchema.safeParse({ ...stored, selfAttestation: 'sometimes' }).success).toBe(false);
+    });
+  });
+
+  it('the new reasons are in the closed set', () => {
+    expect(ATTESTATION_REJECTIONS).toContain('duplicate_operator');
+    expect(ATTESTATION_REJECTIONS).toContain('self_attestation');
   });
 });
