@@ -52,6 +52,9 @@ export const circuits = pgTable('circuits', {
 export const verifierKeys = pgTable('verifier_keys', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
+  // Who runs the key: a quorum counts operators, not keys. Keys registered before it existed are each their own
+  // operator, 'key-<id>' (migration 0003_verifier-operator).
+  operator: text('operator').notNull(),
   publicKey: text('public_key').notNull().unique(),
   tasks: jsonb('tasks').notNull().$type<string[]>(),
   validFrom: ts('valid_from').notNull(),

@@ -12,7 +12,7 @@ export const toleranceSchema = z
 
 export const taskPolicySchema = z
   .object({
-    /** Distinct trusted verifier keys that must agree. Two signatures by one key are one verifier. */
+    /** Distinct operators whose trusted keys must agree. Two signatures by one key, or by two keys of one operator, are one vote. */
     quorum: z.number().int().min(1).max(16),
     /** Which way is better for the task's metric: `lower` for a loss, `higher` for an accuracy. */
     direction: z.enum(['higher', 'lower']),
@@ -30,12 +30,20 @@ export const taskPolicySchema = z
       .object({ test: z.enum(['welch-t', 'student-t']), alpha: z.number().gt(0).max(0.5) })
       .strict()
       .default({ test: 'welch-t', alpha: 0.05 }),
+    /**
+     * Whether an operator's attestation counts for a claim signed by one of that operator's own keys (the claim's
+     * submitter key is one of its verifier keys). `refuse` (the default): an operator cannot verify its own claims.
+     * The default keeps tasks registered before this field parsing, and judged, the stricter way.
+     */
+    selfAttestation: z.enum(['refuse', 'allow']).default('refuse'),
   })
   .strict()
   .refine((p) => p.seeds === undefined || p.seeds.length === p.runs, { message: 'seeds must list exactly `runs` seeds', path: ['seeds'] })
   .refine((p) => p.seeds === undefined || new Set(p.seeds).size === p.seeds.length, { message: 'seeds must be distinct', path: ['seeds'] });
 
 export type TaskPolicy = z.infer<typeof taskPolicySchema>;
+/** A policy as an operator writes it: fields with a default may be left out. */
+export type TaskPolicyInput = z.input<typeof taskPolicySchema>;
 export type Tolerance = z.infer<typeof toleranceSchema>;
 export type Direction = TaskPolicy['direction'];
 

@@ -7,6 +7,20 @@ import { publicKeyHexSchema, taskIdSchema } from './claim.ts';
 
 const timestampSchema = z.iso.datetime({ offset: false });
 
+/**
+ * An operator's id: who runs a verifier key. A quorum counts operators, not keys (DESIGN.md, "What a signature
+ * covers"): one lab with two keys is one vote. A lowercase slug, so two spellings of one name cannot be two operators.
+ */
+export const operatorIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'operator id: lowercase letters, digits and -, 1 to 64 characters, not starting with -');
+
+/**
+ * The operator of a key registered before keys had one (migration 0003): each such key its own operator, as they were
+ * counted before. A re-check of a server that names no operators counts the same way.
+ */
+export function defaultOperatorId(keyId: string): string {
+  return `key-${keyId}`;
+}
+
 export const revocationReasonSchema = z.enum(['compromised', 'retired']);
 export type RevocationReason = z.infer<typeof revocationReasonSchema>;
 
@@ -15,6 +29,8 @@ export const verifierKeySchema = z
     /** The operator's stable id for this key record; what verdicts and reputations name. */
     id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
     name: z.string().min(1).max(128),
+    /** Who runs this key; every key of one operator together counts once toward a quorum. */
+    operator: operatorIdSchema,
     publicKey: publicKeyHexSchema,
     validFrom: timestampSchema,
     validUntil: timestampSchema.nullable(),
@@ -108,8 +124,12 @@ function deny(reason: KeyRejection, message: string): KeyDenial {
   return { ok: false, reason, message };
 }
 
-/** A registry record as storage hands it over, with Date or ISO-string times. */
-export type VerifierKeyRecord = Omit<VerifierKey, 'validFrom' | 'validUntil' | 'revokedAt' | 'revocationReason'> & {
+/**
+ * A registry record as storage hands it over, with Date or ISO-string times. `operator` is absent only in a re-check
+ * bundle from a server older than operator ids (see defaultOperatorId).
+ */
+export type VerifierKeyRecord = Omit<VerifierKey, 'operator' | 'validFrom' | 'validUntil' | 'revokedAt' | 'revocationReason'> & {
+  operator?: string | null;
   validFrom: Date | string;
   validUntil: Date | string | null;
   revokedAt: Date | string | null;
@@ -122,6 +142,7 @@ export function toVerifierKey(record: VerifierKeyRecord): VerifierKey {
   return verifierKeySchema.parse({
     id: record.id,
     name: record.name,
+    operator: record.operator ?? defaultOperatorId(record.id),
     publicKey: record.publicKey,
     tasks: record.tasks,
     validFrom: iso(record.validFrom),

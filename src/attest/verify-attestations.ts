@@ -31,6 +31,8 @@ export const ATTESTATION_REJECTIONS = [
   'duplicate_signature',
   'duplicate_verifier',
   'duplicate_attestation',
+  'duplicate_operator',
+  'self_attestation',
 ] as const;
 export type AttestationRejection = (typeof ATTESTATION_REJECTIONS)[number];
 
@@ -54,7 +56,7 @@ export type AttestationContext = {
 };
 
 export type SignatureRejection = { signature: number; reason: AttestationRejection; message: string };
-export type AcceptedSignature = { signature: number; keyId: string; publicKey: string; sig: string };
+export type AcceptedSignature = { signature: number; keyId: string; operator: string; publicKey: string; sig: string };
 
 export type AttestationCheck =
   | {
@@ -105,8 +107,9 @@ export function verifyAttestation(untrusted: unknown, ctx: AttestationContext): 
   const accepted: AcceptedSignature[] = [];
   for (const candidate of verified.accepted) {
     const judged = judgeRecords(candidate.records, { task: ctx.claim.task, signedAt, receivedAt: ctx.receivedAt, now: ctx.now });
-    if (judged.ok) accepted.push({ signature: candidate.signature, keyId: judged.key.id, publicKey: candidate.publicKey, sig: candidate.sig });
-    else rejectedSignatures.push({ signature: candidate.signature, reason: judged.reason, message: judged.message });
+    if (judged.ok) {
+      accepted.push({ signature: candidate.signature, keyId: judged.key.id, operator: judged.key.operator, publicKey: candidate.publicKey, sig: candidate.sig });
+    } else rejectedSignatures.push({ signature: candidate.signature, reason: judged.reason, message: judged.message });
   }
   if (accepted.length === 0) return rejectFirst(rejectedSignatures, 'no signing key counts');
   rejectedSignatures.sort((a, b) => a.signature - b.signature);
@@ -223,6 +226,8 @@ export type CountedAttestation = {
   /** Position of the envelope in the input. */
   index: number;
   keyId: string;
+  /** The operator of the key: what a quorum counts. */
+  operator: string;
   publicKey: string;
   attestationId: string;
   runs: Run[];
@@ -257,12 +262,15 @@ export type JudgeInput = {
  *
  * - Each envelope is verified on its own (verifyAttestation), then its runs are checked against the policy.
  * - Duplicates are removed before counting (STYLE.md §6): the same signature bytes anywhere, the same verifier key in
- *   two envelopes or under two key ids, the same attestation twice. Envelopes are taken in input order; the first
- *   occurrence counts.
+ *   two envelopes or under two key ids, the same attestation twice, and a second key of an operator already counted
+ *   (in its own envelope or co-signing one envelope). A quorum counts operators, not keys: one lab registering a
+ *   second key would otherwise be two votes. Envelopes are taken in input order; the first occurrence counts.
+ * - Unless the policy allows it, an operator's attestation does not count for a claim signed by one of that
+ *   operator's own keys (self_attestation): an operator cannot verify its own claims.
  * - One trusted attestation whose mean falls short of the claim beyond tolerance contradicts the claim. This includes
  *   a verifier's second, different attestation: a duplicate never adds to a quorum, but a trusted contradiction is
  *   never ignored.
- * - Otherwise `quorum` distinct agreeing verifiers verify the claim; for a claim that beats its parent, the pooled
+ * - Otherwise `quorum` distinct agreeing operators verify the claim; for a claim that beats its parent, the pooled
  *   counted runs must also beat the parent's runs in a one-sided t-test with p < alpha. Anything short of that is
  *   `insufficient` (more attestations, or a replay, can still settle it).
  */
@@ -273,7 +281,9 @@ export function judgeAttestations(input: JudgeInput): Judgement {
   const contradictions: CountedAttestation[] = [];
   const seenSigs = new Set<string>();
   const seenVerifiers = new Set<string>();
+  const seenOperators = new Set<string>();
   const seenAttestations = new Set<string>();
+  const ownsSubmitter = operatorsOwning(input.registry, claim.submitter);
 
   input.envelopes.forEach(({ envelope, receivedAt }, index) => {
     const check = verifyAttestation(envelope, { claim, claimId: input.claimId, registry: input.registry, receivedAt, now: input.now });
@@ -298,6 +308,7 @@ export function judgeAttestations(input: JudgeInput): Judgement {
       const entry: CountedAttestation = {
         index,
         keyId: a.keyId,
+        operator: a.operator,
         publicKey: a.publicKey,
         attestationId: check.attestationId,
         runs,
@@ -309,12 +320,29 @@ export function judgeAttestations(input: JudgeInput): Judgement {
         continue;
       }
       seenSigs.add(a.sig);
+      // An operator vouching for its own claim is the submitter grading itself: its word, agreeing or not, is not
+      // independent evidence about the claim.
+      if (policy.selfAttestation === 'refuse' && ownsSubmitter.has(a.operator)) {
+        rejected.push({
+          index,
+          signature: a.signature,
+          reason: 'self_attestation',
+          message: `operator ${a.operator} (key ${a.keyId}) also holds the claim's submitter key; task policy refuses self-attestation`,
+        });
+        continue;
+      }
       if (entry.shortfall > allowedShortfall(policy.tolerance, claim.metric.value)) contradictions.push(entry);
       if (seenVerifiers.has(a.publicKey)) {
         rejected.push({ index, signature: a.signature, reason: 'duplicate_verifier', message: `verifier ${a.keyId} was already counted` });
         continue;
       }
       seenVerifiers.add(a.publicKey);
+      // One operator, one vote, however many keys it registered; its contradictions were still taken above.
+      if (seenOperators.has(a.operator)) {
+        rejected.push({ index, signature: a.signature, reason: 'duplicate_operator', message: `operator ${a.operator} was already counted (key ${a.keyId})` });
+        continue;
+      }
+      seenOperators.add(a.operator);
       counted.push(entry);
     }
   });
@@ -353,6 +381,14 @@ export function judgeAttestations(input: JudgeInput): Judgement {
   return significant
     ? { outcome: 'verified', rule: `${quorumRule}; beats parent by ${stated}`, counted, rejected }
     : { outcome: 'contradicted', rule: `${quorumRule}; does not beat its parent: ${stated}`, counted, rejected };
+}
+
+/**
+ * The operators that hold `publicKey` as one of their verifier keys, whatever the state of that key: a revoked or
+ * expired key still says who the submitter is.
+ */
+function operatorsOwning(registry: readonly VerifierKey[], publicKey: string): Set<string> {
+  return new Set(registry.filter((k) => k.publicKey === publicKey).map((k) => k.operator));
 }
 
 /**

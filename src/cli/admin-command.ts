@@ -11,8 +11,9 @@ import { dataDirFromEnv, serverUrlFromEnv } from '../config.ts';
 const USAGE = `usage: proofboard admin <action> [--server URL] [--token-file FILE] [--json]
 
   task add FILE                              register a task from a JSON file (POST /v1/tasks)
-  verifier add --name N --public-key HEX --tasks a,b [--valid-from T] [--valid-until T]
-                                             trust a verifier key for these tasks
+  verifier add --name N --operator ID --public-key HEX --tasks a,b [--valid-from T] [--valid-until T]
+                                             trust a verifier key for these tasks; ID names who runs it
+                                             (a-z, 0-9, -): all keys of one operator count once in a quorum
   verifier update ID [--name N] [--tasks a,b] [--valid-until T|none]
                                              change a key's name, tasks or end of validity
   verifier revoke ID --reason compromised|retired [--at T]
@@ -31,6 +32,7 @@ const USAGE = `usage: proofboard admin <action> [--server URL] [--token-file FIL
 type KeyJson = {
   id: string;
   name: string;
+  operator: string;
   publicKey: string;
   tasks: string[];
   validFrom: string;
@@ -98,16 +100,18 @@ async function verifierAdd(argv: string[]): Promise<number> {
     options: {
       ...commonOptions,
       name: { type: 'string' },
+      operator: { type: 'string' },
       'public-key': { type: 'string' },
       tasks: { type: 'string' },
       'valid-from': { type: 'string' },
       'valid-until': { type: 'string' },
     },
   });
-  if (values.help || positionals.length > 0 || !values.name || !values['public-key'] || !values.tasks) return usage(values.help);
+  if (values.help || positionals.length > 0 || !values.name || !values.operator || !values['public-key'] || !values.tasks) return usage(values.help);
   const common = toCommon(values);
   const body = {
     name: values.name,
+    operator: values.operator,
     publicKey: values['public-key'].toLowerCase(),
     tasks: toTaskList(values.tasks),
     ...(values['valid-from'] ? { validFrom: toIsoTime(values['valid-from'], '--valid-from') } : {}),
@@ -260,7 +264,7 @@ function describeJob(j: JobJson): string {
 function describeKey(k: KeyJson): string {
   const state = k.revokedAt ? `revoked (${k.revocationReason}) at ${k.revokedAt}` : 'active';
   const until = k.validUntil ? ` until ${k.validUntil}` : '';
-  return `${k.id}  ${k.name}  ${k.publicKey}  tasks=${k.tasks.join(',')}  from ${k.validFrom}${until}  ${state}`;
+  return `${k.id}  ${k.name}  operator=${k.operator}  ${k.publicKey}  tasks=${k.tasks.join(',')}  from ${k.validFrom}${until}  ${state}`;
 }
 
 function usage(help: boolean | undefined): number {

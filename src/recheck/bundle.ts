@@ -48,6 +48,8 @@ export const bundleSchema = z.object({
         .object({
           id: z.string(),
           name: z.string(),
+          // Absent from servers older than operator ids: each key is then its own operator (defaultOperatorId).
+          operator: z.string().optional(),
           publicKey: z.string(),
           tasks: z.array(z.string()),
           validFrom: iso,

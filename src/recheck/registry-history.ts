@@ -2,7 +2,7 @@
 // memory a third party has of what it said before: a key that appears with a registration time before our previous
 // visit, a key whose public key, registration or start of validity moved, a validity extended after it had ended, a
 // revocation cleared, weakened or moved later, or a key that vanished, is trust granted or restored after the fact.
-import { effectiveValidFrom } from '../attest/registry.ts';
+import { defaultOperatorId, effectiveValidFrom } from '../attest/registry.ts';
 import { fail, pass, skip, warn, type Check } from './report.ts';
 import type { BundleVerifierKey } from './bundle.ts';
 import type { RegistrySnapshot } from './state-file.ts';
@@ -21,6 +21,8 @@ export function snapshotRegistry(keys: readonly BundleVerifierKey[]): RegistrySn
         revokedAt: k.revokedAt,
         revocationReason: k.revocationReason,
         tasks: [...k.tasks].sort(),
+        // As judged: a server that names no operators counts each key as its own, as its migration does.
+        operator: k.operator ?? defaultOperatorId(k.id),
       },
     ]),
   );
@@ -71,6 +73,8 @@ function keyEdits(keyId: string, old: Remembered, k: Remembered, now: Date): str
   const was = (field: string, a: unknown, b: unknown) => `verifier key ${keyId} was edited: ${field} ${JSON.stringify(a)} became ${JSON.stringify(b)}`;
   if (old.publicKey !== k.publicKey) edits.push(was('publicKey', old.publicKey, k.publicKey));
   if (old.registeredAt !== k.registeredAt) edits.push(was('registeredAt', old.registeredAt, k.registeredAt));
+  // The service never changes a key's operator: a change re-counts every quorum the key is in.
+  if (old.operator !== undefined && old.operator !== k.operator) edits.push(was('operator', old.operator, k.operator));
   // Compared as judged: a validFrom that stays at or before the registration changes nothing.
   if (!(startOf(k) >= startOf(old))) edits.push(was('validFrom', old.validFrom, k.validFrom));
   if (old.validUntil !== undefined && old.validUntil !== null && Date.parse(old.validUntil) <= now.getTime()) {

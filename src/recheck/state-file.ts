@@ -21,6 +21,9 @@ export const registrySnapshotSchema = z.record(
     revokedAt: z.string().nullable().optional(),
     revocationReason: z.string().nullable().optional(),
     tasks: z.array(z.string()).optional(),
+    // Remembered since issue 15, finding 4 (absent in older state files): a key moved to another operator splits
+    // one vote into two after the fact.
+    operator: z.string().optional(),
   }),
 );
 export type RegistrySnapshot = z.infer<typeof registrySnapshotSchema>;

@@ -2,7 +2,7 @@
 // with its circuit (verification key pinned by hash) and the eval-set commitment from src/zk.
 import { eq } from 'drizzle-orm';
 import { circuits, tasks } from '../../db/schema.ts';
-import type { TaskPolicy } from '../attest/policy.ts';
+import type { TaskPolicyInput } from '../attest/policy.ts';
 import { DIGITS_CIRCUIT_ID, DIGITS_VKEY_SHA256, loadExampleTask } from '../zk/example-task.ts';
 import type { AppContext } from './context.ts';
 import { writeAudit } from './storage/audit-trail.ts';
@@ -26,7 +26,7 @@ export const exampleTask = {
     runs: 1,
     seeds: [0],
     beatsParent: { test: 'welch-t', alpha: 0.05 },
-  } satisfies TaskPolicy,
+  } satisfies TaskPolicyInput,
   auditFraction: 0.1,
   // About a second of one core per replay-bound claim here (bench/stamp.ts); doubles each time the queue does.
   stampBaseBits: 18,

@@ -53,8 +53,11 @@ describe.each(databaseKinds())('attestations API on %s', (kind) => {
   });
   afterAll(async () => close());
 
+  /** Each key its own operator, named after it. */
+  const toOperator = (name: string) => name.replace(/ /g, '-');
+
   async function trust(name: string, key: TestKey, over: Record<string, unknown> = {}): Promise<string> {
-    const res = await postJson(app, '/v1/verifier-keys', { name, publicKey: key.hex, tasks: ['digits-mlp'], ...over }, auth);
+    const res = await postJson(app, '/v1/verifier-keys', { name, operator: toOperator(name), publicKey: key.hex, tasks: ['digits-mlp'], ...over }, auth);
     expect(res.status, await res.clone().text()).toBe(201);
     return ((await res.json()) as { id: string }).id;
   }
@@ -177,7 +180,7 @@ describe.each(databaseKinds())('attestations API on %s', (kind) => {
     expect((await postAttestation(claim2.id, attest(claim2, alice))).status).toBe(200);
 
     // One public key cannot be registered twice to be counted twice.
-    const again = await postJson(app, '/v1/verifier-keys', { name: 'alice again', publicKey: alice.hex, tasks: ['digits-mlp'] }, auth);
+    const again = await postJson(app, '/v1/verifier-keys', { name: 'alice again', operator: 'alice-again', publicKey: alice.hex, tasks: ['digits-mlp'] }, auth);
     expect(again.status).toBe(409);
     expect(((await again.json()) as ErrorJson).error.code).toBe('verifier_key_exists');
   });

@@ -50,7 +50,7 @@ describe.each(databaseKinds())('beats-parent claims on %s', (kind) => {
       expect(res.status, await res.clone().text()).toBe(201);
     }
     for (const [name, key] of [['alice', alice], ['bob', bob]] as const) {
-      expect((await postJson(app, '/v1/verifier-keys', { name, publicKey: key.hex, tasks: [TASK, ONCE] }, auth)).status).toBe(201);
+      expect((await postJson(app, '/v1/verifier-keys', { name, operator: name, publicKey: key.hex, tasks: [TASK, ONCE] }, auth)).status).toBe(201);
     }
   });
   afterAll(async () => close());

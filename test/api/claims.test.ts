@@ -178,10 +178,10 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
 
   it('manages verifier keys: add, list, revoke, all audited', async () => {
     const v = newKey();
-    const add = await postJson(app, '/v1/verifier-keys', { name: 'op-a', publicKey: v.hex, tasks: ['digits-mlp'] }, auth);
+    const add = await postJson(app, '/v1/verifier-keys', { name: 'op-a', operator: 'op-a', publicKey: v.hex, tasks: ['digits-mlp'] }, auth);
     expect(add.status).toBe(201);
     const { id } = (await add.json()) as { id: string };
-    expect((await postJson(app, '/v1/verifier-keys', { name: 'x', publicKey: v.hex, tasks: ['digits-mlp'] }, auth)).status).toBe(409);
+    expect((await postJson(app, '/v1/verifier-keys', { name: 'x', operator: 'x', publicKey: v.hex, tasks: ['digits-mlp'] }, auth)).status).toBe(409);
     expect((await postJson(app, `/v1/verifier-keys/${id}/revoke`, { reason: 'retired' })).status).toBe(401);
     const future = new Date(Date.now() + 3_600_000).toISOString();
     expect((await postJson(app, `/v1/verifier-keys/${id}/revoke`, { reason: 'retired', at: future }, auth)).status).toBe(400);

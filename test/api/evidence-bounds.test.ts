@@ -50,7 +50,7 @@ describe.each(databaseKinds())('evidence bounds and strict signed JSON on %s', (
     const policy = { quorum: 1, direction: 'higher', tolerance: { absolute: 0 }, runs: 1, seeds: [0] };
     const task = { ...exampleTask, id: TASK, policy, stampBaseBits: 0, auditFraction: 0, evalSetCommitment: null };
     expect((await postJson(app, '/v1/tasks', task, auth)).status).toBe(201);
-    const trusted = await postJson(app, '/v1/verifier-keys', { name: 'v', publicKey: verifier.hex, tasks: [TASK] }, auth);
+    const trusted = await postJson(app, '/v1/verifier-keys', { name: 'v', operator: 'lab-v', publicKey: verifier.hex, tasks: [TASK] }, auth);
     expect(trusted.status, await trusted.clone().text()).toBe(201);
   });
   afterAll(async () => close());

@@ -37,7 +37,7 @@ describe.each(databaseKinds())('replay queue on %s', (kind) => {
     await putBlob(app, 'bundle');
     const task = { ...exampleTask, id: 'queue-task', stampBaseBits: 4, auditFraction: 0, evalSetCommitment: null };
     expect((await postJson(app, '/v1/tasks', task, auth)).status).toBe(201);
-    expect((await postJson(app, '/v1/verifier-keys', { name: 'w', publicKey: worker.hex, tasks: ['queue-task'] }, auth)).status).toBe(201);
+    expect((await postJson(app, '/v1/verifier-keys', { name: 'w', operator: 'lab-w', publicKey: worker.hex, tasks: ['queue-task'] }, auth)).status).toBe(201);
   });
   afterAll(async () => close());
 

@@ -49,7 +49,7 @@ describe.each(databaseKinds())('parked replay jobs through the API on %s', (kind
     ]) {
       expect((await postJson(app, '/v1/tasks', task, auth)).status).toBe(201);
     }
-    expect((await postJson(app, '/v1/verifier-keys', { name: 'w', publicKey: worker.hex, tasks: [TASK, AUDITED] }, auth)).status).toBe(201);
+    expect((await postJson(app, '/v1/verifier-keys', { name: 'w', operator: 'lab-w', publicKey: worker.hex, tasks: [TASK, AUDITED] }, auth)).status).toBe(201);
   });
   afterAll(async () => close());
 

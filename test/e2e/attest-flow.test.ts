@@ -39,7 +39,7 @@ describe.each(databaseKinds())('verifier operators through the real server and C
       const keyPath = join(dataDir, `${name}.json`);
       const out = ok(await cli(['verifier', 'keygen', '--out', keyPath]));
       const publicKey = /public key ([0-9a-f]{64})/.exec(out)![1]!;
-      const added = JSON.parse(ok(await admin('verifier', 'add', '--name', name, '--public-key', publicKey, '--tasks', 'digits-mlp', '--json'))) as {
+      const added = JSON.parse(ok(await admin('verifier', 'add', '--name', name, '--operator', name, '--public-key', publicKey, '--tasks', 'digits-mlp', '--json'))) as {
         id: string;
       };
       expect(out).toContain(`key id ${added.id}`);

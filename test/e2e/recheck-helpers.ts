@@ -42,7 +42,7 @@ async function call(server: string, method: string, path: string, body?: unknown
 }
 
 export async function registerVerifier(server: string, name: string, key: Key) {
-  return call(server, 'POST', '/v1/verifier-keys', { name, publicKey: key.hex, tasks: [TASK] }, { authorization: `Bearer ${OPERATOR_TOKEN}` });
+  return call(server, 'POST', '/v1/verifier-keys', { name, operator: name, publicKey: key.hex, tasks: [TASK] }, { authorization: `Bearer ${OPERATOR_TOKEN}` });
 }
 
 export async function uploadBundle(server: string, label: string): Promise<string> {

@@ -240,7 +240,7 @@ describe.each(databaseKinds())('recheck keeps what it promised, and agrees with 
     const claim = await submitAttested(s.url, submitter, randomCommit(), 80, [carol]);
     expect(claim.status).toBe('pending');
     // Then carol is registered, valid (the operator says) from long before the attestation arrived, and alice attests.
-    await operator('POST', '/v1/verifier-keys', { name: 'carol', publicKey: carol.hex, tasks: [TASK], validFrom: '2026-01-01T00:00:00Z' });
+    await operator('POST', '/v1/verifier-keys', { name: 'carol', operator: 'carol', publicKey: carol.hex, tasks: [TASK], validFrom: '2026-01-01T00:00:00Z' });
     await postAttestation(s.url, claim.id, attestation(claim.id, claim.commit, 80, alice));
     // One vote (alice); carol's counts only from her registration, after her attestation was received. Both sides
     // judge with effectiveValidFrom; before, the server counted carol (verified) and recheck did not (exit 1).

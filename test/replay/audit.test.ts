@@ -60,7 +60,7 @@ describe.skipIf(!sandboxReady).each(databaseKinds())('audit replays on %s', (kin
     const task = { ...exampleTask, id: 'digits-audited', auditFraction: 1, stampBaseBits: 0, evalSetCommitment: null };
     expect((await postJson(app, '/v1/tasks', task, auth)).status).toBe(201);
     for (const [name, k] of [['worker', worker], ['alice', alice], ['bob', bob]] as const) {
-      expect((await postJson(app, '/v1/verifier-keys', { name, publicKey: k.hex, tasks: ['digits-audited'] }, auth)).status).toBe(201);
+      expect((await postJson(app, '/v1/verifier-keys', { name, operator: name, publicKey: k.hex, tasks: ['digits-audited'] }, auth)).status).toBe(201);
     }
     await putBlob(app, repo.bundle);
     real = hostScore(repo.dir);

@@ -41,7 +41,7 @@ describe.skipIf(!sandboxReady).each(databaseKinds())('replay through a real work
     close = t.close;
     app = createApp(ctx, { log: (m, e) => console.error(m, e) });
     server = await serveApp(app);
-    const add = await postJson(app, '/v1/verifier-keys', { name: 'test-worker', publicKey: worker.hex, tasks: ['digits-mlp'] }, { authorization: `Bearer ${OPERATOR_TOKEN}` });
+    const add = await postJson(app, '/v1/verifier-keys', { name: 'test-worker', operator: 'test-worker', publicKey: worker.hex, tasks: ['digits-mlp'] }, { authorization: `Bearer ${OPERATOR_TOKEN}` });
     expect(add.status).toBe(201);
     honestValue = hostScore(repo.dir);
   });

@@ -55,7 +55,7 @@ export async function registerReplayTask(url: string, token: string, id: string,
 }
 
 export async function trustVerifier(url: string, token: string, key: TestKey, tasks: string[]) {
-  const body = { name: `worker-${key.hex.slice(0, 8)}`, publicKey: key.hex, tasks };
+  const body = { name: `worker-${key.hex.slice(0, 8)}`, operator: `worker-${key.hex.slice(0, 8)}`, publicKey: key.hex, tasks };
   await expectStatus(await request(url, '/v1/verifier-keys', { method: 'POST', json: body, headers: { authorization: `Bearer ${token}` } }), 201, 'trust verifier key');
 }
 

@@ -180,7 +180,7 @@ describe.each(databaseKinds())('read cache on %s', (kind) => {
     app = createApp(ctx, { log: () => {} });
     expect((await putBlob(app, 'bundle')).status).toBe(201);
     for (const [i, key] of verifiers.entries()) {
-      const res = await postJson(app, '/v1/verifier-keys', { name: `v${i}`, publicKey: key.hex, tasks: ['digits-mlp'] }, { authorization: `Bearer ${OPERATOR_TOKEN}` });
+      const res = await postJson(app, '/v1/verifier-keys', { name: `v${i}`, operator: `v${i}`, publicKey: key.hex, tasks: ['digits-mlp'] }, { authorization: `Bearer ${OPERATOR_TOKEN}` });
       expect(res.status, await res.clone().text()).toBe(201);
     }
     if (kind === 'pglite') {

@@ -25,6 +25,8 @@ export function registerVerifierKeyRoutes(app: OpenAPIHono, ctx: AppContext) {
       method: 'get',
       path: '/v1/verifier-keys',
       summary: 'The verifier trust registry (public: a third party re-checks attestations against it)',
+      description:
+        'Each key names its `operator`: a quorum counts distinct operators, so all keys of one operator are one vote. Keys registered before keys had operators show `key-<id>` (each its own operator, as they were counted before).',
       responses: { 200: jsonOk(anyJson, 'All verifier keys, revoked ones included') },
     }),
     async (c) => c.json({ keys: (await listVerifierKeys(ctx)).map(toVerifierKeyJson) }, 200),
@@ -40,6 +42,8 @@ export function registerVerifierKeyRoutes(app: OpenAPIHono, ctx: AppContext) {
       method: 'post',
       path: '/v1/verifier-keys',
       summary: 'Trust a verifier key for some tasks (operator)',
+      description:
+        'Every key belongs to an `operator` (required; lowercase letters, digits and `-`): who runs it. A quorum counts distinct operators, so register all keys of one lab under one operator id; and unless a task\'s policy says `selfAttestation: "allow"`, an operator\'s attestation does not count for a claim signed by one of its own keys. The operator is set once and cannot be changed. A public key can be registered once (409 `verifier_key_exists`).',
       security: [{ operator: [] }],
       request: { body: { required: true, content: { 'application/json': { schema: addVerifierKeySchema } } } },
       responses: { 201: jsonOk(anyJson, 'The new key'), ...errorResponses },

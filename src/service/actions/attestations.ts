@@ -55,7 +55,8 @@ function refusal(reason: AttestationRejection, message: string): ServiceError {
 /**
  * Judges the new attestation together with those already held for the claim, and refuses it when it would neither
  * count toward the quorum nor contradict the claim: runs that do not match the policy, the same attestation again,
- * or a second agreeing attestation by a verifier already counted. Storing those would change nothing but the
+ * a second agreeing attestation by a verifier or an operator already counted, or an operator's attestation of a claim
+ * signed by its own key (unless the task allows it). Storing those would change nothing but the
  * evidence list, and the caller learns exactly why its attestation does not count. A contradiction is always kept,
  * even from a verifier already counted: a trusted contradiction is never ignored.
  */
@@ -109,7 +110,14 @@ async function judgeStoredAttestations(tx: Tx, claim: ClaimRow, registry: Verifi
   return { judged, digests: items.map((e) => e.digest) };
 }
 
-const NOTHING_ADDED = new Set<AttestationRejection>(['runs_mismatch', 'duplicate_attestation', 'duplicate_signature', 'duplicate_verifier']);
+const NOTHING_ADDED = new Set<AttestationRejection>([
+  'runs_mismatch',
+  'duplicate_attestation',
+  'duplicate_signature',
+  'duplicate_verifier',
+  'duplicate_operator',
+  'self_attestation',
+]);
 
 /**
  * Judges all attestation evidence of a claim again and records what the rules decide (src/verdict/rules.ts): a late

@@ -6,6 +6,9 @@ import type { AppContext } from '../context.ts';
 import { writeAudit } from '../storage/audit-trail.ts';
 import { verifierKeyId } from '../../attest/registry.ts';
 
+/** The service's own worker keys (one per key file the service has used) are one operator: the service. */
+export const SERVICE_OPERATOR = 'proofboard-service';
+
 export async function ensureServiceWorkerKey(ctx: AppContext, publicKeyHex: string): Promise<string> {
   const now = ctx.now();
   const id = verifierKeyId(publicKeyHex);
@@ -14,8 +17,8 @@ export async function ensureServiceWorkerKey(ctx: AppContext, publicKeyHex: stri
     const [existing] = await tx.select().from(verifierKeys).where(eq(verifierKeys.id, id)).for('update');
     const actor = { kind: 'system', name: 'service-worker' } as const;
     if (!existing) {
-      await tx.insert(verifierKeys).values({ id, name: 'proofboard service worker', publicKey: publicKeyHex, tasks: replayable, validFrom: now, createdAt: now });
-      await writeAudit(tx, actor, 'verifier_key.add', `verifier_key:${id}`, { publicKey: publicKeyHex, tasks: replayable }, now);
+      await tx.insert(verifierKeys).values({ id, name: 'proofboard service worker', operator: SERVICE_OPERATOR, publicKey: publicKeyHex, tasks: replayable, validFrom: now, createdAt: now });
+      await writeAudit(tx, actor, 'verifier_key.add', `verifier_key:${id}`, { operator: SERVICE_OPERATOR, publicKey: publicKeyHex, tasks: replayable }, now);
     } else if (!existing.revokedAt && replayable.some((t) => !existing.tasks.includes(t))) {
       const merged = [...new Set([...existing.tasks, ...replayable])].sort();
       await tx.update(verifierKeys).set({ tasks: merged }).where(eq(verifierKeys.id, id));

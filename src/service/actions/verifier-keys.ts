@@ -1,8 +1,10 @@
-// The trust registry: operator-managed verifier keys. Every change is audited in the same transaction.
+// The trust registry: operator-managed verifier keys. Every change is audited in the same transaction. A key's operator
+// is set when it is added and never changed: moving a key to another operator would re-count every quorum it is in
+// (split one lab into two votes after the fact), so it is not offered; a third party's recheck fails on such a change.
 import { asc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { publicKeyHexSchema, taskIdSchema } from '../../attest/claim.ts';
-import { verifierKeyId } from '../../attest/registry.ts';
+import { operatorIdSchema, verifierKeyId } from '../../attest/registry.ts';
 import { verifierKeys } from '../../../db/schema.ts';
 import type { Tx } from '../../../db/client.ts';
 import type { AppContext } from '../context.ts';
@@ -12,6 +14,9 @@ import { writeAudit, type Operator } from '../storage/audit-trail.ts';
 export const addVerifierKeySchema = z
   .object({
     name: z.string().min(1).max(100),
+    // Required, never defaulted: a quorum counts operators, and an operator adding a second key for the same lab
+    // without naming the lab would silently give that lab two votes. A per-key default would be the bug again.
+    operator: operatorIdSchema,
     publicKey: publicKeyHexSchema,
     tasks: z.array(taskIdSchema).min(1).max(100),
     validFrom: z.iso.datetime().optional(),
@@ -46,7 +51,7 @@ export async function addVerifierKey(ctx: AppContext, actor: Operator, input: z.
     const id = verifierKeyId(input.publicKey);
     const rows = await tx
       .insert(verifierKeys)
-      .values({ id, name: input.name, publicKey: input.publicKey, tasks: input.tasks, validFrom, validUntil, createdAt: now })
+      .values({ id, name: input.name, operator: input.operator, publicKey: input.publicKey, tasks: input.tasks, validFrom, validUntil, createdAt: now })
       .onConflictDoNothing()
       .returning();
     if (!rows[0]) throw new ServiceError('verifier_key_exists', 'this public key is already registered');
@@ -117,6 +122,7 @@ export function toVerifierKeyJson(k: VerifierKeyRow) {
   return {
     id: k.id,
     name: k.name,
+    operator: k.operator,
     publicKey: k.publicKey,
     tasks: k.tasks,
     validFrom: k.validFrom.toISOString(),
