@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPostgresDatabase, databaseKinds } from '../helpers/databases.ts';
 import { cli } from '../helpers/processes.ts';
+import { coSignAttestation } from '../../src/attest/statement.ts';
 import { attestation, keyFrom, OPERATOR_TOKEN, postAttestation, randomCommit, registerVerifier, replayAsWorker, submitAttested, submitForReplay, submitZkFixture, TamperableServer } from './recheck-helpers.ts';
 
 type Report = { ok: boolean; log: { id: string; status: string }[]; claims: { claimId: string; ok: boolean; checks: { id: string; status: string; detail: string }[] }[] };
@@ -123,5 +124,45 @@ describe.each(databaseKinds())('recheck through the real server and CLI on %s', 
       expect(checks.find((c) => c.id === 'log.leaves')?.status).toBe('pass');
     }
     expect(run.code, run.stdout + run.stderr).toBe(0);
+  }, 240_000);
+
+  it('two keys of one operator are one vote for the server and for recheck alike (issue 15, finding 4)', async () => {
+    const { s, dataDir } = await startServer();
+    const [a1, a2, bob] = [keyFrom('lab-a key 1'), keyFrom('lab-a key 2'), keyFrom('bob')];
+    await registerVerifier(s.url, 'lab-a primary', a1, 'lab-a');
+    await registerVerifier(s.url, 'lab-a spare', a2, 'lab-a');
+    await registerVerifier(s.url, 'bob', bob);
+    const submitter = keyFrom('submitter');
+
+    // Each key its own envelope, then both keys on one envelope: one operator, quorum 1/2, pending.
+    const separate = await submitAttested(s.url, submitter, randomCommit(), 90, [a1, a2]);
+    const coSignedCommit = randomCommit();
+    const coSigned = await submitAttested(s.url, submitter, coSignedCommit, 90, []);
+    expect((await postAttestation(s.url, coSigned.id, coSignAttestation(attestation(coSigned.id, coSignedCommit, 90, a2), a1.secretKey))).status).toBe('pending');
+    // lab-a and bob: two operators, verified.
+    const twoOperators = await submitAttested(s.url, submitter, randomCommit(), 90, [a2, bob]);
+
+    type Shown = { status: string; verdict: { rule: string } | null };
+    const shown = async (id: string) => (await (await fetch(new URL(`/v1/claims/${id}`, s.url))).json()) as Shown;
+    expect(await shown(separate.id)).toMatchObject({ status: 'pending' });
+    expect(await shown(coSigned.id)).toMatchObject({ status: 'pending' });
+    expect(await shown(twoOperators.id)).toMatchObject({ status: 'verified', verdict: { rule: 'quorum 2/2 within abs 0' } });
+
+    // recheck recomputes each verdict from the bundle's registry: counting keys would reach "verified" for the first
+    // two and fail them.
+    const state = join(dataDir, 'recheck-state.json');
+    const ids = [separate.id, coSigned.id, twoOperators.id];
+    const run = await cli(['recheck', ...ids, '--server', s.url, '--state', state, '--log-key', s.logKey, '--json']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as Report;
+    for (const id of ids) {
+      const checks = report.claims.find((c) => c.claimId === id)!.checks;
+      expect(checks.find((c) => c.id === 'verdict.rule'), JSON.stringify(checks)).toMatchObject({ status: 'pass' });
+    }
+    const attestations = (id: string) => report.claims.find((c) => c.claimId === id)!.checks.find((c) => c.id === 'attestations')!.detail;
+    expect(attestations(separate.id)).toMatch(/insufficient \(quorum 1\/2 within abs 0\); counted 1; not counted: #1 duplicate_operator/);
+    expect(attestations(twoOperators.id)).toMatch(/verified \(quorum 2\/2 within abs 0\); counted 2/);
+    const remembered = JSON.parse(readFileSync(state, 'utf8')).servers[new URL(s.url).origin].registry as Record<string, { operator?: string }>;
+    expect(Object.values(remembered).map((k) => k.operator).sort()).toEqual(['bob', 'lab-a', 'lab-a']);
   }, 240_000);
 });

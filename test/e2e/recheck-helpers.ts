@@ -41,8 +41,9 @@ async function call(server: string, method: string, path: string, body?: unknown
   return json;
 }
 
-export async function registerVerifier(server: string, name: string, key: Key) {
-  return call(server, 'POST', '/v1/verifier-keys', { name, operator: name, publicKey: key.hex, tasks: [TASK] }, { authorization: `Bearer ${OPERATOR_TOKEN}` });
+/** Trusts `key` for the task; each verifier its own operator unless `operator` names a shared one. */
+export async function registerVerifier(server: string, name: string, key: Key, operator = name) {
+  return call(server, 'POST', '/v1/verifier-keys', { name, operator, publicKey: key.hex, tasks: [TASK] }, { authorization: `Bearer ${OPERATOR_TOKEN}` });
 }
 
 export async function uploadBundle(server: string, label: string): Promise<string> {

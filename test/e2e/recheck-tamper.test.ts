@@ -137,7 +137,7 @@ describe.each(databaseKinds())('recheck catches a database edited behind the ser
     // Back-dated on both dates a server keeps, then the stored attestation is re-sent so the server re-judges.
     await s.edit(async (sql) => {
       await sql(
-        `insert into verifier_keys (id, name, public_key, tasks, valid_from, created_at) values ($1, 'mallory', $2, '["digits-mlp"]'::jsonb, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`,
+        `insert into verifier_keys (id, name, operator, public_key, tasks, valid_from, created_at) values ($1, 'mallory', 'mallory', $2, '["digits-mlp"]'::jsonb, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`,
         [id, mallory.hex],
       );
     });

@@ -140,6 +140,11 @@ describe('log-side checks', () => {
     expect(check({}, { validFrom: '2025-01-01T00:00:00.000Z' }).status).toBe('pass');
     expect(check({ validFrom: '2026-03-01T00:00:00.000Z' }, { validFrom: '2026-02-01T00:00:00.000Z' }).detail).toMatch(/validFrom/);
     expect(check({}, { tasks: ['t', 'u'] })).toMatchObject({ status: 'warn', detail: expect.stringMatching(/trusted for task\(s\) u/) });
+    // A key moved to another operator splits one vote into two after the fact (issue 15, finding 4).
+    expect(check({ operator: 'lab-a' }, { operator: 'lab-b' }).detail).toMatch(/edited: operator "lab-a" became "lab-b"/);
+    expect(check({ operator: 'lab-a' }, { operator: 'lab-a' }).status).toBe('pass');
+    // A server from before operators counts each key as its own, as migration 0003 names it: upgrading is no change.
+    expect(check({}, { operator: 'key-a' }).status).toBe('pass');
   });
 
   it('reads a registry remembered before revocations, validity and tasks were kept, without a false alarm', () => {
