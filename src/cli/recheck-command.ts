@@ -7,7 +7,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { apiFetcher } from './http-client.ts';
 import { repositoryPins } from '../recheck/pins.ts';
 import { recheck, type RecheckTarget } from '../recheck/recheck.ts';
-import { formatReport, skip, type Check } from '../recheck/report.ts';
+import { formatReport, type Check } from '../recheck/report.ts';
 import { defaultStatePath, readState, writeState } from '../recheck/state-file.ts';
 import type { ClaimBundle } from '../recheck/bundle.ts';
 import { shutdownZk } from '../zk/snarkjs-wrapper.ts';

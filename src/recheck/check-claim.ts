@@ -365,6 +365,10 @@ function eventBehind(
       });
     return { kind: 'intake', zk: outcomes, attestations: attestations(), evidenceDigests };
   }
+  if (v.reasonCode === 'contradiction_withdrawn' && (previous.reasonCode === 'replay_contradicts' || previous.reasonCode === 'audit_contradicts')) {
+    // The replay's or audit's signer was revoked as compromised: what the registry shows decides, nothing to recompute.
+    return { kind: 'contradiction_signer_compromised', keyId: '' };
+  }
   if (v.method === 'replayed' || v.reasonCode === 'replay_contradicts') return replayed('replay');
   if (v.reasonCode === 'audit_contradicts') return replayed('audit');
   if (v.method === 'attested' || v.reasonCode === 'attestation_contradicts' || v.reasonCode === 'quorum_lost' || v.reasonCode === 'contradiction_withdrawn') {

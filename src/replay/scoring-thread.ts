@@ -23,7 +23,7 @@ export class ScoringUnavailableError extends Error {
  */
 export function scoreInThread(harness: string, output: Buffer, budget: ScoringBudget = SCORING_BUDGET): Promise<HarnessResult> {
   const heapMb = Math.max(16, Math.floor(budget.memoryBytes / 1024 ** 2));
-  const worker = new Worker(ENTRY, { resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: Math.min(32, heapMb) } });
+  const worker = new Worker(ENTRY, { workerData: { harness }, resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: Math.min(32, heapMb) } });
   return new Promise<HarnessResult>((resolve, reject) => {
     let started = false;
     let timer = setTimeout(() => settle(() => reject(new ScoringUnavailableError('the scoring thread did not start in time'))), START_TIMEOUT_MS);

@@ -1,6 +1,6 @@
 // Body of a scoring thread: scores one output with a trusted harness and answers once. Everything the harness throws
 // is an answer too (the output it was given is the job's), so only a thread that cannot start is the machine's fault.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { harnessById, type HarnessResult } from './harnesses.ts';
 
 export type ScoringRequest = { harness: string; output: Uint8Array };
@@ -18,5 +18,5 @@ port.once('message', (request: ScoringRequest) => {
   port.postMessage({ result } satisfies ScoringReply);
 });
 // Loading the harness (its data, its digests) happens before "ready", so a slow start is not charged to the output.
-harnessById('digits-mlp-v1');
+harnessById((workerData as { harness: string }).harness);
 port.postMessage({ ready: true } satisfies ScoringReply);

@@ -9,7 +9,6 @@
 // - Trust withdrawn (a key revoked as compromised) undoes what that trust decided, in both directions.
 import type { TaskPolicy } from '../attest/policy.ts';
 import type { ClaimStatus, ReasonCode, Verdict, VerificationMethod } from './verdict.ts';
-import { CONTRADICTION_REASONS } from './verdict.ts';
 
 /** What the rules need to know of a claim: its current status, how it got there, and why. */
 export type ClaimState = {
@@ -54,7 +53,9 @@ export type VerdictEvent =
   /** The key that signed the replay result behind this claim's verdict was revoked as compromised. */
   | { kind: 'replay_signer_compromised'; keyId: string }
   /** The key that signed the audit replay behind this claim's "audited" badge was revoked as compromised. */
-  | { kind: 'audit_signer_compromised'; keyId: string };
+  | { kind: 'audit_signer_compromised'; keyId: string }
+  /** The key that signed the replay or audit result that contradicted this claim was revoked as compromised. */
+  | { kind: 'contradiction_signer_compromised'; keyId: string };
 
 /** What the service must do besides recording the verdict. */
 export type FollowUp =
@@ -108,6 +109,15 @@ export function nextVerdict(state: ClaimState, event: VerdictEvent): Decision | 
         { status: 'pending', method: null, reasonCode: 'verifier_compromised', rule: `replay signer ${event.keyId} revoked as compromised`, evidenceDigests: [] },
         'queue_replay',
       );
+    case 'contradiction_signer_compromised':
+      // The contradiction rested on that one signed result; without it the claim is open again, and replayed anew.
+      if ((state.status !== 'rejected' && state.status !== 'disputed') || (state.reasonCode !== 'replay_contradicts' && state.reasonCode !== 'audit_contradicts')) {
+        return null;
+      }
+      return decide(
+        { status: 'pending', method: null, reasonCode: 'contradiction_withdrawn', rule: `the contradiction's signer ${event.keyId} was revoked as compromised`, evidenceDigests: [] },
+        'queue_replay',
+      );
     case 'audit_signer_compromised':
       // Revocation withdraws everything the key gave, badges included; the verdict itself rests on other evidence.
       if (state.status !== 'verified' || !state.audited) return null;
@@ -159,8 +169,10 @@ function judgeAttestationsAgain(state: ClaimState, event: Extract<VerdictEvent, 
   if (status === 'verified' && state.method === 'attested' && judged.outcome !== 'verified') {
     return decide({ status: 'pending', method: null, reasonCode: 'quorum_lost', rule: judged.rule, evidenceDigests }, 'queue_replay');
   }
+  // Only an attestation's contradiction is re-judged with the other attestations; a replay's or an audit's goes with
+  // its own signer (contradiction_signer_compromised), never because some other key changed.
   const withdrawn = event.cause === 'trust_changed' && (status === 'rejected' || status === 'disputed');
-  if (withdrawn && CONTRADICTION_REASONS.includes(state.reasonCode as ReasonCode)) {
+  if (withdrawn && state.reasonCode === 'attestation_contradicts') {
     if (judged.outcome === 'verified') return decide({ status: 'verified', method: 'attested', reasonCode: null, rule: judged.rule, evidenceDigests });
     return decide(
       { status: 'pending', method: null, reasonCode: 'contradiction_withdrawn', rule: `the contradiction no longer counts; ${judged.rule}`, evidenceDigests },

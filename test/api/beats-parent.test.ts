@@ -141,8 +141,30 @@ describe.each(databaseKinds())('beats-parent claims on %s', (kind) => {
     settled.push(child.id);
   });
 
+  it('keeps a replay\'s contradiction when an unrelated key is retired', async () => {
+    const c = commit();
+    const child = await submit({ commit: c, value: 0.95, parent: parentCommit, beatsParent: true }, null);
+    expect(child.res.status, await child.res.clone().text()).toBe(202);
+    const worker = newWorkerInstanceId();
+    const leased = await postJson(app, '/v1/replay/lease', { request: signWorkerRequest(alice.secretKey, { action: 'lease', worker, tasks: [TASK] }) });
+    const { job } = (await leased.json()) as { job: { jobId: number } };
+    await postJson(app, `/v1/replay/jobs/${job.jobId}/complete`, {
+      request: signWorkerRequest(alice.secretKey, { action: 'complete', worker, jobId: job.jobId }),
+      attestation: attest(alice, child.id, c, NOT_BETTER).envelope,
+    });
+    expect(await read(child.id)).toMatchObject({ status: 'rejected', reasonCode: 'replay_contradicts' });
+    // A third key, trusted and then retired: nothing it signed touches this claim, which must stay as it is (under the
+    // task's quorum of 2 the replay's single result would read as unsettled if it were judged again).
+    const carol = newKey();
+    const added = await postJson(app, '/v1/verifier-keys', { name: 'carol', operator: 'carol-lab', publicKey: carol.hex, tasks: [TASK] }, auth);
+    const { id: carolId } = (await added.json()) as { id: string };
+    expect((await postJson(app, `/v1/verifier-keys/${carolId}/revoke`, { reason: 'retired' }, auth)).status).toBe(200);
+    expect(await read(child.id)).toMatchObject({ status: 'rejected', reasonCode: 'replay_contradicts' });
+    settled.push(child.id);
+  });
+
   it('re-checks each verdict from the parent\'s signed evidence, trusting nobody', async () => {
-    expect(settled).toHaveLength(3);
+    expect(settled).toHaveLength(4);
     const report = await recheckClaims(settled);
     for (const claim of report.claims) {
       expect(claim.checks.find((c) => c.id === 'verdict.rule'), JSON.stringify(claim.checks)).toMatchObject({ status: 'pass' });

@@ -158,4 +158,17 @@ describe('changes of trust', () => {
       }),
     );
   });
+
+  it('withdraws a replay\'s or an audit\'s contradiction only with its own signer, never on another key\'s change', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('replay' as const, 'audit' as const), judged, (job, rejudged) => {
+        const start = job === 'replay' ? NEW_CLAIM : run([{ kind: 'intake', zk: [{ kind: 'verified', rule: 'proof' }], attestations: null, evidenceDigests: [] }]).state;
+        const contradicted = run([{ kind: 'replay_result', job, agrees: false, rule: 'measured less', evidenceDigest: 'd' }], start).state;
+        expect(nextVerdict(contradicted, { kind: 'attestations_judged', cause: 'trust_changed', judged: rejudged, evidenceDigests: [] })).toBeNull();
+        const reopened = nextVerdict(contradicted, { kind: 'contradiction_signer_compromised', keyId: 'k' });
+        expect(reopened?.verdict).toMatchObject({ status: 'pending', reasonCode: 'contradiction_withdrawn' });
+        expect(reopened?.then).toEqual(['queue_replay']);
+      }),
+    );
+  });
 });

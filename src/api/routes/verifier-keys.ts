@@ -43,7 +43,7 @@ export function registerVerifierKeyRoutes(app: OpenAPIHono, ctx: AppContext) {
       path: '/v1/verifier-keys',
       summary: 'Trust a verifier key for some tasks (operator)',
       description:
-        'Every key belongs to an `operator` (required; lowercase letters, digits and `-`): who runs it. A quorum counts distinct operators, so register all keys of one lab under one operator id; and unless a task\'s policy says `selfAttestation: "allow"`, an operator\'s attestation does not count for a claim signed by one of its own keys. The operator is set once and cannot be changed. A public key can be registered once (409 `verifier_key_exists`).',
+        'Every key belongs to an `operator` (required; lowercase letters, digits and `-`): who runs it. A quorum counts distinct operators, so register all keys of one lab under one operator id; and unless a task\'s policy says `selfAttestation: "allow"`, an operator\'s attestation does not count for a claim signed by one of its own verifier keys (a submitter key the registry does not list is not recognised). The operator is set once and cannot be changed. A public key can be registered once (409 `verifier_key_exists`).',
       security: [{ operator: [] }],
       request: { body: { required: true, content: { 'application/json': { schema: addVerifierKeySchema } } } },
       responses: { 201: jsonOk(anyJson, 'The new key'), ...errorResponses },

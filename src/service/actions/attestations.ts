@@ -13,9 +13,8 @@ import { judgeAttestationItems } from '../judging/judge-evidence.ts';
 import { evidenceDigest } from '../../verdict/evidence-digest.ts';
 import { loadRegistry } from '../storage/registry.ts';
 import { parentRunsOf } from '../judging/parent-runs.ts';
-import { recordVerdict } from '../storage/record-verdict.ts';
 import { claimPayloadOf } from '../judging/claim-payload.ts';
-import { applyDecision, claimStateOf, queueReplay } from '../storage/apply-decision.ts';
+import { applyDecision, claimStateOf } from '../storage/apply-decision.ts';
 import { nextVerdict } from '../../verdict/rules.ts';
 import { CONTRADICTION_REASONS, type Verdict } from '../../verdict/verdict.ts';
 import type { VerifierKeyRow } from './verifier-keys.ts';
@@ -147,6 +146,8 @@ export async function rejudgeAttestations(
 export async function rejudgeAfterRevocation(ctx: AppContext, tx: Tx, key: VerifierKeyRow) {
   const now = ctx.now();
   const registry = await loadRegistry(tx);
+  // What the key signed is checked with the registry as it was before the revocation (afterwards it verifies nothing).
+  const registryBefore = registry.map((k) => (k.id === key.id ? { ...k, revokedAt: null, revocationReason: null } : k));
   // A subquery, not a list of ids: the number of claims with attestations is unbounded.
   const withAttestations = tx.selectDistinct({ claimId: evidence.claimId }).from(evidence).where(eq(evidence.kind, 'attestation'));
   const affected = await tx
@@ -154,6 +155,8 @@ export async function rejudgeAfterRevocation(ctx: AppContext, tx: Tx, key: Verif
     .from(claims)
     .where(
       and(
+        // The key's signatures count for nothing outside its tasks, so no other claim can change.
+        inArray(claims.taskId, key.tasks),
         inArray(claims.id, withAttestations),
         or(eq(claims.status, 'verified'), inArray(claims.reasonCode, [...CONTRADICTION_REASONS])),
       ),
@@ -161,18 +164,27 @@ export async function rejudgeAfterRevocation(ctx: AppContext, tx: Tx, key: Verif
     .orderBy(asc(claims.id))
     .for('update');
   const compromised = key.revocationReason === 'compromised';
+  const signed = (claim: ClaimRow, kind: 'replay' | 'audit') => compromised && signedByKey(tx, claim, key, registryBefore, now, replayEvidence(tx, claim.id, kind));
   for (const claim of affected) {
+    const state = claimStateOf(claim);
     if (claim.status === 'verified' && claim.method === 'replayed') {
-      if (compromised && (await signedByKey(tx, claim, key, now, replayEvidence(tx, claim.id, 'replay')))) {
-        await applyDecision(ctx, tx, claim, nextVerdict(claimStateOf(claim), { kind: 'replay_signer_compromised', keyId: key.id }), now);
+      if (await signed(claim, 'replay')) {
+        await applyDecision(ctx, tx, claim, nextVerdict(state, { kind: 'replay_signer_compromised', keyId: key.id }), now);
         continue;
       }
+    } else if (claim.reasonCode === 'replay_contradicts' || claim.reasonCode === 'audit_contradicts') {
+      // A replay's or an audit's contradiction rests on that one result: it goes only with its own signer.
+      const kind = claim.reasonCode === 'replay_contradicts' ? 'replay' : 'audit';
+      if (await signed(claim, kind)) {
+        await applyDecision(ctx, tx, claim, nextVerdict(state, { kind: 'contradiction_signer_compromised', keyId: key.id }), now);
+      }
+      continue;
     } else if (claim.status !== 'verified' || claim.method === 'attested') {
       await rejudgeAttestations(ctx, tx, claim, registry, now, 'trust_changed');
     }
     // A badge the compromised key gave goes too, whatever else the claim rests on.
     const [current] = await tx.select().from(claims).where(eq(claims.id, claim.id));
-    if (compromised && current!.auditedAt !== null && (await signedByKey(tx, current!, key, now, replayEvidence(tx, claim.id, 'audit')))) {
+    if (current!.auditedAt !== null && (await signed(current!, 'audit'))) {
       await applyDecision(ctx, tx, current!, nextVerdict(claimStateOf(current!), { kind: 'audit_signer_compromised', keyId: key.id }), now);
     }
   }
@@ -187,12 +199,18 @@ async function replayEvidence(tx: Tx, claimId: string, kind: 'replay' | 'audit')
 
 // Whether the key that was just revoked signed the claim's attestation with this digest (checked with the registry as
 // it was before the revocation, since afterwards its signatures no longer verify).
-async function signedByKey(tx: Tx, claim: ClaimRow, key: VerifierKeyRow, now: Date, digest: Promise<string | null>): Promise<boolean> {
+async function signedByKey(
+  tx: Tx,
+  claim: ClaimRow,
+  key: VerifierKeyRow,
+  registryBefore: VerifierKey[],
+  now: Date,
+  digest: Promise<string | null>,
+): Promise<boolean> {
   const wanted = await digest;
   if (wanted === null) return false;
   const items = await tx.select().from(evidence).where(and(eq(evidence.claimId, claim.id), eq(evidence.digest, wanted)));
   const payload = claimPayloadOf(claim);
-  const registryBefore = (await loadRegistry(tx)).map((k) => (k.id === key.id ? { ...k, revokedAt: null, revocationReason: null } : k));
   return items.some((e) => {
     const check = verifyAttestation((e.body as { envelope?: unknown }).envelope, { claim: payload, claimId: claim.id, registry: registryBefore, receivedAt: e.receivedAt, now });
     return check.ok && check.verifierKeyIds.includes(key.id);

@@ -2,13 +2,12 @@
 // nothing: its lease runs out and the next lease request takes the job again. Completion happens in one
 // transaction that checks the lease is still held, so a claim gets exactly one verdict per job.
 import { and, asc, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
-import { claims, evidence, replayJobs, submitterKeys, tasks, verdicts, verifierKeys } from '../../../db/schema.ts';
+import { claims, evidence, replayJobs, submitterKeys, tasks } from '../../../db/schema.ts';
 import type { Tx } from '../../../db/client.ts';
 import { verifyAttestation } from '../../attest/verify-attestations.ts';
 import { taskPolicySchema } from '../../attest/policy.ts';
 import { toInertText } from '../../attest/inert-text.ts';
 import { replayJobBudgetMs, replaySpecSchema } from '../../attest/replay-spec.ts';
-import { verifyClaimEnvelope, type ClaimPayload } from '../../attest/claim.ts';
 import type { AppContext } from '../context.ts';
 import { ServiceError } from '../errors.ts';
 import { authorizeWorker } from '../judging/worker-auth.ts';
@@ -16,7 +15,6 @@ import { judgeAttestationItems } from '../judging/judge-evidence.ts';
 import { evidenceDigest } from '../../verdict/evidence-digest.ts';
 import { loadRegistry } from '../storage/registry.ts';
 import { parentRunsOf } from '../judging/parent-runs.ts';
-import { recordVerdict } from '../storage/record-verdict.ts';
 import { countSandboxKill, observeReplay } from '../instruments.ts';
 import { nextVerdict, replayPolicy } from '../../verdict/rules.ts';
 import { applyDecision, claimStateOf } from '../storage/apply-decision.ts';

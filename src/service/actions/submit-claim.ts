@@ -61,7 +61,6 @@ export async function submitClaim(ctx: AppContext, input: SubmitClaimInput, clie
   if (claim.metric.name !== task.metricName) {
     throw new ServiceError('metric_mismatch', `task ${task.id} measures ${task.metricName}, not ${claim.metric.name}`);
   }
-  await refuseUntestableBeatsParent(ctx, claim, task);
   // Without the commit's bundle nobody could ever replay or audit the claim: refuse it at the door.
   if (!facts.hasBlob) throw new ServiceError('unknown_blob', `upload the bundle first: PUT /v1/blobs/${claim.bundle}`);
   if (facts.banned) throw new ServiceError('submitter_banned', 'this submitter key is banned');
@@ -70,7 +69,9 @@ export async function submitClaim(ctx: AppContext, input: SubmitClaimInput, clie
     throw new ServiceError('pending_limit', `this key already has ${facts.pending} pending claims`, { retryAfterSeconds: 60 });
   }
 
-  const judgement = await judgeEvidence(ctx, task, { ...claim, claimId }, items, facts.circuits);
+  // After the cheap refusals: finding the parent's runs reads and verifies its attestations.
+  const parentRuns = await beatsParentRuns(ctx, claim, task);
+  const judgement = await judgeEvidence(ctx, task, { ...claim, claimId }, items, { circuits: facts.circuits, parentRuns });
   const stampWork = judgement.settled ? 0 : await checkStamp(ctx, task, claimId, input.stamp);
   // Stored with the claims that arrive alongside it, in one transaction (src/service/actions/intake-batch.ts).
   return storeCheckedClaim(ctx, { claimId, claim, envelope: input.claim as object, items, judgement, stampWork, receivedAt: ctx.now() });
@@ -81,8 +82,8 @@ export async function submitClaim(ctx: AppContext, input: SubmitClaimInput, clie
  * with fewer than two runs per claim, no parent, or a parent without verified runs, no test is possible, and such a
  * claim could never settle.
  */
-async function refuseUntestableBeatsParent(ctx: AppContext, claim: ClaimPayload, task: TaskRow): Promise<void> {
-  if (!claim.beatsParent) return;
+async function beatsParentRuns(ctx: AppContext, claim: ClaimPayload, task: TaskRow): Promise<number[] | null> {
+  if (!claim.beatsParent) return null;
   if (claim.parent === null) throw new ServiceError('beats_parent_untestable', 'a claim that beats its parent must name the parent commit');
   const policy = taskPolicySchema.parse(task.policy);
   if (policy.runs < 2) {
@@ -93,6 +94,7 @@ async function refuseUntestableBeatsParent(ctx: AppContext, claim: ClaimPayload,
   if (runs === null || runs.length < 2) {
     throw new ServiceError('beats_parent_untestable', `no verified claim of task ${task.id} for parent ${claim.parent} with runs to compare with (have ${runs?.length ?? 0})`);
   }
+  return runs;
 }
 
 /**

@@ -24,8 +24,10 @@ export async function judgeEvidence(
   task: TaskRow,
   claim: ClaimUnderJudgement,
   items: EvidenceItem[],
-  circuits?: readonly CircuitHead[],
+  /** The task's circuits, and a beats-parent claim's parent runs, when the caller already read them. */
+  known: { circuits?: readonly CircuitHead[]; parentRuns?: readonly number[] | null } = {},
 ): Promise<IntakeJudgement> {
+  const { circuits } = known;
   const evidenceDigests = items.map(evidenceDigest);
   const attestations = items.filter((i) => i.type === 'attestation');
   const zk: ZkOutcome[] = [];
@@ -41,7 +43,7 @@ export async function judgeEvidence(
   if (attestations.length > 0 && zk.at(-1)?.kind !== 'rejected') {
     const registry = await loadRegistry(ctx.db);
     const started = process.hrtime.bigint();
-    const parentRuns = await parentRunsOf(ctx.db, task, claim, registry, ctx.now());
+    const parentRuns = known.parentRuns !== undefined ? known.parentRuns : await parentRunsOf(ctx.db, task, claim, registry, ctx.now());
     const outcome = judgeAttestationItems(task, claim, attestations, registry, ctx.now(), parentRuns);
     observeCheck('attestation', outcome.outcome, secondsSince(started));
     judged = { outcome: outcome.outcome, rule: outcome.rule };

@@ -4,7 +4,7 @@ import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Tx } from '../../../db/client.ts';
 import { claims, evidence, replayJobs, verdicts, verifierKeys } from '../../../db/schema.ts';
 import { verifyAttestation } from '../../attest/verify-attestations.ts';
-import type { ClaimState, Decision } from '../../verdict/rules.ts';
+import { AUDIT_AGREED, type ClaimState, type Decision } from '../../verdict/rules.ts';
 import type { ClaimStatus, Verdict, VerificationMethod } from '../../verdict/verdict.ts';
 import { claimPayloadOf } from '../judging/claim-payload.ts';
 import type { AppContext } from '../context.ts';
@@ -38,7 +38,7 @@ export async function applyDecision(ctx: AppContext, tx: Tx, claim: ClaimRow, de
 }
 
 /** Queues a replay of the claim, or puts its replay job back in the queue with a fresh count of attempts. */
-export async function queueReplay(tx: Tx, claimId: string, now: Date) {
+async function queueReplay(tx: Tx, claimId: string, now: Date) {
   await queueJob(tx, claimId, 'replay', now);
 }
 
@@ -55,12 +55,13 @@ async function queueJob(tx: Tx, claimId: string, kind: 'replay' | 'audit', now: 
 // A disputed entry counts against every verifier whose attestation had vouched for it. The signers are found by
 // verifying the counted attestations again, never from their keyid hints.
 async function penalizeAttesters(tx: Tx, claim: ClaimRow, now: Date) {
-  const [last] = await tx
+  // The verdict that verified the claim, not a later audit's (agreed or withdrawn): its evidence is what vouched.
+  const verified = await tx
     .select()
     .from(verdicts)
     .where(and(eq(verdicts.claimId, claim.id), eq(verdicts.status, 'verified')))
-    .orderBy(desc(verdicts.id))
-    .limit(1);
+    .orderBy(desc(verdicts.id));
+  const last = verified.find((v) => v.method === claim.method && v.evidenceDigests.length > 0 && !v.rule.startsWith(AUDIT_AGREED));
   if (!last) return;
   const items = await tx.select().from(evidence).where(and(eq(evidence.claimId, claim.id), eq(evidence.kind, 'attestation')));
   const registry = await loadRegistry(tx);
