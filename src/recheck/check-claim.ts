@@ -206,7 +206,9 @@ function parentRunsFrom(bundle: ClaimBundle, claim: ClaimPayload, registry: Veri
   if (!claim.beatsParent || claim.parent === null || !parent) return null;
   const signed = verifyClaimEnvelope(parent.envelope);
   if (!signed.ok || signed.claimId !== parent.id || signed.claim.task !== claim.task || signed.claim.commit !== claim.parent) return null;
-  const counted = judge(signed.claim, parent.id, parent.evidence.filter((e) => e.kind === 'attestation'), registry, parent.method === 'replayed' ? replayPolicy(policy) : policy, now).counted;
+  // What the parent had when the child's verdict was decided: an attestation it received later played no part.
+  const held = parent.evidence.filter((e) => e.kind === 'attestation' && Date.parse(e.receivedAt) <= now.getTime());
+  const counted = judge(signed.claim, parent.id, held, registry, parent.method === 'replayed' ? replayPolicy(policy) : policy, now).counted;
   return perSeedMeans(counted);
 }
 

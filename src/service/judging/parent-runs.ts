@@ -1,7 +1,7 @@
 // The parent's runs of a "beats its parent" claim: what the rules compare the claim's runs with (a one-sided t-test,
 // src/attest/verify-attestations.ts). They are taken from the parent's own signed evidence, judged again here, never
 // from a number the submitter or the database states.
-import { and, asc, desc, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import type { Db, Tx } from '../../../db/client.ts';
 import { claims, evidence } from '../../../db/schema.ts';
 import type { ClaimPayload } from '../../attest/claim.ts';
@@ -38,14 +38,17 @@ export async function parentRunsOf(
   return perSeedMeans(judged.counted);
 }
 
-/** The claim a beats-parent claim is compared with: the latest verified claim of its task for the parent commit. */
+/**
+ * The claim a beats-parent claim is compared with: the earliest verified claim of its task for the parent commit.
+ * The earliest, so that more claims verified later for the same commit cannot move a child's baseline.
+ */
 export async function parentClaimOf(db: Db | Tx, task: Pick<TaskRow, 'id'>, claim: Pick<ClaimPayload, 'beatsParent' | 'parent'>) {
   if (!claim.beatsParent || claim.parent === null) return null;
   const [parent] = await db
     .select()
     .from(claims)
     .where(and(eq(claims.taskId, task.id), eq(claims.commit, claim.parent), eq(claims.status, 'verified')))
-    .orderBy(desc(claims.receivedAt))
+    .orderBy(asc(claims.receivedAt), asc(claims.id))
     .limit(1);
   if (!parent) return null;
   const attestations = await db
