@@ -37,7 +37,7 @@ export type ReplaySpec = z.infer<typeof replaySpecSchema>;
  * and scoring at their full budgets. Heartbeats cannot keep a lease alive past it, so a worker stuck on a job (a bug,
  * a hung device) gives it back to the queue instead of holding its claim forever.
  */
-export function replayJobBudgetMs(spec: ReplaySpec, runs: number): number {
+export function replayJobBudgetMs(spec: Pick<ReplaySpec, 'limits'>, runs: number): number {
   const trainMs = spec.limits?.wallTimeMs ?? DEFAULT_TRAIN_WALL_MS;
   return CHECKOUT_BUDGET_MS + runs * (trainMs + SCORING_BUDGET.wallTimeMs) + OVERHEAD_MS;
 }

@@ -32,8 +32,9 @@ export async function workerCommand(argv: string[]): Promise<number> {
     return 2;
   }
   // Refuse to start rather than sign an environment that was not measured: asked for GPUs, they must answer.
+  let environment: ReturnType<typeof describeEnvironment>;
   try {
-    describeEnvironment(gpus);
+    environment = describeEnvironment(gpus);
   } catch (e) {
     if (!(e instanceof GpuUnavailableError)) throw e;
     console.error(`proofboard verifier: refusing to start: ${e.message}`);
@@ -53,6 +54,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     server: values.server,
     secretKey: key.secretKey,
     gpus,
+    environment,
     ...(values.tasks ? { tasks: values.tasks.split(',') } : {}),
     once: values.once,
     machine: { readOnlyPaths: values['read-only'], env: passedEnv(values['pass-env']) },

@@ -88,6 +88,7 @@ async function runInFolder(
   if (!checkout.ok) return { ok: false, code: 'bad_bundle', message: toInertText(`${checkout.reason}: ${checkout.detail}`) };
 
   const limits: Partial<SandboxLimits> = { ...spec.limits };
+  const capped = { ...DEFAULT_SANDBOX_LIMITS, ...limits };
   const seeds = input.policy.seeds ?? Array.from({ length: input.policy.runs }, (_, i) => i);
   const startedAt = new Date();
   const runs: { seed: number; value: number; wallMs: number }[] = [];
@@ -98,7 +99,6 @@ async function runInFolder(
     // Each run writes into a file system of its own, capped in bytes and files (work-folder.ts): a job that fills it
     // gets ENOSPC, never the host's disk.
     const uid = allocateSandboxUid();
-    const capped = { ...DEFAULT_SANDBOX_LIMITS, ...limits };
     await createWorkFolder(workDir, { diskBytes: capped.diskBytes, maxInodes: capped.maxInodes, uid });
     const result = await runInSandbox({
       uid,

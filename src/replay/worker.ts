@@ -21,6 +21,8 @@ export type WorkerOptions = {
   tasks?: string[];
   /** This machine's sandbox settings (toolchain folders, driver environment): see MachineConfig. */
   machine?: MachineConfig;
+  /** The environment the caller already measured with describeEnvironment(gpus); measured here when absent. */
+  environment?: JobInput['environment'];
   /** Stop after the queue is found empty once (tests, cron-style use). */
   once?: boolean;
   pollMs?: number;
@@ -38,7 +40,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ jobs: number }> 
     signWorkerRequest(opts.secretKey, { ...body, worker: instance, gpus });
   // Measured once, before any job: a worker that cannot see the GPUs it was told to use refuses to start rather than
   // sign an environment it never measured.
-  const environment = describeEnvironment(gpus);
+  const environment = opts.environment ?? describeEnvironment(gpus);
   log(`worker ${toHex(ed25519PublicKey(opts.secretKey)).slice(0, 16)}…/${instance} polling ${opts.server}`);
   // A worker killed mid-job (SIGKILL, OOM) left its job's empty cgroups behind; sweep them before taking more.
   const swept = await removeStaleJobCgroups().catch(() => 0);

@@ -10,12 +10,9 @@ import { newWorkerInstanceId, signWorkerRequest } from '../../src/attest/worker-
 import { exampleTask } from '../../src/service/example-task.ts';
 import { replayAttestation } from '../helpers/attestations.ts';
 import { databaseKinds } from '../helpers/databases.ts';
+import { recheckOverApp } from '../helpers/recheck-app.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
 import { newKey, postJson, putBlob, sha256Hex, signedClaim, stampedClaimBody, type TestKey } from '../helpers/claims.ts';
-import { apiFetcher } from '../../src/cli/http-client.ts';
-import { recheck } from '../../src/recheck/recheck.ts';
-import { repositoryPins } from '../../src/recheck/pins.ts';
-import { readState } from '../../src/recheck/state-file.ts';
 
 const auth = { authorization: `Bearer ${OPERATOR_TOKEN}` };
 const TASK = 'bpb-three-seeds';
@@ -78,26 +75,6 @@ describe.each(databaseKinds())('beats-parent claims on %s', (kind) => {
   const read = async (id: string) => (await (await app.request(`/v1/claims/${id}`)).json()) as ClaimJson;
   const settled: string[] = [];
 
-  /** The third party's re-check (the real engine, over this app), which must recompute the parent's runs itself. */
-  async function recheckClaims(ids: string[]) {
-    const server = 'http://board.test';
-    const fetchImpl = ((input: URL | string) => {
-      const url = new URL(String(input));
-      return app.request(url.pathname + url.search);
-    }) as typeof fetch;
-    const { vkey } = (await (await app.request('/v1/log/key')).json()) as { vkey: string };
-    const { report } = await recheck(apiFetcher(server, fetchImpl), { claimIds: ids }, {
-      server,
-      pinnedVkey: vkey,
-      state: readState('/nonexistent/proofboard-recheck-state.json'),
-      pins: repositoryPins(),
-      replayRequested: false,
-      replay: null,
-      now: new Date(),
-      concurrency: 2,
-    });
-    return report;
-  }
 
   it('verifies a child that beats its verified parent, with the test and its p-value in full, and rejects one that does not', async () => {
     const parent = await submit({ commit: parentCommit, value: 0.981 }, PARENT);
@@ -165,7 +142,8 @@ describe.each(databaseKinds())('beats-parent claims on %s', (kind) => {
 
   it('re-checks each verdict from the parent\'s signed evidence, trusting nobody', async () => {
     expect(settled).toHaveLength(4);
-    const report = await recheckClaims(settled);
+    // The real re-check engine, which must recompute the parent's runs itself.
+    const report = await recheckOverApp(app, settled);
     for (const claim of report.claims) {
       expect(claim.checks.find((c) => c.id === 'verdict.rule'), JSON.stringify(claim.checks)).toMatchObject({ status: 'pass' });
       expect(claim.ok, JSON.stringify(claim.checks)).toBe(true);

@@ -10,12 +10,9 @@ import { claimIdOf } from '../../src/attest/claim.ts';
 import type { DsseEnvelope } from '../../src/attest/dsse.ts';
 import { coSignAttestation } from '../../src/attest/statement.ts';
 import { exampleTask } from '../../src/service/example-task.ts';
-import { apiFetcher } from '../../src/cli/http-client.ts';
-import { recheck } from '../../src/recheck/recheck.ts';
-import { repositoryPins } from '../../src/recheck/pins.ts';
-import { readState } from '../../src/recheck/state-file.ts';
 import { replayAttestation } from '../helpers/attestations.ts';
 import { databaseKinds } from '../helpers/databases.ts';
+import { recheckOverApp } from '../helpers/recheck-app.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
 import { newKey, postJson, putBlob, sha256Hex, signedClaim, type TestKey } from '../helpers/claims.ts';
 
@@ -142,22 +139,7 @@ describe.each(databaseKinds())('verifier operators on %s', (kind) => {
     const bundle = (await (await app.request(`/v1/claims/${settled[0]}/bundle`)).json()) as { verifierKeys: KeyJson[] };
     expect(bundle.verifierKeys.find((k) => k.publicKey === a2.hex)).toMatchObject({ operator: 'lab-a' });
 
-    const server = 'http://board.test';
-    const fetchImpl = ((input: URL | string) => {
-      const url = new URL(String(input));
-      return app.request(url.pathname + url.search);
-    }) as typeof fetch;
-    const { vkey } = (await (await app.request('/v1/log/key')).json()) as { vkey: string };
-    const { report } = await recheck(apiFetcher(server, fetchImpl), { claimIds: settled }, {
-      server,
-      pinnedVkey: vkey,
-      state: readState('/nonexistent/proofboard-recheck-state.json'),
-      pins: repositoryPins(),
-      replayRequested: false,
-      replay: null,
-      now: new Date(),
-      concurrency: 2,
-    });
+    const report = await recheckOverApp(app, settled);
     expect(report.ok, JSON.stringify(report, null, 1)).toBe(true);
     expect(settled.length).toBe(8);
   });

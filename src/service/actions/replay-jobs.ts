@@ -94,7 +94,8 @@ export async function leaseJob(ctx: AppContext, envelope: unknown): Promise<Leas
 function leaseBudgetMs(policy: unknown, replay: unknown): number {
   const runs = taskPolicySchema.safeParse(policy);
   const spec = replaySpecSchema.safeParse(replay);
-  return replayJobBudgetMs(spec.success ? spec.data : { harness: '-', train: ['-'] }, runs.success ? (runs.data.seeds?.length ?? runs.data.runs) : 1);
+  // The policy's seeds, when it fixes them, are exactly its runs (taskPolicySchema refuses anything else).
+  return replayJobBudgetMs(spec.success ? spec.data : {}, runs.success ? runs.data.runs : 1);
 }
 
 /**

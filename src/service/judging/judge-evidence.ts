@@ -11,7 +11,6 @@ import { NEW_CLAIM, nextVerdict, type AttestationsOutcome, type ZkOutcome } from
 import { judgeZkEvidence, type CircuitHead } from './judge-zk.ts';
 import type { ClaimUnderJudgement, EvidenceItem } from './evidence-item.ts';
 import { loadRegistry } from '../storage/registry.ts';
-import { parentRunsOf } from './parent-runs.ts';
 import { observeCheck, secondsSince, timeCheck } from '../instruments.ts';
 
 /** What the cheap checks at intake make of a claim's evidence: a verdict, or the reason it goes to replay. */
@@ -24,10 +23,10 @@ export async function judgeEvidence(
   task: TaskRow,
   claim: ClaimUnderJudgement,
   items: EvidenceItem[],
-  /** The task's circuits, and a beats-parent claim's parent runs, when the caller already read them. */
-  known: { circuits?: readonly CircuitHead[]; parentRuns?: readonly number[] | null } = {},
+  /** The task's circuits, when the caller already read them; a beats-parent claim's parent runs (null otherwise). */
+  known: { circuits?: readonly CircuitHead[]; parentRuns: readonly number[] | null },
 ): Promise<IntakeJudgement> {
-  const { circuits } = known;
+  const { circuits, parentRuns } = known;
   const evidenceDigests = items.map(evidenceDigest);
   const attestations = items.filter((i) => i.type === 'attestation');
   const zk: ZkOutcome[] = [];
@@ -43,7 +42,6 @@ export async function judgeEvidence(
   if (attestations.length > 0 && zk.at(-1)?.kind !== 'rejected') {
     const registry = await loadRegistry(ctx.db);
     const started = process.hrtime.bigint();
-    const parentRuns = known.parentRuns !== undefined ? known.parentRuns : await parentRunsOf(ctx.db, task, claim, registry, ctx.now());
     const outcome = judgeAttestationItems(task, claim, attestations, registry, ctx.now(), parentRuns);
     observeCheck('attestation', outcome.outcome, secondsSince(started));
     judged = { outcome: outcome.outcome, rule: outcome.rule };

@@ -1,0 +1,27 @@
+// A third party's re-check run by the real engine (src/recheck/recheck.ts) against an app served in-process: the
+// requests go through app.request(), everything else is as `proofboard recheck` runs it, with no remembered state.
+import type { Api } from '../../src/api/app.ts';
+import { apiFetcher } from '../../src/cli/http-client.ts';
+import { repositoryPins } from '../../src/recheck/pins.ts';
+import { recheck } from '../../src/recheck/recheck.ts';
+import { readState } from '../../src/recheck/state-file.ts';
+
+export async function recheckOverApp(app: Api, claimIds: string[]) {
+  const server = 'http://board.test';
+  const fetchImpl = ((input: URL | string) => {
+    const url = new URL(String(input));
+    return app.request(url.pathname + url.search);
+  }) as typeof fetch;
+  const { vkey } = (await (await app.request('/v1/log/key')).json()) as { vkey: string };
+  const { report } = await recheck(apiFetcher(server, fetchImpl), { claimIds }, {
+    server,
+    pinnedVkey: vkey,
+    state: readState('/nonexistent/proofboard-recheck-state.json'),
+    pins: repositoryPins(),
+    replayRequested: false,
+    replay: null,
+    now: new Date(),
+    concurrency: 2,
+  });
+  return report;
+}
