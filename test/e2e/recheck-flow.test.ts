@@ -2,13 +2,12 @@
 // leaderboard and of single claims from fresh processes: everything passes, trust on first use is announced, the
 // pinned key and the remembered checkpoint are used on later runs.
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createPostgresDatabase, databaseKinds } from '../helpers/databases.ts';
+import { databaseKinds } from '../helpers/databases.ts';
 import { cli } from '../helpers/processes.ts';
 import { coSignAttestation } from '../../src/attest/statement.ts';
-import { attestation, keyFrom, OPERATOR_TOKEN, postAttestation, randomCommit, registerVerifier, replayAsWorker, submitAttested, submitForReplay, submitZkFixture, TamperableServer } from './recheck-helpers.ts';
+import { attestation, keyFrom, OPERATOR_TOKEN, postAttestation, startTamperableServer, randomCommit, registerVerifier, replayAsWorker, submitAttested, submitForReplay, submitZkFixture } from './recheck-helpers.ts';
 
 type Report = { ok: boolean; log: { id: string; status: string }[]; claims: { claimId: string; ok: boolean; checks: { id: string; status: string; detail: string }[] }[] };
 
@@ -18,20 +17,7 @@ describe.each(databaseKinds())('recheck through the real server and CLI on %s', 
     for (const c of cleanups.reverse()) await c();
   });
 
-  /** A real server on a fresh data folder (and, on PostgreSQL, a fresh database), removed after the suite. */
-  async function startServer() {
-    const dataDir = mkdtempSync(join(tmpdir(), 'proofboard-recheck-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    let url: string | undefined;
-    if (kind === 'postgres') {
-      const pg = await createPostgresDatabase();
-      url = pg.url;
-      cleanups.push(pg.drop);
-    }
-    const s = await TamperableServer.start(dataDir, url);
-    cleanups.push(() => s.stop());
-    return { s, dataDir };
-  }
+  const startServer = () => startTamperableServer(kind, cleanups);
 
   it('zk, attested and replayed claims re-check from fresh processes', async () => {
     const { s, dataDir } = await startServer();

@@ -1,7 +1,8 @@
 // Builds a leaderboard through a real server's HTTP API (verifier keys, attested and zk claims), and edits that
 // server's database behind its back: PostgreSQL directly, or PGlite's data folder with the server stopped.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
@@ -13,6 +14,7 @@ import { mineStamp } from '../../src/attest/stamp.ts';
 import { newWorkerInstanceId, signWorkerRequest } from '../../src/attest/worker-request.ts';
 import type { DsseEnvelope } from '../../src/attest/dsse.ts';
 import { startServer, type ServerProcess } from '../helpers/processes.ts';
+import { createPostgresDatabase } from '../helpers/databases.ts';
 import { openDatabase } from '../../db/client.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -266,4 +268,22 @@ export class TamperableServer {
   stop() {
     return this.server.stop();
   }
+}
+
+/**
+ * A TamperableServer on a fresh data folder (and, on PostgreSQL, a fresh database); what it creates is removed by the
+ * cleanups it pushes.
+ */
+export async function startTamperableServer(kind: 'pglite' | 'postgres', cleanups: (() => Promise<unknown> | void)[], prefix = 'proofboard-recheck-') {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  let url: string | undefined;
+  if (kind === 'postgres') {
+    const pg = await createPostgresDatabase();
+    url = pg.url;
+    cleanups.push(pg.drop);
+  }
+  const s = await TamperableServer.start(dataDir, url);
+  cleanups.push(() => s.stop());
+  return { s, dataDir };
 }

@@ -5,12 +5,11 @@
 // key registered with a back-dated validFrom, which neither the server nor recheck lets reach back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../../src/attest/bytes.ts';
 import { appendLeaf, compactTreeRoot, EMPTY_COMPACT_TREE, hashLeaf, signCheckpoint, signerFromSeed } from '../../src/log/index.ts';
-import { createPostgresDatabase, databaseKinds } from '../helpers/databases.ts';
+import { databaseKinds } from '../helpers/databases.ts';
 import { cli } from '../helpers/processes.ts';
 import { eq } from 'drizzle-orm';
 import { claims as claimsTable, evidence } from '../../db/schema.ts';
@@ -25,6 +24,7 @@ import {
   registerVerifier,
   submitAttested,
   submitForReplay,
+  startTamperableServer,
   submitZkFixture,
   TamperableServer,
   TASK,
@@ -50,16 +50,8 @@ describe.each(databaseKinds())('recheck catches a database edited behind the ser
     [...report.log, ...(report.claims.find((c) => c.claimId === claimId)?.checks ?? [])].filter((c) => c.status === 'fail');
 
   beforeAll(async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'proofboard-tamper-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    let url: string | undefined;
-    if (kind === 'postgres') {
-      const pg = await createPostgresDatabase();
-      url = pg.url;
-      cleanups.push(pg.drop);
-    }
-    s = await TamperableServer.start(dataDir, url);
-    cleanups.push(() => s.stop());
+    let dataDir: string;
+    ({ s, dataDir } = await startTamperableServer(kind, cleanups, 'proofboard-tamper-'));
     state = join(dataDir, 'state.json');
     await registerVerifier(s.url, 'alice', alice);
     await registerVerifier(s.url, 'bob', bob);
@@ -218,16 +210,7 @@ describe.each(databaseKinds())('recheck keeps what it promised, and agrees with 
   const statusOf = async (claimId: string) => ((await (await fetch(`${s.url}/v1/claims/${claimId}`)).json()) as { status: string }).status;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'proofboard-promise-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    let url: string | undefined;
-    if (kind === 'postgres') {
-      const pg = await createPostgresDatabase();
-      url = pg.url;
-      cleanups.push(pg.drop);
-    }
-    s = await TamperableServer.start(dataDir, url);
-    cleanups.push(() => s.stop());
+    ({ s, dataDir } = await startTamperableServer(kind, cleanups, 'proofboard-promise-'));
     await registerVerifier(s.url, 'alice', alice);
     await registerVerifier(s.url, 'bob', bob);
   }, 180_000);
