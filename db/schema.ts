@@ -97,6 +97,10 @@ export const claims = pgTable(
     bundleSha256: text('bundle_sha256').notNull(),
     // The envelope exactly as it verified: payload stays base64, so the signed bytes are kept bit for bit.
     envelope: jsonb('envelope').notNull(),
+    // The submitter's intake envelope (src/attest/intake.ts), exactly as it verified: it binds this claim to the
+    // evidence it came with and to this log, so a copied claim cannot be posted with other evidence or elsewhere.
+    // Null only for claims stored before intake envelopes existed.
+    intakeEnvelope: jsonb('intake_envelope'),
     claimedAt: ts('claimed_at').notNull(),
     receivedAt: ts('received_at').notNull().defaultNow(),
     // pending | verified | rejected | disputed; the latest verdict's status, kept here for the leaderboard.
