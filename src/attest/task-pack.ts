@@ -1,0 +1,278 @@
+// A task pack: what an operator registers to put a task on the board without changing the code (docs/define-a-task.md).
+// The task's JSON (metric, policy, how its training is started and with what budget) plus three sets of files pinned
+// by SHA-256: the trusted harness that computes the score, the hidden evaluation data only the harness sees, and the
+// training data the commit's training may read. Pure: the server, the CLI and a third party's recheck validate and
+// digest a pack with the same functions, so a verdict names exactly what it was judged against.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { canonicalJson } from '../verdict/evidence-digest.ts';
+import { taskIdSchema } from './claim.ts';
+import { taskPolicySchema } from './policy.ts';
+import { replaySpecSchema } from './replay-spec.ts';
+
+/** Files in one part of a pack. Bounds the JSON of a definition (a log leaf) and a worker's download list. */
+export const MAX_PACK_FILES = 1000;
+/** One pack file; the blob store's own limit (config maxBlobBytes) may be lower. */
+export const MAX_PACK_FILE_BYTES = 4 * 1024 ** 3;
+/** GPUs one replay may ask for: more than any single machine a verifier runs today. */
+export const MAX_GPUS = 8;
+/** Files training must leave for the harness, and the most bytes of each the worker copies out of stage 1. */
+export const MAX_OUTPUTS = 16;
+export const MAX_OUTPUT_BYTES = 2 * 1024 ** 3;
+/** Where stage 2 mounts the pack's harness files (cwd of the harness command). */
+export const HARNESS_MOUNT = '/harness';
+
+const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex (SHA-256)');
+
+/**
+ * A relative POSIX path inside a pack or a work folder. Refused: absolute paths, `..` and `.` segments, empty segments,
+ * backslashes and control characters: each would let a file land outside the folder the sandbox mounts, or name two
+ * files with one spelling.
+ */
+export const packPathSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((p) => !p.startsWith('/'), 'must be relative (no leading /)')
+  .refine((p) => p.split('/').every((s) => s !== '' && s !== '.' && s !== '..'), 'no empty, "." or ".." segments')
+  .refine((p) => /^[\x21-\x7e]+$/.test(p) && !p.includes('\\'), 'printable ASCII without spaces or backslashes');
+
+export const packFileSchema = z
+  .object({ path: packPathSchema, sha256: sha256HexSchema, bytes: z.number().int().min(0).max(MAX_PACK_FILE_BYTES) })
+  .strict();
+export type PackFile = z.infer<typeof packFileSchema>;
+
+const packFilesSchema = z.array(packFileSchema).max(MAX_PACK_FILES);
+
+const argvSchema = z.array(z.string().min(1).max(512)).min(1, 'must name a command').max(64);
+
+/** Stage 1, the commit's training: the sandbox budget of one run. */
+export const trainLimitsSchema = z
+  .object({
+    wallTimeMs: z.number().int().min(1000).max(24 * 3_600_000),
+    cpuSeconds: z.number().int().min(1).max(7 * 24 * 3600),
+    memoryBytes: z.number().int().min(16 * 1024 ** 2).max(1024 ** 4),
+    diskBytes: z.number().int().min(1024 ** 2).max(1024 ** 4),
+  })
+  .partial()
+  .strict();
+
+/** Stage 2, the trusted harness scoring one run's outputs. */
+export const harnessLimitsSchema = z
+  .object({
+    wallTimeMs: z.number().int().min(1000).max(3_600_000),
+    cpuSeconds: z.number().int().min(1).max(24 * 3600),
+    memoryBytes: z.number().int().min(16 * 1024 ** 2).max(256 * 1024 ** 3),
+  })
+  .partial()
+  .strict();
+
+export const replayOutputSchema = z
+  .object({ path: packPathSchema, maxBytes: z.number().int().min(1).max(MAX_OUTPUT_BYTES) })
+  .strict();
+
+/**
+ * The `replay` of a task that has a pack: how stage 1 starts (argv with `{seed}`; the commit's tree at /input, the
+ * training data at /data, a writable /work), which files of /work it leaves for the harness, and how stage 2 runs the
+ * harness (argv, cwd /harness; /eval and /output read-only). Its last stdout line is `{"metric": <number>}`.
+ */
+export const packReplaySpecSchema = z
+  .object({
+    train: argvSchema,
+    outputs: z.array(replayOutputSchema).min(1, 'name at least one output').max(MAX_OUTPUTS),
+    limits: trainLimitsSchema.default({}),
+    harness: z.object({ command: argvSchema, limits: harnessLimitsSchema.default({}) }).strict(),
+    gpus: z.number().int().min(0).max(MAX_GPUS).default(0),
+  })
+  .strict();
+export type PackReplaySpec = z.infer<typeof packReplaySpecSchema>;
+
+/** The registered pack: stored with the task; every file is a blob pinned by its SHA-256. */
+export const taskPackSchema = z
+  .object({
+    harness: z
+      .object({ command: argvSchema, files: packFilesSchema.min(1, 'the harness needs at least one file'), limits: harnessLimitsSchema })
+      .strict(),
+    /** Hidden: served only to workers holding a lease, never by the public blob route. */
+    evalData: z.object({ files: packFilesSchema.min(1, 'the hidden evaluation data must not be empty') }).strict(),
+    trainData: z.object({ files: packFilesSchema }).strict(),
+    /** What a verifier attests (statement environment harnessSha256): harnessDigestOf(harness). */
+    harnessSha256: sha256HexSchema,
+    /** What a verifier attests (statement environment datasetSha256): evalDataDigestOf(evalData.files). */
+    evalDataSha256: sha256HexSchema,
+  })
+  .strict();
+export type TaskPack = z.infer<typeof taskPackSchema>;
+export type PackHarness = TaskPack['harness'];
+
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
+const byPath = (files: readonly PackFile[]) => [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+
+/** SHA-256 of the canonical JSON of the harness (command, files sorted by path, limits). */
+export function harnessDigestOf(harness: PackHarness): string {
+  return sha256Hex(canonicalJson({ command: harness.command, files: byPath(harness.files), limits: harness.limits }));
+}
+
+/** SHA-256 of the canonical JSON of the evaluation files, sorted by path. */
+export function evalDataDigestOf(files: readonly PackFile[]): string {
+  return sha256Hex(canonicalJson(byPath(files)));
+}
+
+/** Builds the registered pack from its parts, with its two pins computed. */
+export function toTaskPack(parts: Omit<TaskPack, 'harnessSha256' | 'evalDataSha256'>): TaskPack {
+  const harness = { ...parts.harness, files: byPath(parts.harness.files) };
+  const evalFiles = byPath(parts.evalData.files);
+  return {
+    harness,
+    evalData: { files: evalFiles },
+    trainData: { files: byPath(parts.trainData.files) },
+    harnessSha256: harnessDigestOf(harness),
+    evalDataSha256: evalDataDigestOf(evalFiles),
+  };
+}
+
+/**
+ * A task as an operator registers it (POST /v1/tasks, `proofboard admin task add`). `replay` is either the pack form
+ * above (with `pack`) or, for tasks registered before packs, the id of a harness compiled into the worker.
+ */
+const taskFieldsSchema = z
+  .object({
+    id: taskIdSchema,
+    title: z.string().min(1).max(200),
+    description: z.string().max(4000).default(''),
+    metricName: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/),
+    direction: z.enum(['higher', 'lower']),
+    policy: taskPolicySchema,
+    auditFraction: z.number().min(0).max(1).default(0),
+    stampBaseBits: z.number().int().min(0).max(40).default(0),
+    // Checked here, so a spec no worker can run is refused at registration instead of failing every replay job later.
+    // Either form, told apart by `harness` (an object in the pack form, an id string before packs); parsed below with
+    // the one schema that applies, so its mistakes are reported field by field instead of as one failed union.
+    replay: z.unknown().optional(),
+    evalSetCommitment: z.string().max(200).nullable().default(null),
+    pack: taskPackSchema.optional(),
+  })
+  .strict();
+
+export type Problem = { path: string; message: string };
+
+/** The task definition with every problem reported at once: zod's per-field issues plus the checks across fields. */
+export const taskDefinitionSchema = taskFieldsSchema
+  .superRefine(
+    (value, ctx) => {
+      const replay = replaySchemaFor(value.replay).safeParse(value.replay);
+      if (!replay.success) for (const issue of replay.error.issues) ctx.addIssue({ ...issue, path: ['replay', ...issue.path] } as never);
+      for (const p of crossFieldProblems(value as unknown)) ctx.addIssue({ code: 'custom', path: p.path === '' ? [] : p.path.split('.'), message: p.message });
+    },
+    // Run even when some fields failed: an operator fixing a pack should see all of its mistakes in one round.
+    { when: () => true } as never,
+  )
+  .transform((value) => ({ ...value, replay: replaySchemaFor(value.replay).parse(value.replay) }));
+
+function replaySchemaFor(replay: unknown) {
+  const packForm = typeof rec(replay).harness === 'object';
+  return packForm ? packReplaySpecSchema : replaySpecSchema.nullable().default(null);
+}
+export type TaskDefinition = z.infer<typeof taskDefinitionSchema>;
+export type TaskDefinitionInput = z.input<typeof taskDefinitionSchema>;
+
+export type TaskDefinitionCheck = { ok: true; task: TaskDefinition } | { ok: false; problems: Problem[] };
+
+/** Validates a task definition; `problems` lists every problem, each at the field it names, without duplicates. */
+export function checkTaskDefinition(input: unknown): TaskDefinitionCheck {
+  const parsed = taskDefinitionSchema.safeParse(input);
+  if (parsed.success) return { ok: true, task: parsed.data };
+  return { ok: false, problems: toProblems(parsed.error) };
+}
+
+export function toProblems(error: z.ZodError): Problem[] {
+  const seen = new Set<string>();
+  const problems: Problem[] = [];
+  for (const issue of error.issues) {
+    const p = { path: issue.path.map(String).join('.'), message: issue.message };
+    const key = `${p.path}\n${p.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    problems.push(p);
+  }
+  return problems;
+}
+
+// Reads of a value that may not have passed its schema: every cross-field check below must hold on hostile JSON.
+const rec = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const sameJson = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+
+const SEEDS_MESSAGE = 'seeds must list exactly `runs` seeds';
+
+function crossFieldProblems(raw: unknown): Problem[] {
+  const t = rec(raw);
+  const problems: Problem[] = [];
+  const add = (path: string, message: string) => problems.push({ path, message });
+  const policy = rec(t.policy);
+
+  // The policy's own refinements run only when the whole policy parses; these two are repeated so they are reported
+  // beside its other mistakes (toProblems drops the copy when both fire).
+  if (typeof t.direction === 'string' && typeof policy.direction === 'string' && policy.direction !== t.direction) {
+    add('policy.direction', 'policy.direction must equal direction');
+  }
+  if (Array.isArray(policy.seeds) && typeof policy.runs === 'number' && policy.seeds.length !== policy.runs) add('policy.seeds', SEEDS_MESSAGE);
+
+  const replay = t.replay === undefined || t.replay === null ? null : rec(t.replay);
+  const packForm = replay !== null && typeof replay.harness === 'object';
+  if (t.pack !== undefined && !packForm) add('replay', 'a task with a pack needs replay in the pack form ({ train, outputs, harness: { command }, ... })');
+  if (t.pack === undefined && packForm) add('pack', 'replay in the pack form needs the pack (harness, evalData, trainData)');
+  if (replay) {
+    // Without {seed} every run of a multi-run policy would train the same thing: the runs would not be independent.
+    const train = arr(replay.train);
+    if (train.length > 0 && !train.some((a) => typeof a === 'string' && a.includes('{seed}'))) add('replay.train', 'must pass the run\'s seed as {seed}');
+    const outputs = arr(replay.outputs).map((o) => rec(o).path);
+    duplicates(outputs).forEach((p) => add('replay.outputs', `output ${JSON.stringify(p)} is named twice`));
+  }
+
+  if (t.pack !== undefined) {
+    const pack = rec(t.pack);
+    const harness = rec(pack.harness);
+    const parts: [string, unknown][] = [
+      ['pack.harness.files', harness.files],
+      ['pack.evalData.files', rec(pack.evalData).files],
+      ['pack.trainData.files', rec(pack.trainData).files],
+    ];
+    for (const [path, files] of parts) {
+      duplicates(arr(files).map((f) => rec(f).path)).forEach((p) => add(path, `file ${JSON.stringify(p)} is listed twice`));
+    }
+    if (packForm) {
+      const spec = rec(replay!.harness);
+      if (!sameJson(spec.command, harness.command)) add('pack.harness.command', 'must equal replay.harness.command');
+      if (!sameJson(spec.limits ?? {}, harness.limits ?? {})) add('pack.harness.limits', 'must equal replay.harness.limits');
+    }
+    // A command that names a file under /harness must name one the pack carries: otherwise every replay fails.
+    const names = new Set(arr(harness.files).map((f) => rec(f).path));
+    for (const a of arr(harness.command)) {
+      if (typeof a === 'string' && a.startsWith(`${HARNESS_MOUNT}/`) && !names.has(a.slice(HARNESS_MOUNT.length + 1))) {
+        add('pack.harness.command', `${a} is not one of the harness files`);
+      }
+    }
+    const h = taskPackSchema.shape.harness.safeParse(pack.harness);
+    if (h.success && typeof pack.harnessSha256 === 'string' && pack.harnessSha256 !== harnessDigestOf(h.data)) {
+      add('pack.harnessSha256', 'is not the digest of the harness (harnessDigestOf)');
+    }
+    const e = taskPackSchema.shape.evalData.safeParse(pack.evalData);
+    if (e.success && typeof pack.evalDataSha256 === 'string' && pack.evalDataSha256 !== evalDataDigestOf(e.data.files)) {
+      add('pack.evalDataSha256', 'is not the digest of the evaluation files (evalDataDigestOf)');
+    }
+  }
+  return problems;
+}
+
+function duplicates(values: unknown[]): unknown[] {
+  const seen = new Set<unknown>();
+  const twice = new Set<unknown>();
+  for (const v of values) (seen.has(v) ? twice : seen).add(v);
+  return [...twice];
+}
+
+/** Whether a task's replay is the pack form (two stages, harness from the pack) rather than a compiled-in harness id. */
+export function isPackReplaySpec(replay: unknown): replay is PackReplaySpec {
+  return packReplaySpecSchema.safeParse(replay).success;
+}
