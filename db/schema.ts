@@ -34,6 +34,12 @@ export const tasks = pgTable('tasks', {
   // Replay harness and training command, interpreted by src/replay; null for tasks that accept no replay.
   replay: jsonb('replay'),
   evalSetCommitment: text('eval_set_commitment'),
+  // The task pack (src/attest/task-pack.ts): harness, hidden evaluation data and training data pinned by SHA-256; null
+  // for tasks registered before packs.
+  pack: jsonb('pack'),
+  // The log leaf that holds this task's definition with all its digests (src/attest/task-pack.ts taskDefinitionLeaf);
+  // null for tasks registered before definitions were logged.
+  definitionLogIndex: bigint('definition_log_index', { mode: 'number' }),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
 
@@ -79,6 +85,13 @@ export const submitterKeys = pgTable('submitter_keys', {
 export const blobs = pgTable('blobs', {
   sha256: text('sha256').primaryKey(),
   size: bigint('size', { mode: 'number' }).notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+// Blobs an operator uploaded as hidden (a task pack's evaluation data): the public blob route answers 404 for them,
+// and only a worker holding a lease on a job of a task that pins one may fetch it (src/service/actions/pack-files.ts).
+export const hiddenBlobs = pgTable('hidden_blobs', {
+  sha256: text('sha256').primaryKey(),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
 
