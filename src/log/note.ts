@@ -182,6 +182,7 @@ export function ed25519KeyId(name: string, publicKey: Uint8Array): number {
 }
 
 const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
+const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
 
 export function signerFromSeed(name: string, seed: Uint8Array): NoteSigner {
   if (!isValidKeyName(name)) throw new RangeError(`name: invalid key name ${JSON.stringify(name)}`);
@@ -196,13 +197,17 @@ export function formatVerifierKey(key: NoteVerifierKey): string {
   return `${key.name}+${hex8(key.keyId)}+${toBase64(material)}`;
 }
 
-type KeyFailure = 'malformed-key' | 'bad-key-name' | 'unsupported-signature-type' | 'key-id-mismatch';
+export type KeyFailure = 'malformed-key' | 'bad-key-name' | 'unsupported-signature-type' | 'key-id-mismatch';
 
 /**
  * The fields shared by vkeys and skeys: `<name>+<hex id>+<base64>`; `key` is the public key or the seed. Names
  * have no '+', but base64 may, so only the first two '+' separate fields.
  */
-function parseKeyFields(fields: string, what: string): Parsed<{ name: string; keyId: number; key: Uint8Array }, KeyFailure> {
+export function parseKeyFields(
+  fields: string,
+  what: string,
+  signatureType: number = SIGNATURE_TYPE_ED25519,
+): Parsed<{ name: string; keyId: number; key: Uint8Array }, KeyFailure> {
   const first = fields.indexOf('+');
   const second = first < 0 ? -1 : fields.indexOf('+', first + 1);
   if (second < 0) return reject('malformed-key', `${what} must have three '+'-separated fields`);
@@ -213,8 +218,8 @@ function parseKeyFields(fields: string, what: string): Parsed<{ name: string; ke
   if (!/^[0-9a-f]{8}$/.test(id)) return reject('malformed-key', `${what} key id must be 8 lowercase hex digits`);
   const material = decodeBase64(b64);
   if (material === undefined) return reject('malformed-key', `${what} key is not canonical base64`);
-  if (material[0] !== SIGNATURE_TYPE_ED25519) {
-    return reject('unsupported-signature-type', `${what} is not an Ed25519 (0x01) key`);
+  if (material[0] !== signatureType) {
+    return reject('unsupported-signature-type', `${what} is not a key of signature type 0x${hex2(signatureType)}`);
   }
   if (material.length !== 33) return reject('malformed-key', `${what} Ed25519 key must be 32 bytes`);
   return { ok: true, value: { name, keyId: Number.parseInt(id, 16), key: material.slice(1) } };
