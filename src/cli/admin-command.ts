@@ -8,7 +8,7 @@ import { toInertText } from '../attest/inert-text.ts';
 import { apiRequest } from './http-client.ts';
 import { dataDirFromEnv, serverUrlFromEnv } from '../config.ts';
 
-const USAGE = `usage: proofboard admin <action> [--server URL] [--token-file FILE] [--json]
+export const USAGE = `usage: proofboard admin <action> [--server URL] [--token-file FILE] [--json]
 
   task add FILE                              register a task from a JSON file (POST /v1/tasks)
   verifier add --name N --operator ID --public-key HEX --tasks a,b [--valid-from T] [--valid-until T]

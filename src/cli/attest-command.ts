@@ -16,11 +16,10 @@ import {
   type ReplayStatement,
 } from '../attest/statement.ts';
 import { apiRequest } from './http-client.ts';
-import { readKeyFile } from './key-file.ts';
-import { defaultVerifierKeyPath } from './verifier-command.ts';
+import { defaultVerifierKeyPath, readKeyFile } from './key-file.ts';
 import { serverUrlFromEnv } from '../config.ts';
 
-const USAGE = `usage: proofboard attest --claim ID --result FILE [--key FILE] [--server URL] [--json]
+export const USAGE = `usage: proofboard attest --claim ID --result FILE [--key FILE] [--server URL] [--json]
 
   FILE is the replay result as JSON:
     { "runs": [{ "seed": 0, "value": 91 }], "environment": { ... }, "startedAt": "...Z", "finishedAt": "...Z",
@@ -70,7 +69,7 @@ export async function attestCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const result = readResultFile(values.result);
-  const key = readKeyFile(values.key);
+  const key = readKeyFile(values.key, 'proofboard verifier keygen');
 
   const bundle = await apiRequest<{ envelope: unknown }>(values.server, 'GET', `/v1/claims/${claimId.data}/bundle`);
   const checked = verifyClaimEnvelope(bundle.body.envelope);

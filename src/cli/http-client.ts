@@ -55,7 +55,7 @@ async function send(server: string, method: string, path: string, opts: SendOpti
       ...(opts.timeoutMs ? { signal: AbortSignal.timeout(opts.timeoutMs) } : {}),
     });
   } catch (e) {
-    throw new ApiError(0, 'unreachable', `request failed: ${e instanceof Error ? e.message : String(e)}`, {}, where);
+    throw new ApiError(0, 'unreachable', `${unreachableMessage(server, e)}`, {}, where);
   }
   const max = opts.maxBytes ?? MAX_RESPONSE_BYTES;
   // A declared length over the cap is refused before reading; an undeclared one is checked after.
@@ -64,6 +64,25 @@ async function send(server: string, method: string, path: string, opts: SendOpti
   const bytes = new Uint8Array(await res.arrayBuffer());
   if (bytes.length > max) throw new ApiError(res.status, 'response_too_large', `answer over ${max} bytes`, {}, where);
   return { status: res.status, ok: res.ok, statusText: res.statusText, bytes };
+}
+
+/**
+ * What a person needs when no answer came: which URL, why (undici hides the system error in `cause`), and where the
+ * URL came from. main.ts exits 3 for it, apart from a refusal or a lie: nothing was decided, trying again may work.
+ */
+function unreachableMessage(server: string, e: unknown): string {
+  const cause = (e as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  const why =
+    e instanceof Error && e.name === 'TimeoutError'
+      ? 'no answer in time'
+      : typeof cause?.code === 'string'
+        ? cause.code
+        : typeof cause?.message === 'string'
+          ? cause.message
+          : e instanceof Error
+            ? e.message
+            : String(e);
+  return `cannot reach ${server} (${why}); is the server running? Name another with --server URL or PROOFBOARD_SERVER`;
 }
 
 /** The server's {error: {code, message, details}} when it sent one, else the start of whatever it sent. */

@@ -1,9 +1,12 @@
-// The proofboard command: one subcommand per user action. Each returns an exit code; errors print one clear line.
+// The proofboard command: one subcommand per user action. Each returns an exit code (src/cli/usage.ts, docs/cli.md);
+// errors print one clear line.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { defaultKeyPath, writeNewKeyFile } from './key-file.ts';
-import { submitCommand } from './submit-command.ts';
 import { ApiError } from './http-client.ts';
+import { EXIT, UsageError, closestFlag, unknownOptionOf, wantsHelp } from './usage.ts';
 
 const HELP = `proofboard <command> [options]
 
@@ -15,61 +18,140 @@ const HELP = `proofboard <command> [options]
   verifier keygen [--out F] make a verifier operator's Ed25519 key (see docs/verifier-operators.md)
   verifier ...              run the replay worker (see docs/verifier-operators.md)
   attest ...                sign a replay result for a claim and post it (verifier operators)
-  admin ...                 operator actions: tasks, verifier keys, revocation, parked replay jobs (see docs/operators.md)
+  admin ...                 operator actions: tasks, verifier keys, revocation, audit trail, parked replay jobs
+                            (see docs/operators.md)
 
-Run 'proofboard <command> --help' for a command's options.`;
+  --version                 print the version
+Run 'proofboard <command> --help' for a command's options. Exit codes: 0 done, 1 refused or failed, 2 usage error,
+3 server unreachable (docs/cli.md).`;
+
+const SERVE_USAGE = `usage: proofboard serve
+
+  Runs the API and the web page. No options: it is configured by the environment (docs/configuration.md):
+  PORT, HOST, PROOFBOARD_DATA (default ./.proofboard), DATABASE_URL (PostgreSQL; else the embedded database),
+  PROOFBOARD_OPERATOR_TOKEN, PROOFBOARD_PUBLIC_URL, PROOFBOARD_WORKER (on|off: the service's own replay worker).`;
+
+const KEYGEN_USAGE = `usage: proofboard keygen [--out FILE]
+
+  --out FILE   where to write the new submitter key (default: $PROOFBOARD_KEY or ~/.config/proofboard/key.json).
+               An existing file is never overwritten: it may be the only copy of a key.`;
 
 type Command = (argv: string[]) => Promise<number>;
+type Loaded = { run: Command; usage: string };
 
-const commands: Record<string, () => Promise<Command>> = {
-  serve: async () => serveCommand,
-  keygen: async () => keygenCommand,
-  submit: async () => submitCommand,
-  prove: async () => (await import('./prove-command.ts')).proveCommand,
-  recheck: async () => (await import('./recheck-command.ts')).recheckCommand,
-  verifier: async () => (await import('./verifier-command.ts')).verifierCommand,
-  attest: async () => (await import('./attest-command.ts')).attestCommand,
-  admin: async () => (await import('./admin-command.ts')).adminCommand,
+/** The usage text a command module exports (USAGE or HELP), or the line of this file's HELP that names it. */
+function usageOf(mod: Record<string, unknown>, name: string): string {
+  const text = mod.USAGE ?? mod.HELP;
+  if (typeof text === 'string') return text;
+  return HELP.split('\n').filter((l) => l.trimStart().startsWith(`${name} `)).join('\n');
+}
+
+const commands: Record<string, () => Promise<Loaded>> = {
+  serve: async () => ({ run: serveCommand, usage: SERVE_USAGE }),
+  keygen: async () => ({ run: keygenCommand, usage: KEYGEN_USAGE }),
+  submit: async () => {
+    const mod = await import('./submit-command.ts');
+    return { run: mod.submitCommand, usage: usageOf(mod, 'submit') };
+  },
+  prove: async () => {
+    const mod = await import('./prove-command.ts');
+    return { run: mod.proveCommand, usage: usageOf(mod, 'prove') };
+  },
+  recheck: async () => {
+    const mod = await import('./recheck-command.ts');
+    return { run: mod.recheckCommand, usage: usageOf(mod, 'recheck') };
+  },
+  verifier: async () => {
+    const mod = await import('./verifier-command.ts');
+    return { run: mod.verifierCommand, usage: mod.USAGE };
+  },
+  attest: async () => {
+    const mod = await import('./attest-command.ts');
+    return { run: mod.attestCommand, usage: mod.USAGE };
+  },
+  admin: async () => {
+    const mod = await import('./admin-command.ts');
+    return { run: mod.adminCommand, usage: mod.USAGE };
+  },
 };
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    console.log(`proofboard ${version()}`);
+    return EXIT.ok;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(HELP);
-    return name ? 0 : 2;
+    return name ? EXIT.ok : EXIT.usage;
   }
   const load = commands[name];
   if (!load) {
     console.error(`proofboard: unknown command ${JSON.stringify(name)}\n\n${HELP}`);
-    return 2;
+    return EXIT.usage;
+  }
+  const command = await load();
+  if (wantsHelp(rest)) {
+    console.log(command.usage);
+    return EXIT.ok;
   }
   try {
-    return await (await load())(rest);
+    return await command.run(rest);
   } catch (err) {
-    if (err instanceof ApiError && err.status > 0) console.error(`proofboard ${name}: server refused: ${err.message}`);
-    else if (err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`proofboard ${name}: ${err.message}`);
-      return 2;
-    } else console.error(`proofboard ${name}: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
+    return reportError(name, command.usage, err);
   }
+}
+
+/** One line for the person at the terminal, and the exit code docs/cli.md gives for it. */
+function reportError(name: string, usage: string, err: unknown): number {
+  const typed = unknownOptionOf(err);
+  if (typed !== null) {
+    const guess = closestFlag(typed, usage);
+    console.error(`proofboard ${name}: unknown option ${typed}${guess ? ` (did you mean ${guess}?)` : ''}\n\n${usage}`);
+    return EXIT.usage;
+  }
+  if (err instanceof UsageError || (err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) {
+    console.error(`proofboard ${name}: ${err.message}\n\n${usage}`);
+    return EXIT.usage;
+  }
+  if (err instanceof ApiError && err.status === 0 && err.code === 'unreachable') {
+    console.error(`proofboard ${name}: ${err.message}`);
+    return EXIT.unreachable;
+  }
+  if (err instanceof ApiError && err.status > 0) console.error(`proofboard ${name}: server refused: ${err.message}`);
+  else console.error(`proofboard ${name}: ${err instanceof Error ? err.message : String(err)}`);
+  return EXIT.failed;
 }
 
 async function keygenCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { out: { type: 'string', default: defaultKeyPath() } } });
-  const key = writeNewKeyFile(values.out);
+  const key = writeNewKeyFile(values.out, 'proofboard keygen');
   console.log(`wrote ${values.out}`);
   console.log(`public key ${key.publicKeyHex}`);
-  return 0;
+  return EXIT.ok;
 }
 
 async function serveCommand(argv: string[]): Promise<number> {
   parseArgs({ args: argv, options: {} });
+  const config = loadConfig();
+  // Creating the embedded database takes seconds and most of a gigabyte the first time: say so before the wait.
+  if (!config.databaseUrl && !existsSync(join(config.dataDir, 'pglite'))) {
+    console.log(`creating the embedded database in ${join(config.dataDir, 'pglite')} (first start: a few seconds)...`);
+  }
   const { startService } = await import('../server.ts');
-  const service = await startService(loadConfig());
+  const service = await startService(config);
+  console.log('publish the log key above: third parties pin it with `proofboard recheck --log-key KEY` (docs/recheck.md)');
   const { startInProcessWorker } = await import('./in-process-worker.ts');
-  await startInProcessWorker(service, (line) => console.log(line));
-  console.log(`log public key (Ed25519, hex): ${Buffer.from(service.secrets.logPublicKey).toString('hex')}`);
+  const working = await startInProcessWorker(service, (line) => console.log(line));
+  if (working) console.log('replay worker: claims without evidence are re-run on this machine and signed with the service\'s own worker key');
+  else if (!config.inProcessWorker) {
+    console.log('replay worker: off (PROOFBOARD_WORKER=off); claims without evidence stay pending until a verifier operator replays them');
+  }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -77,5 +159,5 @@ async function serveCommand(argv: string[]): Promise<number> {
   });
   console.log('shutting down: finishing in-flight requests');
   await service.close();
-  return 0;
+  return EXIT.ok;
 }

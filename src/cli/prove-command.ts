@@ -9,7 +9,7 @@ import { proveClaim } from '../zk/prove.ts';
 import { shutdownZk } from '../zk/snarkjs-wrapper.ts';
 import { defaultKeyPath, readKeyFile } from './key-file.ts';
 
-const USAGE = `usage: proofboard prove --task T --weights FILE [--commit C] [--key KEYFILE] [--out FILE]
+export const USAGE = `usage: proofboard prove --task T --weights FILE [--commit C] [--key KEYFILE] [--out FILE]
   --commit   git commit the claim is about (default: HEAD of the current repository)
   --key      submitter key file {publicKey, secretKey} (default: $PROOFBOARD_KEY or ~/.config/proofboard/key.json)
   --out      where to write the evidence JSON (default: stdout)`;

@@ -13,7 +13,7 @@ import type { ClaimBundle } from '../recheck/bundle.ts';
 import { shutdownZk } from '../zk/snarkjs-wrapper.ts';
 import { serverUrlFromEnv } from '../config.ts';
 
-const HELP = `proofboard recheck CLAIM_ID... --server URL [--log-key VKEY] [--state FILE] [--json] [--replay]
+export const HELP = `proofboard recheck CLAIM_ID... --server URL [--log-key VKEY] [--state FILE] [--json] [--replay]
 proofboard recheck --task TASK --server URL [...]
 
 Downloads each claim's bundle and the log checkpoint and checks everything locally: the submitter's signature,

@@ -2,15 +2,18 @@
 import { parseArgs } from 'node:util';
 import { checkSandboxAvailable } from '../replay/sandbox.ts';
 import { describeEnvironment, GpuUnavailableError, runWorker } from '../replay/worker.ts';
-import { readKeyFile } from './key-file.ts';
+import { defaultVerifierKeyPath, readKeyFile } from './key-file.ts';
 import { serverUrlFromEnv } from '../config.ts';
 
-export async function workerCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+/** `usage` is verifier-command.ts's text, printed on a wrong command line. */
+export async function workerCommand(argv: string[], usage: string): Promise<number> {
+  const { values, positionals } = parseArgs({
     args: argv,
+    allowPositionals: true,
     options: {
       server: { type: 'string', default: serverUrlFromEnv() },
-      key: { type: 'string' },
+      // The docs' default: $PROOFBOARD_VERIFIER_KEY, else ~/.config/proofboard/verifier-key.json.
+      key: { type: 'string', default: defaultVerifierKeyPath() },
       gpus: { type: 'string', default: '0' },
       tasks: { type: 'string' },
       once: { type: 'boolean', default: false },
@@ -22,8 +25,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
       'pass-env': { type: 'string', multiple: true, default: [] },
     },
   });
-  if (!values.key) {
-    console.error('usage: proofboard verifier --server URL --key KEYFILE [--gpus N] [--tasks a,b] [--read-only DIR]... [--pass-env NAME]... [--once]');
+  if (positionals.length > 0) {
+    console.error(usage);
     return 2;
   }
   const gpus = Number(values.gpus);
@@ -31,6 +34,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
     console.error('--gpus must be an integer 0..64');
     return 2;
   }
+  // The key first: a missing key file is the likeliest mistake, and its message says what to run.
+  const key = readKeyFile(values.key, 'proofboard verifier keygen');
   // Refuse to start rather than sign an environment that was not measured: asked for GPUs, they must answer.
   let environment: ReturnType<typeof describeEnvironment>;
   try {
@@ -46,7 +51,6 @@ export async function workerCommand(argv: string[]): Promise<number> {
     console.error(`proofboard verifier: sandbox unavailable, refusing to replay: ${sandbox.missing.join('; ')}`);
     return 1;
   }
-  const key = readKeyFile(values.key);
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   process.once('SIGTERM', () => controller.abort());
