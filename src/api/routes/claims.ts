@@ -6,6 +6,7 @@ import { submitClaim, submitClaimSchema } from '../../service/actions/submit-cla
 import { getClaim, toClaimJson } from '../../service/views/read-claims.ts';
 import { getClaimBundle } from '../../service/views/claim-bundle.ts';
 import { anyJson, claimIdParam, errorResponses, jsonOk } from '../schemas.ts';
+import { registerClaimListRoutes } from './claim-list.ts';
 
 /** The peer address; X-Forwarded-For only when configured, since any client can write that header. */
 export function clientAddress(c: Context, trustProxy: boolean): string {
@@ -22,6 +23,7 @@ export function clientAddress(c: Context, trustProxy: boolean): string {
 }
 
 export function registerClaimRoutes(app: OpenAPIHono, ctx: AppContext) {
+  registerClaimListRoutes(app, ctx);
   app.openapi(
     createRoute({
       method: 'post',

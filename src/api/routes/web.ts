@@ -11,6 +11,8 @@ import { LeaderboardPage } from '../web/leaderboard-page.tsx';
 import { NotFoundPage } from '../web/not-found-page.tsx';
 import { renderDocument } from '../web/render.ts';
 import { TasksPage } from '../web/tasks-page.tsx';
+import { ClaimListPage, SubmitterPage } from '../web/claim-list-page.tsx';
+import { claimListQuerySchema, getSubmitterRecord, listClaims, type ClaimListQuery } from '../../service/views/claim-list.ts';
 
 const CLAIM_ID = /^[0-9a-f]{64}$/;
 const TASK_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -28,7 +30,8 @@ export function securityHeaders(): MiddlewareHandler {
       imgSrc: ["'self'"],
       connectSrc: ["'self'"],
       baseUri: ["'none'"],
-      formAction: ["'none'"],
+      // The claims page's filter is a GET form to this origin; nothing posts from a page.
+      formAction: ["'self'"],
       frameAncestors: ["'none'"],
     },
     referrerPolicy: 'no-referrer',
@@ -70,11 +73,58 @@ export function registerWebRoutes(app: App, ctx: AppContext) {
     }
   });
 
+  app.get('/claims', async (c) => {
+    const query = pageQuery(c);
+    if (!query) return notFound(c, 'That filter is not one this page understands: a task id, a status, a 64-hex public key, a full commit hash.');
+    return html(c, ClaimListPage({ ...(await listOrNull(ctx, query)), query, basePath: '/claims' }));
+  });
+
+  app.get('/submitters/:key', async (c) => {
+    const key = c.req.param('key');
+    if (!SUBMITTER_KEY.test(key)) return notFound(c, 'A submitter is named by its public key: 64 lowercase hex characters.');
+    const record = await getSubmitterRecord(ctx, key);
+    if (!record) return notFound(c, 'No claim was ever received from this key.');
+    const query = pageQuery(c);
+    if (!query) return notFound(c, 'That page of claims does not exist.');
+    const own = { ...query, submitter: key };
+    return html(c, SubmitterPage({ ...(await listOrNull(ctx, own)), query: own, basePath: `/submitters/${key}`, record }));
+  });
+
   for (const a of [siteCss, siteJs]) app.get(a.path, (c) => serveAsset(c, a));
   app.get('/favicon.svg', (c) => serveAsset(c, { path: '/favicon.svg', body: FAVICON_SVG, type: 'image/svg+xml' }, 86400));
 
   // A route that does nothing, to measure the framework's own cost next to real routes (bench/load.ts).
   if (ctx.config.benchRoutes) app.get('/bench/bare', (c) => c.json({ ok: true }));
+
+  // Registered last: any other page path (a typo, a trailing slash, /favicon.ico) is a person's browser, so it gets
+  // the HTML page. API paths keep the JSON error a program expects.
+  app.get('*', async (c) => {
+    if (isApiPath(c.req.path)) return c.notFound();
+    return notFound(c, `There is no page at ${c.req.path}.`);
+  });
+}
+
+const SUBMITTER_KEY = /^[0-9a-f]{64}$/;
+
+function isApiPath(path: string): boolean {
+  return path.startsWith('/v1/') || path === '/v1' || path === '/openapi.json' || path === '/healthz' || path === '/metrics';
+}
+
+/** The list filters from the query string; empty fields (a form's blank inputs) are left out. Null when malformed. */
+function pageQuery(c: Context): ClaimListQuery | null {
+  const raw = Object.fromEntries(Object.entries(c.req.query()).filter(([, v]) => v !== ''));
+  const parsed = claimListQuerySchema.safeParse(raw);
+  return parsed.success ? parsed.data : null;
+}
+
+/** A forged or stale cursor shows an empty page rather than an error: the filters above it still work. */
+async function listOrNull(ctx: AppContext, query: ClaimListQuery) {
+  try {
+    return await listClaims(ctx, query);
+  } catch (e) {
+    if (e instanceof ServiceError && e.code === 'bad_request') return { claims: [], next: null };
+    throw e;
+  }
 }
 
 function serveAsset(c: Context, a: Asset, maxAge = 31536000) {

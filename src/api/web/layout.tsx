@@ -3,7 +3,7 @@
 import type { Child } from 'hono/jsx';
 import { siteCss, siteJs } from './assets.ts';
 
-export type Section = 'tasks' | 'docs' | null;
+export type Section = 'tasks' | 'claims' | 'docs' | null;
 
 export function Layout(props: { title: string; section?: Section; head?: Child; children?: Child }) {
   return (
@@ -31,6 +31,9 @@ export function Layout(props: { title: string; section?: Section; head?: Child; 
             <nav class="site-nav" aria-label="Site">
               <a href="/" aria-current={props.section === 'tasks' ? 'page' : undefined}>
                 Tasks
+              </a>
+              <a href="/claims" aria-current={props.section === 'claims' ? 'page' : undefined}>
+                Claims
               </a>
               <a href="/openapi.json">API</a>
               <a href="/v1/log/checkpoint">Log checkpoint</a>

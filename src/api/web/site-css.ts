@@ -115,6 +115,10 @@ button:hover { filter: brightness(1.08); }
 .history { list-style: none; padding: 0; margin: 0; }
 .history li { padding: 0.35rem 0; border-top: 1px solid var(--line); }
 .history li:first-child { border-top: 0; }
+.filters { display: flex; flex-wrap: wrap; gap: 0.6rem 1rem; align-items: end; margin-bottom: 1rem; }
+.filters label { display: flex; flex-direction: column; font-size: 0.85rem; color: var(--muted); gap: 0.2rem; min-width: 0; }
+.filters input, .filters select { font: inherit; color: var(--ink); background: var(--bg); border: 1px solid var(--line);
+  border-radius: 6px; padding: 0.35rem 0.5rem; max-width: 100%; }
 .site-footer { max-width: 72rem; margin: 0 auto; padding: 1rem; color: var(--muted); font-size: 0.85rem; border-top: 1px solid var(--line); }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 @media (max-width: 40rem) {
