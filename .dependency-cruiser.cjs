@@ -2,7 +2,8 @@
 // (.ci/run); test/layout/import-rules.test.ts shows that each rule fails on an import that breaks it.
 //
 //   top       src/api  src/cli  src/server.ts  (bin/)        composition: HTTP routes, commands, the process
-//   middle    src/service  src/replay                         actions on the database; the sandbox and worker loop
+//   middle    src/service  src/replay  src/witness            actions on the database; the sandbox and worker loop;
+//                                                             the witness service
 //             src/blobs  src/config.ts  src/logger.ts  db/    I/O helpers the service and the process share
 //   bottom    src/attest  src/zk  src/log  src/verdict  src/recheck   pure: bytes and trust material in, a result out
 //
@@ -11,7 +12,7 @@
 /** The pure libraries: a third party's `proofboard recheck` runs only these and never the server's code. */
 const PURE = '^src/(attest|zk|log|verdict|recheck)/';
 /** Everything that is not pure: the layers that do I/O, and the process's own modules. */
-const IO_LAYERS = '^(src/(api|service|replay|cli|blobs)/|src/(server|config|logger)[.]ts$|db/|bin/)';
+const IO_LAYERS = '^(src/(api|service|replay|witness|cli|blobs)/|src/(server|config|logger)[.]ts$|db/|bin/)';
 /** Node's modules that reach other processes or the network. fs stays allowed: recheck keeps its state in a file. */
 const IO_CORE = '^(node:)?(child_process|cluster|dgram|diagnostics_channel|dns|http|http2|https|inspector|net|repl|tls|trace_events|tty|v8|vm)(/|$)';
 /** Packages for the network, the database, logs, metrics and terminals: they belong to the middle and top layers. */
@@ -76,6 +77,15 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/replay/' },
       to: { path: '^(src/(api|service|cli|blobs)/|src/(server|config|logger)[.]ts$|db/|bin/)' },
+    },
+    {
+      name: 'witness-imports-only-pure',
+      comment:
+        'src/witness is a small service of its own (a tlog-witness that others may run): it imports only the pure ' +
+        'libraries, never the proofboard service, its database or the commands.',
+      severity: 'error',
+      from: { path: '^src/witness/' },
+      to: { path: '^(src/(api|service|replay|cli|blobs)/|src/(server|config|logger)[.]ts$|db/|bin/)' },
     },
     {
       name: 'service-imports-no-replay',

@@ -40,7 +40,14 @@ export type Config = {
   pairingThreads: number;
   /** Keep public reads in memory, kept true by the database's change notifications (docs/operators.md). */
   readCache: boolean;
+  /** Witnesses asked to cosign each new checkpoint (C2SP tlog-witness; docs/transparency-log.md). */
+  witnesses: WitnessConfig[];
+  /** How often the service looks for a checkpoint its witnesses have not cosigned yet. */
+  witnessIntervalMs: number;
 };
+
+/** A witness: its add-checkpoint URL prefix and its cosigner vkey (checked when the service starts). */
+export type WitnessConfig = { url: string; vkey: string };
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -76,6 +83,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: intFromEnv(env, 'PROOFBOARD_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     pairingThreads: intFromEnv(env, 'PROOFBOARD_PAIRING_THREADS', 1, 0, 64),
     readCache: onOffFromEnv(env, 'PROOFBOARD_READ_CACHE', true),
+    witnesses: witnessesFromEnv(env.PROOFBOARD_WITNESSES),
+    witnessIntervalMs: intFromEnv(env, 'PROOFBOARD_WITNESS_INTERVAL_MS', 2_000, 50, 3_600_000),
   };
 }
 
@@ -94,6 +103,22 @@ function onOffFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: boolean): 
   if (raw === undefined || raw === '') return fallback;
   if (raw === 'on' || raw === 'off') return raw === 'on';
   throw new Error(`${name} must be on or off, got ${JSON.stringify(raw)}`);
+}
+
+/** PROOFBOARD_WITNESSES: entries separated by commas or newlines, each "URL VKEY". */
+function witnessesFromEnv(raw: string | undefined): WitnessConfig[] {
+  if (!raw?.trim()) return [];
+  return raw
+    .split(/[,\n]/)
+    .map((e) => e.trim())
+    .filter((e) => e.length > 0)
+    .map((entry) => {
+      const [url, vkey, ...rest] = entry.split(/\s+/);
+      if (!url || !vkey || rest.length) throw new Error(`PROOFBOARD_WITNESSES: each entry is "URL VKEY", got ${JSON.stringify(entry)}`);
+      const parsed = new URL(url);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`PROOFBOARD_WITNESSES: ${url} is not an http(s) URL`);
+      return { url: url.replace(/\/+$/, ''), vkey };
+    });
 }
 
 function publicUrlFromEnv(raw: string | undefined): string | undefined {

@@ -13,6 +13,7 @@ import { loadSecrets, type ServiceSecrets } from './service/storage/secrets.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { logVerifierKey } from './service/views/log-read.ts';
 import { ReadCache } from './service/storage/read-cache.ts';
+import { startCosignatureGatherer } from './service/actions/gather-cosignatures.ts';
 
 export type RunningService = {
   ctx: AppContext;
@@ -82,6 +83,9 @@ export async function startService(config: Config, log: (line: string) => void =
   );
   // The C2SP vkey third parties pin for `proofboard recheck --log-key` (docs/transparency-log.md).
   log(`log key: ${logVerifierKey(ctx)}`);
+  // Witnesses cosign in the background: intake never waits for one (docs/transparency-log.md, "Witnesses").
+  const gatherer = startCosignatureGatherer(ctx, (msg, err) => logger.warn({ err }, msg));
+  if (config.witnesses.length) log(`witnesses: ${config.witnesses.map((w) => w.url).join(', ')}`);
   let closing: Promise<void> | null = null;
   const hooks: (() => Promise<void>)[] = [];
   return {
@@ -96,6 +100,7 @@ export async function startService(config: Config, log: (line: string) => void =
         // Hooks first, while the server still answers: an in-process worker hands its lease back over HTTP.
         const results = await Promise.allSettled(hooks.map((h) => h()));
         for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'shutdown hook failed');
+        await gatherer.stop();
         await drain(server, config.shutdownGraceMs, logger, inFlight);
         // After the drain: pooled proof checks of the last requests are done; no zk timer or worker outlives us.
         await closeZkJudge();

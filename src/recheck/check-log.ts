@@ -6,8 +6,10 @@ import {
   parseVerifierKey,
   verifyCheckpoint,
   verifyCheckpointConsistency,
+  verifyWitnessQuorum,
   type Checkpoint,
   type NoteVerifierKey,
+  type WitnessPolicy,
 } from '../log/index.ts';
 import { logKeySchema, proofSchema } from './bundle.ts';
 import type { Fetcher } from './http.ts';
@@ -18,7 +20,7 @@ export type TrustedLog = { key: NoteVerifierKey; vkey: string; latest: Checkpoin
 
 export async function establishLog(
   fetcher: Fetcher,
-  opts: { pinnedVkey?: string | undefined; remembered?: ServerState | undefined },
+  opts: { pinnedVkey?: string | undefined; remembered?: ServerState | undefined; witnesses?: WitnessPolicy | undefined; now?: Date },
 ): Promise<{ checks: Check[]; log: TrustedLog | null }> {
   const checks: Check[] = [];
   let vkey: string;
@@ -39,11 +41,20 @@ export async function establishLog(
   const key = parseVerifierKey(vkey);
   if (!key.ok) return { checks: [...checks, fail('log.key', `not a log verifier key: ${key.detail}`)], log: null };
 
-  const note = await fetcher.text('/v1/log/checkpoint');
+  // With pinned witnesses the checkpoint to rely on is the latest one they cosigned: the newest may not be yet.
+  let note: string;
+  if (opts.witnesses) {
+    try {
+      note = await fetcher.text('/v1/log/checkpoint/cosigned');
+    } catch (e) {
+      return { checks: [...checks, fail('log.witnesses', `no cosigned checkpoint: ${e instanceof Error ? e.message : String(e)}`)], log: null };
+    }
+  } else note = await fetcher.text('/v1/log/checkpoint');
   const verified = verifyCheckpoint(note, key.value);
   if (!verified.ok) return { checks: [...checks, fail('log.checkpoint', `the checkpoint does not verify with the log key: ${verified.reason} (${verified.detail})`)], log: null };
   const latest = verified.checkpoint;
   checks.push(pass('log.checkpoint', `signed checkpoint of size ${latest.size}`));
+  if (opts.witnesses) checks.push(checkWitnesses(note, opts.witnesses, opts.now ?? new Date()));
 
   const old = opts.remembered?.checkpoint;
   if (!old) checks.push(skip('log.consistency', 'first visit: nothing to compare with yet (this checkpoint is remembered)'));
@@ -76,4 +87,17 @@ export async function checkConsistency(fetcher: Fetcher, older: Checkpoint, newe
   return r.ok
     ? pass(id, `size ${newer.size} extends the size ${older.size} seen before`)
     : fail(id, `history rewritten: size ${newer.size} does not extend the size ${older.size} seen before (${r.reason}). Evidence:\n${olderNote}\n${newerNote}`);
+}
+
+/**
+ * k of n pinned witnesses must have cosigned the checkpoint (C2SP tlog-cosignature). Without it a log that shows one
+ * history to this reader and another to everyone else (a split view) goes unseen: an honest witness cosigns only
+ * one of them, so a fork needs `needed` witnesses to collude.
+ */
+export function checkWitnesses(note: string, policy: WitnessPolicy, now: Date, id = 'log.witnesses'): Check {
+  const r = verifyWitnessQuorum(note, policy, { now });
+  const bad = (r.invalid ?? []).map((i) => `; ${i.detail}`).join('');
+  if (!r.ok) return fail(id, `${r.detail}${bad}`);
+  const names = r.cosignedBy.map((c) => `${c.key.name} (${new Date(c.timestamp * 1000).toISOString()})`).join(', ');
+  return bad ? fail(id, `cosigned by ${names}, but a pinned witness's line does not verify${bad}`) : pass(id, `cosigned by ${r.cosignedBy.length} of ${policy.witnesses.length} pinned witnesses (${policy.needed} needed): ${names}`);
 }

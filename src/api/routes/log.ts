@@ -7,10 +7,12 @@ import {
   consistencyProof,
   inclusionProof,
   latestCheckpoint,
+  latestCosignedCheckpoint,
   listEntries,
   logVerifierKey,
   MAX_ENTRIES_PAGE,
 } from '../../service/views/log-read.ts';
+import { ServiceError } from '../../service/errors.ts';
 import { anyJson, errorResponses, jsonOk } from '../schemas.ts';
 
 // Canonical decimal, at most 15 digits (below 2^53): "007", "1e3", "-1" or a 400-digit number never reach the tree
@@ -38,6 +40,26 @@ export function registerLogRoutes(app: OpenAPIHono, ctx: AppContext) {
     }),
     async (c) => {
       const checkpoint = await latestCheckpoint(ctx);
+      c.header('cache-control', 'no-store');
+      return c.text(checkpoint.note, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/log/checkpoint/cosigned',
+      summary:
+        'The latest checkpoint carrying witness cosignatures (C2SP tlog-cosignature lines after the log signature, ' +
+        'text/plain); recheck --witness reads this one',
+      responses: {
+        200: { description: 'Signed note with cosignature lines', content: { 'text/plain': { schema: z.string() } } },
+        404: errorResponses[404],
+      },
+    }),
+    async (c) => {
+      const checkpoint = await latestCosignedCheckpoint(ctx);
+      if (!checkpoint) throw new ServiceError('not_found', 'no checkpoint has been cosigned by a witness yet');
       c.header('cache-control', 'no-store');
       return c.text(checkpoint.note, 200);
     },

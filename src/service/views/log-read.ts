@@ -4,7 +4,7 @@
 import { and, asc, desc, eq, gte, lt } from 'drizzle-orm';
 import { logCheckpoints, logHead, logLeaves } from '../../../db/schema.ts';
 import { fromHex } from '../../attest/bytes.ts';
-import { consistencyProofFrom, EMPTY_ROOT, formatVerifierKey, inclusionProofFrom, type Hash } from '../../log/index.ts';
+import { consistencyProofFrom, EMPTY_ROOT, formatVerifierKey, inclusionProofFrom, parseNote, type Hash } from '../../log/index.ts';
 import type { AppContext } from '../context.ts';
 import { ServiceError } from '../errors.ts';
 import { dbNodeReader, noteSignerOf } from '../storage/log-store.ts';
@@ -29,6 +29,23 @@ export async function latestCheckpoint(ctx: AppContext): Promise<SignedCheckpoin
   if (row) return { size: row.size, rootHash: fromHex(row.rootHash, 'checkpoint root', 32), note: row.note };
   await ctx.db.transaction((tx) => storeCheckpoint(ctx, tx, 0, EMPTY_ROOT));
   return latestCheckpoint(ctx);
+}
+
+/** Checkpoints looked at for cosignatures: they are one per append, and witnesses cosign the latest few. */
+const COSIGNED_SCAN = 256;
+
+/**
+ * The largest recent checkpoint whose note carries lines besides the log's own signature: witness cosignatures,
+ * added by the background gatherer (actions/gather-cosignatures.ts). Which of them count is the reader's choice (the
+ * witnesses it pins); null when none of the latest checkpoints is cosigned yet.
+ */
+export async function latestCosignedCheckpoint(ctx: AppContext): Promise<SignedCheckpoint | null> {
+  const rows = await ctx.db.select().from(logCheckpoints).orderBy(desc(logCheckpoints.size)).limit(COSIGNED_SCAN);
+  for (const row of rows) {
+    const note = parseNote(row.note);
+    if (note.ok && note.value.signatures.length > 1) return { size: row.size, rootHash: fromHex(row.rootHash, 'checkpoint root', 32), note: row.note };
+  }
+  return null;
 }
 
 export async function listEntries(ctx: AppContext, start: number, end: number) {
