@@ -139,6 +139,10 @@ describe.each(databaseKinds())('witnesses cosign, remember and refuse a fork on 
     expect(must(parseNote(bundle.log.checkpoint)).signatures.length).toBe(4);
     const r = await recheck('honest', claim.id, ...pins, '--witnesses-needed', '2');
     expect(r.code, JSON.stringify(r.report, null, 1)).toBe(0);
+    // The claim page names the witnesses to pin and prints the command with them and a majority k.
+    const page = await (await fetch(`${s.url}/claims/${claim.id}`)).text();
+    expect(page).toContain('--witnesses-needed 2');
+    for (const c of cosigners) expect(page).toContain(`--witness ${formatCosignerKey(c)}`);
     expect(r.report.log.find((c) => c.id === 'log.witnesses')).toMatchObject({ status: 'pass' });
   }, 180_000);
 

@@ -66,7 +66,7 @@ export function registerWebRoutes(app: App, ctx: AppContext) {
     const id = c.req.param('id');
     if (!CLAIM_ID.test(id)) return notFound(c, 'A claim id is 64 lowercase hex characters.');
     try {
-      return await html(c, ClaimPageView({ page: await getClaimPage(ctx, id), origin: publicOrigin(ctx, c) }));
+      return await html(c, ClaimPageView({ page: await getClaimPage(ctx, id), origin: publicOrigin(ctx, c), witnesses: ctx.config.witnesses.map((w) => w.vkey) }));
     } catch (e) {
       if (e instanceof ServiceError && e.code === 'unknown_claim') return notFound(c, 'There is no claim with this id.');
       throw e;

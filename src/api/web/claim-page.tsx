@@ -5,7 +5,8 @@ import type { ClaimPage, PendingState } from '../../service/views/task-page.ts';
 import { formatDuration, formatMetric, formatTime, plural, shortId, shortKey } from './format.ts';
 import { Badge, Layout } from './layout.tsx';
 
-export function ClaimPageView(props: { page: ClaimPage; origin: string }) {
+/** `witnesses`: the cosigner vkeys of the witnesses this service asks (PROOFBOARD_WITNESSES). */
+export function ClaimPageView(props: { page: ClaimPage; origin: string; witnesses?: readonly string[] }) {
   const { view, task, policy, leaves, pending, waiting } = props.page;
   const waitingText = waiting ? `waiting for attestations (${waiting.have} of ${waiting.quorum})` : null;
   // With attestations below quorum and no replay job, "being checked" would say less than the attestation count.
@@ -13,7 +14,12 @@ export function ClaimPageView(props: { page: ClaimPage; origin: string }) {
   const waitText = [waitingText, jobText].filter(Boolean).join('; ');
   const { claim } = view;
   const latest = view.verdicts.at(-1) ?? null;
-  const recheck = `proofboard recheck ${claim.id} --server ${props.origin}`;
+  const witnesses = props.witnesses ?? [];
+  // A majority of the witnesses: a fork then needs more than half of them to collude (docs/transparency-log.md).
+  const needed = Math.floor(witnesses.length / 2) + 1;
+  const recheck = `proofboard recheck ${claim.id} --server ${props.origin}${
+    witnesses.length ? `${witnesses.map((w) => ` \\\n  --witness ${w}`).join('')} \\\n  --witnesses-needed ${needed}` : ''
+  }`;
   const polls = claim.status === 'pending' || pending !== null;
   return (
     <Layout
@@ -174,6 +180,14 @@ export function ClaimPageView(props: { page: ClaimPage; origin: string }) {
             Copy
           </button>
         </div>
+        {witnesses.length ? (
+          <p class="note" id="witnesses">
+            {plural(witnesses.length, 'independent witness', 'independent witnesses')} cosign this log’s checkpoints
+            only when they extend what each saw before, so a forked history for you alone needs {needed} of them to
+            collude. Pin their keys as you got them from the witnesses’ operators, not from this page:{' '}
+            {witnesses.map((w) => w.split('+')[0]).join(', ')}.
+          </p>
+        ) : null}
       </div>
     </Layout>
   );
