@@ -20,6 +20,7 @@ const HELP = `proofboard <command> [options]
   attest ...                sign a replay result for a claim and post it (verifier operators)
   admin ...                 operator actions: tasks, verifier keys, revocation, audit trail, parked replay jobs
                             (see docs/operators.md)
+  witness ...               cosign a log's checkpoints, C2SP tlog-witness (see docs/transparency-log.md)
 
   --version                 print the version
 Run 'proofboard <command> --help' for a command's options. Exit codes: 0 done, 1 refused or failed, 2 usage error,
@@ -72,6 +73,10 @@ const commands: Record<string, () => Promise<Loaded>> = {
   admin: async () => {
     const mod = await import('./admin-command.ts');
     return { run: mod.adminCommand, usage: mod.USAGE };
+  },
+  witness: async () => {
+    const mod = await import('./witness-command.ts');
+    return { run: mod.witnessCommand, usage: mod.USAGE };
   },
 };
 

@@ -6,8 +6,8 @@ import { parseArgs } from 'node:util';
 import { cosignerFromNoteSigner, formatCosignerKey, generateSignerKey, parseSignerKey, parseVerifierKey, type NoteVerifierKey } from '../log/index.ts';
 import { startWitness } from '../witness/witness-server.ts';
 
-const HELP = `proofboard witness --key FILE --state FILE --log ORIGIN=VKEY [--log ...] [--listen HOST:PORT]
-proofboard witness keygen --name NAME --out FILE
+export const USAGE = `usage: proofboard witness --key FILE --state FILE --log ORIGIN=VKEY [--log ...] [--listen HOST:PORT]
+       proofboard witness keygen --name NAME --out FILE
 
 Cosigns checkpoints of the named logs (C2SP tlog-witness, tlog-cosignature) only when they extend the one it
 cosigned before; the state file is what it promised, keep it (and back it up) for as long as the witness lives.
@@ -30,11 +30,11 @@ export async function witnessCommand(argv: string[]): Promise<number> {
     },
   });
   if (values.help) {
-    console.log(HELP);
+    console.log(USAGE);
     return 0;
   }
   if (!values.key || !values.state || !values.log?.length) {
-    console.error(`proofboard witness: --key, --state and at least one --log are required\n\n${HELP}`);
+    console.error(`proofboard witness: --key, --state and at least one --log are required\n\n${USAGE}`);
     return 2;
   }
   const logs = new Map<string, NoteVerifierKey[]>();
