@@ -5,6 +5,7 @@ import {
   bigint,
   bigserial,
   boolean,
+  customType,
   doublePrecision,
   index,
   integer,
@@ -87,6 +88,31 @@ export const blobs = pgTable('blobs', {
   size: bigint('size', { mode: 'number' }).notNull(),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
+
+/** Raw bytes; postgres.js and PGlite both send and return them as Uint8Array (Buffer). */
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
+
+// The blob store on PostgreSQL (src/blobs/pg-blob-store.ts), used when DATABASE_URL is set so that every API process
+// and every machine reaches every blob. An upload writes its bytes as chunks under its own upload id, then names them
+// in blob_contents in one statement: a digest is visible only once all its chunks are, and two uploads of one digest
+// never touch each other's rows. Chunks with no blob_contents row are a crashed or refused upload's leftovers.
+export const blobContents = pgTable('blob_contents', {
+  sha256: text('sha256').primaryKey(),
+  uploadId: text('upload_id').notNull(),
+  size: bigint('size', { mode: 'number' }).notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const blobChunks = pgTable(
+  'blob_chunks',
+  {
+    uploadId: text('upload_id').notNull(),
+    seq: integer('seq').notNull(),
+    data: bytea('data').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.uploadId, t.seq] })],
+);
 
 // Blobs an operator uploaded as hidden (a task pack's evaluation data): the public blob route answers 404 for them,
 // and only a worker holding a lease on a job of a task that pins one may fetch it (src/service/actions/pack-files.ts).
