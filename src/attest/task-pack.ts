@@ -276,3 +276,38 @@ function duplicates(values: unknown[]): unknown[] {
 export function isPackReplaySpec(replay: unknown): replay is PackReplaySpec {
   return packReplaySpecSchema.safeParse(replay).success;
 }
+
+/** The fields of a task that its verdicts depend on: what the definition leaf records and its digest covers. */
+export type TaskDefinitionRecord = {
+  id: string;
+  title: string;
+  description: string;
+  metricName: string;
+  direction: string;
+  policy: unknown;
+  auditFraction: number;
+  stampBaseBits: number;
+  replay: unknown;
+  evalSetCommitment: string | null;
+  pack: TaskPack | null;
+};
+
+/** SHA-256 of the canonical JSON of a task definition: what a verdict of the task was judged against. */
+export function taskDefinitionDigestOf(def: TaskDefinitionRecord): string {
+  return sha256Hex(canonicalJson(toDefinitionRecord(def)));
+}
+
+function toDefinitionRecord(def: TaskDefinitionRecord): TaskDefinitionRecord {
+  const { id, title, description, metricName, direction, policy, auditFraction, stampBaseBits, replay, evalSetCommitment, pack } = def;
+  return { id, title, description, metricName, direction, policy, auditFraction, stampBaseBits, replay, evalSetCommitment, pack };
+}
+
+/**
+ * The bytes of the log leaf that registers a task: canonical JSON with `kind: "task-definition"` and no `claim`
+ * member, so a reader that lists verdict leaves (recheck's listTaskClaims) passes over it, and the definition with
+ * every pin (harnessSha256, evalDataSha256, each file's digest) is in the log before any verdict of the task.
+ */
+export function taskDefinitionLeafText(def: TaskDefinitionRecord, registeredAt: string): string {
+  const definition = toDefinitionRecord(def);
+  return canonicalJson({ v: 1, kind: 'task-definition', task: def.id, definitionSha256: taskDefinitionDigestOf(definition), definition, registeredAt });
+}

@@ -21,11 +21,14 @@ export type FailureCode = (typeof FAILURE_CODES)[number];
 export const workerRequestSchema = z
   .object({
     v: z.literal(1),
-    action: z.enum(['lease', 'heartbeat', 'complete', 'fail']),
+    // fetch: download one file of the leased job's task pack (its harness, hidden evaluation data or training data).
+    action: z.enum(['lease', 'heartbeat', 'complete', 'fail', 'fetch']),
     verifierKey: publicKeyHexSchema,
     worker: z.string().regex(/^[0-9a-f]{16}$/),
     jobId: z.number().int().positive().optional(),
     tasks: z.array(taskIdSchema).max(100).optional(),
+    /** For `fetch`: the SHA-256 of the pack file, so a signature for one file cannot be used to download another. */
+    file: z.string().regex(/^[0-9a-f]{64}$/).optional(),
     gpus: z.number().int().min(0).max(64).default(0),
     failure: z
       .object({

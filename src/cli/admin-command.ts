@@ -6,11 +6,13 @@ import { parseArgs } from 'node:util';
 import { verifierKeyId } from '../attest/registry.ts';
 import { toInertText } from '../attest/inert-text.ts';
 import { apiRequest } from './http-client.ts';
+import { taskPackAdd } from './task-pack-command.ts';
 import { dataDirFromEnv, serverUrlFromEnv } from '../config.ts';
 
 export const USAGE = `usage: proofboard admin <action> [--server URL] [--token-file FILE] [--json]
 
-  task add FILE                              register a task from a JSON file (POST /v1/tasks)
+  task add DIR|FILE                          register a task pack folder (task.json, harness/, eval/, data/:
+                                             docs/define-a-task.md) or a task from a JSON file (POST /v1/tasks)
   verifier add --name N --operator ID --public-key HEX --tasks a,b [--valid-from T] [--valid-until T]
                                              trust a verifier key for these tasks; ID names who runs it
                                              (a-z, 0-9, -): all keys of one operator count once in a quorum
@@ -81,6 +83,7 @@ async function taskAdd(argv: string[]): Promise<number> {
   if (values.help || positionals.length !== 1) return usage(values.help);
   const common = toCommon(values);
   const path = positionals[0]!;
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) return taskPackAdd(path, { server: common.server, json: common.json, headers: () => auth(common) });
   let task: unknown;
   try {
     task = JSON.parse(readFileSync(path, 'utf8'));

@@ -29,6 +29,8 @@ export const ERROR_STATUS = {
   // A beats-parent claim the task's policy cannot test (one run per claim, or no parent named).
   beats_parent_untestable: 422,
   bad_attestation: 422,
+  // A task definition or pack with problems (details.problems lists every one: { path, message }).
+  bad_task: 422,
   conflict: 409,
   task_exists: 409,
   verifier_key_exists: 409,

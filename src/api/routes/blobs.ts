@@ -3,6 +3,9 @@ import { Readable } from 'node:stream';
 import type { AppContext } from '../../service/context.ts';
 import { ServiceError } from '../../service/errors.ts';
 import { uploadBlob } from '../../service/actions/upload-blob.ts';
+import { uploadHiddenBlob } from '../../service/actions/pack-files.ts';
+import { isHiddenBlob } from '../../service/storage/pack-files.ts';
+import { requireOperator } from '../operator-auth.ts';
 import { anyJson, errorResponses, jsonOk } from '../schemas.ts';
 
 const blobRefParam = z.object({
@@ -42,6 +45,32 @@ export function registerBlobRoutes(app: OpenAPIHono, ctx: AppContext) {
     },
   );
 
+  app.use('/v1/blobs/hidden/*', requireOperator(ctx.config.operatorToken));
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/v1/blobs/hidden/{ref}',
+      summary: "Upload a hidden blob (operator): a task pack's evaluation data, never served by GET /v1/blobs/{ref}",
+      security: [{ operator: [] }],
+      request: {
+        params: blobRefParam,
+        body: { required: true, content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } },
+      },
+      responses: { 201: jsonOk(anyJson, 'Stored'), 200: jsonOk(anyJson, 'Already stored'), ...errorResponses },
+    }),
+    async (c) => {
+      const sha256 = c.req.valid('param').ref.slice('sha256:'.length);
+      const declared = c.req.header('content-length');
+      if (declared !== undefined && Number(declared) > ctx.config.maxBlobBytes) {
+        throw new ServiceError('blob_too_large', `blob over the limit of ${ctx.config.maxBlobBytes} bytes`);
+      }
+      const body = c.req.raw.body;
+      if (!body) throw new ServiceError('bad_request', 'empty body');
+      const result = await uploadHiddenBlob(ctx, { kind: 'operator', name: 'token' }, sha256, Readable.fromWeb(body as never));
+      return c.json({ ref: `sha256:${result.sha256}`, size: result.size, hidden: true }, result.created ? 201 : 200);
+    },
+  );
+
   app.openapi(
     createRoute({
       method: 'get',
@@ -55,6 +84,8 @@ export function registerBlobRoutes(app: OpenAPIHono, ctx: AppContext) {
     }),
     async (c) => {
       const sha256 = c.req.valid('param').ref.slice('sha256:'.length);
+      // A task pack's evaluation data stays hidden: a training script that fetched it could fit the test set.
+      if (await isHiddenBlob(ctx, sha256)) throw new ServiceError('not_found', `no public blob sha256:${sha256}`);
       const blob = await ctx.blobs.open(sha256);
       if (!blob) throw new ServiceError('unknown_blob', `no blob sha256:${sha256}`);
       return new Response(Readable.toWeb(blob.stream) as ReadableStream, {

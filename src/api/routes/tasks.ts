@@ -5,6 +5,8 @@ import { createTask, createTaskSchema, getTask, listCircuits, listTasks, type Ta
 import { getLeaderboardJson } from '../../service/views/leaderboard.ts';
 import { cachedRead, etagMatches, toJsonBody, type JsonBody } from '../../service/storage/read-cache.ts';
 import { currentDifficulty } from '../../service/storage/stamps.ts';
+import { toProblems } from '../../attest/task-pack.ts';
+import { errorResponse } from '../errors.ts';
 import { requireOperator } from '../operator-auth.ts';
 import { anyJson, errorResponses, jsonOk, taskIdParam } from '../schemas.ts';
 
@@ -19,6 +21,9 @@ export function toTaskJson(t: TaskRow) {
     auditFraction: t.auditFraction,
     stampBaseBits: t.stampBaseBits,
     evalSetCommitment: t.evalSetCommitment,
+    replay: t.replay,
+    pack: t.pack,
+    definitionLogIndex: t.definitionLogIndex,
     createdAt: t.createdAt.toISOString(),
   };
 }
@@ -83,6 +88,13 @@ export function registerTaskRoutes(app: OpenAPIHono, ctx: AppContext) {
     async (c) => {
       const task = await createTask(ctx, { kind: 'operator', name: 'token' }, c.req.valid('json'));
       return c.json(toTaskJson(task), 201);
+    },
+    // Every problem of a refused definition, not only the first: an operator fixes a pack in one round.
+    (result, c) => {
+      if (!result.success) {
+        const problems = toProblems(result.error);
+        return errorResponse(c, 'bad_task', `the task definition has ${problems.length} problem(s)`, { problems }) as never;
+      }
     },
   );
 }

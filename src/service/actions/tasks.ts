@@ -1,45 +1,47 @@
 // Tasks: registered by operators, read by everyone.
 import { asc, eq } from 'drizzle-orm';
-import { z } from 'zod';
-import { taskIdSchema } from '../../attest/claim.ts';
-import { taskPolicySchema } from '../../attest/policy.ts';
-import { replaySpecSchema } from '../../attest/replay-spec.ts';
+import { utf8 } from '../../attest/bytes.ts';
+import { taskDefinitionLeafText, taskDefinitionSchema, type TaskDefinition } from '../../attest/task-pack.ts';
 import { circuits, tasks } from '../../../db/schema.ts';
+import { appendLogLeaves } from '../storage/log-append.ts';
+import { packFileProblems } from '../storage/pack-files.ts';
 import type { AppContext } from '../context.ts';
 import { ServiceError } from '../errors.ts';
 import { writeAudit, type Operator } from '../storage/audit-trail.ts';
 
-export const createTaskSchema = z
-  .object({
-    id: taskIdSchema,
-    title: z.string().min(1).max(200),
-    description: z.string().max(4000).default(''),
-    metricName: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/),
-    direction: z.enum(['higher', 'lower']),
-    policy: taskPolicySchema,
-    auditFraction: z.number().min(0).max(1).default(0),
-    stampBaseBits: z.number().int().min(0).max(40).default(0),
-    // Checked here, so a spec no worker can run is refused at registration instead of failing every replay job later.
-    replay: replaySpecSchema.nullable().default(null),
-    evalSetCommitment: z.string().max(200).nullable().default(null),
-  })
-  .strict()
-  .refine((t) => t.policy.direction === t.direction, { message: 'policy.direction must equal direction', path: ['policy', 'direction'] });
-export type CreateTaskInput = z.infer<typeof createTaskSchema>;
+/**
+ * A task as an operator registers it: src/attest/task-pack.ts's definition (pure, so the CLI refuses a bad pack before
+ * uploading anything and recheck reads the same fields). Every problem is reported at once.
+ */
+export const createTaskSchema = taskDefinitionSchema;
+export type CreateTaskInput = TaskDefinition;
 
 export type TaskRow = typeof tasks.$inferSelect;
 
 export async function createTask(ctx: AppContext, actor: Operator, input: CreateTaskInput): Promise<TaskRow> {
+  const pack = input.pack ?? null;
+  // Before the transaction: a pack whose files are not all stored (or not hidden where they must be) is refused with
+  // every missing file named, and nothing is written.
+  if (pack) {
+    const problems = await packFileProblems(ctx, pack);
+    if (problems.length > 0) throw new ServiceError('bad_task', `the task pack has ${problems.length} problem(s)`, { problems });
+  }
   return ctx.db.transaction(async (tx) => {
+    const now = ctx.now();
     const inserted = await tx
       .insert(tasks)
-      .values({ ...input, createdAt: ctx.now() })
+      .values({ ...input, pack, createdAt: now })
       .onConflictDoNothing()
       .returning();
     const row = inserted[0];
     if (!row) throw new ServiceError('task_exists', `task ${input.id} already exists`);
-    await writeAudit(tx, actor, 'task.create', `task:${input.id}`, input, ctx.now());
-    return row;
+    // The definition with all its pins is a leaf of the log, in the same transaction as the task: no verdict of the
+    // task can be logged before what it was judged against.
+    const leaf = taskDefinitionLeafText({ ...input, pack }, now.toISOString());
+    const [index] = await appendLogLeaves(ctx, tx, [{ data: utf8(leaf), claimId: '' }]);
+    const [stored] = await tx.update(tasks).set({ definitionLogIndex: index! }).where(eq(tasks.id, row.id)).returning();
+    await writeAudit(tx, actor, 'task.create', `task:${input.id}`, { ...input, pack, definitionLogIndex: index }, now);
+    return stored!;
   });
 }
 

@@ -1,0 +1,167 @@
+// proofboard admin task add DIR: registers a task pack from a folder (docs/define-a-task.md). Reads task.json and the
+// files under harness/, eval/ and data/, validates everything and lists every problem at once (exit 2, nothing
+// uploaded), then uploads each file by digest (eval/ through the operator's hidden route) and registers the task with
+// its pack. The server checks the pack again and refuses one whose files it does not hold.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  checkTaskDefinition,
+  MAX_PACK_FILES,
+  MAX_PACK_FILE_BYTES,
+  packPathSchema,
+  toTaskPack,
+  type PackFile,
+  type Problem,
+} from '../attest/task-pack.ts';
+import { apiRequest } from './http-client.ts';
+
+/** The pack folder's parts: folder name, and where the file list goes. */
+const PARTS = { harness: 'harness', eval: 'evalData', data: 'trainData' } as const;
+type Part = keyof typeof PARTS;
+
+export type LoadedPack = { definition: Record<string, unknown>; files: Record<Part, (PackFile & { local: string })[]> };
+
+export type PackLoad = { ok: true; pack: LoadedPack } | { ok: false; problems: Problem[] };
+
+/** Reads and validates a pack folder: every problem of task.json, of the files on disk and of the pack they make. */
+export async function loadTaskPack(dir: string): Promise<PackLoad> {
+  const problems: Problem[] = [];
+  let task: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(await readFile(join(dir, 'task.json'), 'utf8'));
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) task = parsed as Record<string, unknown>;
+    else problems.push({ path: 'task.json', message: 'must be a JSON object' });
+  } catch (e) {
+    problems.push({ path: 'task.json', message: `cannot be read as JSON (${e instanceof Error ? e.message : String(e)})` });
+  }
+  if ('pack' in task) problems.push({ path: 'pack', message: 'is computed from the folder; leave it out of task.json' });
+
+  const files = { harness: [], eval: [], data: [] } as LoadedPack['files'];
+  for (const part of Object.keys(PARTS) as Part[]) files[part] = await listFiles(dir, part, problems);
+
+  const replay = (task.replay ?? {}) as Record<string, unknown>;
+  const harnessSpec = (replay.harness ?? {}) as Record<string, unknown>;
+  const strip = (list: (PackFile & { local: string })[]) => list.map(({ path, sha256, bytes }) => ({ path, sha256, bytes }));
+  const pack = toTaskPack({
+    harness: { command: harnessSpec.command as string[], files: strip(files.harness), limits: (harnessSpec.limits ?? {}) as never },
+    evalData: { files: strip(files.eval) },
+    trainData: { files: strip(files.data) },
+  });
+  const definition = { ...task, pack };
+  const checked = checkTaskDefinition(definition);
+  if (!checked.ok) problems.push(...toFolderProblems(checked.problems, files));
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, pack: { definition, files } };
+}
+
+const FOLDER_OF: Record<string, Part> = { harness: 'harness', evalData: 'eval', trainData: 'data' };
+
+/**
+ * The pack is computed from the folder, so its problems are named as the operator sees them: a file by its place in
+ * the folder, the harness command and limits at replay.harness (where task.json states them, once), and the two
+ * digests not at all (this command computes them).
+ */
+function toFolderProblems(problems: Problem[], files: LoadedPack['files']): Problem[] {
+  const out = new Map<string, Problem>();
+  for (const p of problems) {
+    let path = p.path;
+    if (path === 'pack.harnessSha256' || path === 'pack.evalDataSha256') continue;
+    const file = /^pack\.(harness|evalData|trainData)\.files(?:\.(\d+))?/.exec(path);
+    if (file) {
+      const part = FOLDER_OF[file[1]!]!;
+      path = file[2] === undefined ? `${part}/` : `${part}/${files[part][Number(file[2])]?.path ?? file[2]}`;
+    } else path = path.replace(/^pack\.harness\.(command|limits)/, 'replay.harness.$1');
+    out.set(`${path}\n${p.message}`, { path, message: p.message });
+  }
+  return [...out.values()];
+}
+
+/**
+ * The regular files under DIR/part, by relative path. Links, devices and other non-regular files are problems: a pack
+ * is what the operator can see in the folder, and a link could pull in a file from anywhere on this machine.
+ */
+async function listFiles(dir: string, part: Part, problems: Problem[]): Promise<(PackFile & { local: string })[]> {
+  const root = join(dir, part);
+  const out: (PackFile & { local: string })[] = [];
+  const rootStat = await lstat(root).catch(() => null);
+  if (!rootStat) {
+    if (part !== 'data') problems.push({ path: `${part}/`, message: 'missing folder' });
+    return out;
+  }
+  if (!rootStat.isDirectory()) {
+    problems.push({ path: `${part}/`, message: 'must be a folder' });
+    return out;
+  }
+  const todo = [''];
+  while (todo.length > 0) {
+    const rel = todo.pop()!;
+    for (const entry of (await readdir(join(root, rel), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      const shown = `${part}/${path}`;
+      if (entry.isDirectory()) {
+        todo.push(path);
+        continue;
+      }
+      if (!entry.isFile()) {
+        problems.push({ path: shown, message: entry.isSymbolicLink() ? 'is a symbolic link; copy the file into the pack' : 'is not a regular file' });
+        continue;
+      }
+      const name = packPathSchema.safeParse(path);
+      if (!name.success) {
+        problems.push({ path: shown, message: `file name: ${name.error.issues[0]?.message ?? 'invalid'}` });
+        continue;
+      }
+      const local = join(root, path);
+      const { size } = await lstat(local);
+      if (size > MAX_PACK_FILE_BYTES) {
+        problems.push({ path: shown, message: `over ${MAX_PACK_FILE_BYTES} bytes` });
+        continue;
+      }
+      if (out.length === MAX_PACK_FILES) {
+        problems.push({ path: `${part}/`, message: `more than ${MAX_PACK_FILES} files` });
+        return out;
+      }
+      out.push({ path, sha256: await sha256File(local), bytes: size, local });
+    }
+  }
+  return out;
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export type TaskAddOptions = { server: string; json: boolean; headers: () => Record<string, string> };
+
+/** `admin task add DIR`: exit 2 with every problem listed, or 0 once the pack is uploaded and the task registered. */
+export async function taskPackAdd(dir: string, opts: TaskAddOptions): Promise<number> {
+  const loaded = await loadTaskPack(dir);
+  if (!loaded.ok) {
+    if (opts.json) console.log(JSON.stringify({ problems: loaded.problems }));
+    else {
+      console.error(`proofboard admin task add: ${dir} has ${loaded.problems.length} problem(s); nothing was uploaded:`);
+      for (const p of loaded.problems) console.error(`  ${p.path || '(task)'}: ${p.message}`);
+    }
+    return 2;
+  }
+  const { definition, files } = loaded.pack;
+  const headers = opts.headers();
+  let uploaded = 0;
+  for (const part of Object.keys(PARTS) as Part[]) {
+    // Evaluation data goes through the operator's route, which marks it hidden: the public route never serves it.
+    const route = part === 'eval' ? '/v1/blobs/hidden/' : '/v1/blobs/';
+    for (const f of files[part]) {
+      const bytes = await readFile(f.local);
+      // The file may have changed since it was hashed; the server recomputes the digest and refuses a mismatch.
+      await apiRequest(opts.server, 'PUT', `${route}sha256:${f.sha256}`, new Uint8Array(bytes), part === 'eval' ? headers : {});
+      uploaded++;
+    }
+  }
+  const res = await apiRequest<{ id: string; definitionLogIndex?: number | null }>(opts.server, 'POST', '/v1/tasks', definition, headers);
+  if (opts.json) console.log(JSON.stringify(res.body));
+  else console.log(`task ${res.body.id} registered with its pack (${uploaded} file(s); definition at log index ${res.body.definitionLogIndex ?? '?'})`);
+  return 0;
+}
