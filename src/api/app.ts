@@ -16,6 +16,7 @@ import { httpMetrics, metricsHandler } from './metrics.ts';
 import { requestLog } from './request-log.ts';
 import type { Logger } from '../logger.ts';
 import { registerLogRoutes } from './routes/log.ts';
+import { registerAuditTrailRoutes } from './routes/audit-trail.ts';
 
 export type AppOptions = { log?: (msg: string, err?: unknown) => void; logger?: Logger };
 export type Api = OpenAPIHono;
@@ -64,6 +65,7 @@ export function createApp(ctx: AppContext, opts: AppOptions = {}): Api {
   registerVerifierKeyRoutes(app, ctx);
   registerReplayRoutes(app, ctx);
   registerReplayAdminRoutes(app, ctx);
+  registerAuditTrailRoutes(app, ctx);
   registerLogRoutes(app, ctx);
 
   app.doc31('/openapi.json', {

@@ -26,6 +26,11 @@ export const USAGE = `usage: proofboard admin <action> [--server URL] [--token-f
   jobs requeue JOB                           queue a parked or queued job again, attempts reset to 0
   jobs close JOB --reason TEXT               give up on a parked job: a pending claim is rejected
                                              (replay_abandoned, with your reason)
+  task list                                  the registered tasks, how each can settle a claim, and a warning
+                                             for a task whose claims can never settle
+  audit [--action A] [--target T] [--limit N] [--before ID]
+                                             the audit trail, newest first; A is an action (verifier_key.revoke)
+                                             or a family (verifier_key), T what was acted on (task:ID)
 
   ID is the key id (32 hex) or its public key (64 hex). T is a time, e.g. 2026-12-01T00:00:00Z.
   The operator token comes from --token-file, else PROOFBOARD_OPERATOR_TOKEN, else
@@ -59,6 +64,7 @@ export async function adminCommand(argv: string[]): Promise<number> {
     console.log(USAGE);
     return group ? 0 : 2;
   }
+  if (group === 'audit') return auditList(argv.slice(1));
   const handler = ACTIONS[`${group} ${action ?? ''}`];
   if (!handler) {
     console.error(`proofboard admin: unknown action ${JSON.stringify([group, action].filter(Boolean).join(' '))}\n\n${USAGE}`);
@@ -76,6 +82,7 @@ const ACTIONS: Record<string, (argv: string[]) => Promise<number>> = {
   'jobs list': jobsList,
   'jobs requeue': jobsRequeue,
   'jobs close': jobsClose,
+  'task list': taskList,
 };
 
 async function taskAdd(argv: string[]): Promise<number> {
@@ -93,6 +100,7 @@ async function taskAdd(argv: string[]): Promise<number> {
   const res = await apiRequest<{ id: string; policy: unknown }>(common.server, 'POST', '/v1/tasks', task, auth(common));
   if (common.json) console.log(JSON.stringify(res.body));
   else console.log(`task ${res.body.id} registered`);
+  for (const r of await settlement(common.server, [res.body.id])) if (!r.settles) console.error(neverSettles(r.id));
   return 0;
 }
 
@@ -326,4 +334,82 @@ function toKeyId(idOrPublicKey: string): string {
   if (/^[0-9a-f]{32}$/.test(v)) return v;
   if (/^[0-9a-f]{64}$/.test(v)) return verifierKeyId(v);
   throw new Error(`not a verifier key id (32 hex) or public key (64 hex): ${JSON.stringify(idOrPublicKey)}`);
+}
+
+type TaskJson = { id: string; metricName: string; direction: string; policy: { quorum?: number } | null };
+
+/**
+ * The tasks and how a claim on each can settle: a circuit (zk), or enough trusted operators for the quorum
+ * (attestations, and replay by their workers). A task with neither keeps every claim pending for ever, which nothing
+ * else tells the operator: the intake accepts its claims all the same.
+ */
+async function taskList(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: commonOptions });
+  if (values.help || positionals.length > 0) return usage(values.help);
+  // Tasks and the registry are public: no token needed to read them.
+  const { tasks } = (await apiRequest<{ tasks: TaskJson[] }>(values.server, 'GET', '/v1/tasks')).body;
+  const rows = await settlement(values.server, tasks.map((t) => t.id), tasks);
+  if (values.json) {
+    console.log(JSON.stringify({ tasks: rows }));
+    return 0;
+  }
+  if (rows.length === 0) console.log('no tasks');
+  for (const r of rows) {
+    const zk = r.circuits.length ? `zk (${r.circuits.join(', ')})` : 'no circuit';
+    console.log(`${r.id}  ${r.metricName} (${r.direction} is better)  ${zk}  trusted operators ${r.operators} of quorum ${r.quorum}`);
+    if (!r.settles) console.log(`  ${neverSettles(r.id)}`);
+  }
+  return 0;
+}
+
+type Settlement = TaskJson & { circuits: string[]; operators: number; quorum: number; settles: boolean };
+
+/**
+ * How a claim on each task can settle: a circuit (zk), or as many distinct trusted operators as the quorum
+ * (attestations, and replays by their workers). A task with neither keeps every claim pending for ever, and nothing
+ * else tells the operator: the intake accepts its claims all the same.
+ */
+async function settlement(server: string, ids: string[], known: TaskJson[] = []): Promise<Settlement[]> {
+  const { keys } = (await apiRequest<{ keys: KeyJson[] }>(server, 'GET', '/v1/verifier-keys')).body;
+  const now = Date.now();
+  const rows: Settlement[] = [];
+  for (const id of ids) {
+    const task = (await apiRequest<TaskJson & { circuits: { id: string }[] }>(server, 'GET', `/v1/tasks/${encodeURIComponent(id)}`)).body;
+    const live = keys.filter((k) => k.tasks.includes(id) && !k.revokedAt && (!k.validUntil || Date.parse(k.validUntil) > now));
+    const operators = new Set(live.map((k) => k.operator)).size;
+    const quorum = task.policy?.quorum ?? 1;
+    const base = known.find((t) => t.id === id) ?? task;
+    rows.push({ id, metricName: base.metricName, direction: base.direction, policy: base.policy, circuits: task.circuits.map((c) => c.id), operators, quorum, settles: task.circuits.length > 0 || operators >= quorum });
+  }
+  return rows;
+}
+
+function neverSettles(id: string): string {
+  return (
+    `warning: claims on ${id} can never settle: it has no circuit and fewer trusted operators than its quorum. ` +
+    `Trust verifier keys for it (proofboard admin verifier add --tasks ${id}) or register a circuit.`
+  );
+}
+
+type AuditEntry = { id: number; at: string; actor: string; action: string; target: string; details: unknown };
+
+async function auditList(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...commonOptions, action: { type: 'string' }, target: { type: 'string' }, limit: { type: 'string' }, before: { type: 'string' } },
+  });
+  if (values.help || positionals.length > 0) return usage(values.help);
+  const common = toCommon(values);
+  const query = new URLSearchParams();
+  for (const k of ['action', 'target', 'limit', 'before'] as const) if (values[k] !== undefined) query.set(k, values[k]);
+  const res = await apiRequest<{ entries: AuditEntry[]; next: string | null }>(common.server, 'GET', `/v1/admin/audit?${query}`, undefined, auth(common));
+  // Details hold operator-typed text (names, reasons): made inert before they reach a terminal.
+  if (common.json) console.log(toInertText(JSON.stringify(res.body)));
+  else if (res.body.entries.length === 0) console.log('no audit entries');
+  else {
+    for (const e of res.body.entries) console.log(toInertText(`${e.id}  ${e.at}  ${e.actor}  ${e.action}  ${e.target}  ${JSON.stringify(e.details)}`));
+    if (res.body.next) console.log(`(older entries: --before ${res.body.next})`);
+  }
+  return 0;
 }

@@ -4,6 +4,7 @@
 // revoked as compromised takes back everything it signed. On PGlite and, with TEST_DATABASE_URL, PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
+import { exampleTask } from '../../src/service/example-task.ts';
 import { createApp, type Api } from '../../src/api/app.ts';
 import { auditLog, replayJobs } from '../../db/schema.ts';
 import type { AppContext } from '../../src/service/context.ts';
@@ -166,6 +167,8 @@ describe.each(databaseKinds())('attestations API on %s', (kind) => {
     await expectRefused(claim.id, attest(claim, expired), 'key_expired');
 
     const elsewhere = newKey();
+    // The registry refuses a task that does not exist, so the other task is registered first.
+    expect((await postJson(app, '/v1/tasks', { ...exampleTask, id: 'other-task', evalSetCommitment: null }, auth)).status).toBe(201);
     await trust('other task', elsewhere, { tasks: ['other-task'] });
     await expectRefused(claim.id, attest(claim, elsewhere), 'key_not_trusted_for_task');
 

@@ -1,11 +1,11 @@
 // The trust registry: operator-managed verifier keys. Every change is audited in the same transaction. A key's operator
 // is set when it is added and never changed: moving a key to another operator would re-count every quorum it is in
 // (split one lab into two votes after the fact), so it is not offered; a third party's recheck fails on such a change.
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import { publicKeyHexSchema, taskIdSchema } from '../../attest/claim.ts';
 import { operatorIdSchema, verifierKeyId } from '../../attest/registry.ts';
-import { verifierKeys } from '../../../db/schema.ts';
+import { tasks, verifierKeys } from '../../../db/schema.ts';
 import type { Tx } from '../../../db/client.ts';
 import type { AppContext } from '../context.ts';
 import { ServiceError } from '../errors.ts';
@@ -40,6 +40,18 @@ export const revokeVerifierKeySchema = z
   })
   .strict();
 
+/**
+ * A misspelt task id would be stored as given and match nothing: the key silently loses the trust meant for it, and
+ * claims that counted on its vote stop reaching their quorum. So every task named must be registered.
+ */
+async function assertKnownTasks(tx: Tx, named: string[]) {
+  const known = new Set((await tx.select({ id: tasks.id }).from(tasks).where(inArray(tasks.id, named))).map((t) => t.id));
+  const unknown = [...new Set(named)].filter((t) => !known.has(t));
+  if (unknown.length > 0) {
+    throw new ServiceError('unknown_task', `no task ${unknown.map((t) => JSON.stringify(t)).join(', ')}: register it first, or check the spelling (proofboard admin task list)`, { unknown });
+  }
+}
+
 export type VerifierKeyRow = typeof verifierKeys.$inferSelect;
 
 export async function addVerifierKey(ctx: AppContext, actor: Operator, input: z.infer<typeof addVerifierKeySchema>) {
@@ -48,6 +60,7 @@ export async function addVerifierKey(ctx: AppContext, actor: Operator, input: z.
   const validUntil = input.validUntil ? new Date(input.validUntil) : null;
   if (validUntil && validUntil <= validFrom) throw new ServiceError('bad_request', 'validUntil must be after validFrom');
   return ctx.db.transaction(async (tx) => {
+    await assertKnownTasks(tx, input.tasks);
     const id = verifierKeyId(input.publicKey);
     const rows = await tx
       .insert(verifierKeys)
@@ -68,6 +81,7 @@ export async function updateVerifierKey(
 ) {
   return ctx.db.transaction(async (tx) => {
     const key = await lockKey(tx, id);
+    if (input.tasks) await assertKnownTasks(tx, input.tasks);
     const validUntil = input.validUntil === undefined ? key.validUntil : input.validUntil ? new Date(input.validUntil) : null;
     // The registry refuses to load a record whose window is empty (src/attest/registry.ts): storing one would stop
     // every attestation check, so it is refused here as it is when a key is added.
