@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { canonicalJson } from '../verdict/evidence-digest.ts';
 import { taskIdSchema } from './claim.ts';
 import { taskPolicySchema } from './policy.ts';
-import { replaySpecSchema } from './replay-spec.ts';
+import { replayJobBudgetMs, replaySpecSchema, SCORING_BUDGET } from './replay-spec.ts';
 
 /** Files in one part of a pack. Bounds the JSON of a definition (a log leaf) and a worker's download list. */
 export const MAX_PACK_FILES = 1000;
@@ -310,4 +310,13 @@ function toDefinitionRecord(def: TaskDefinitionRecord): TaskDefinitionRecord {
 export function taskDefinitionLeafText(def: TaskDefinitionRecord, registeredAt: string): string {
   const definition = toDefinitionRecord(def);
   return canonicalJson({ v: 1, kind: 'task-definition', task: def.id, definitionSha256: taskDefinitionDigestOf(definition), definition, registeredAt });
+}
+
+/**
+ * The longest a replay job of a pack-form task can honestly take (replay-spec.ts replayJobBudgetMs), with each run's
+ * harness at its own wall time instead of the compiled-in harness's budget.
+ */
+export function packReplayJobBudgetMs(spec: PackReplaySpec, runs: number): number {
+  const harnessMs = spec.harness.limits.wallTimeMs ?? SCORING_BUDGET.wallTimeMs;
+  return replayJobBudgetMs({ limits: spec.limits }, runs) + runs * Math.max(0, harnessMs - SCORING_BUDGET.wallTimeMs);
 }

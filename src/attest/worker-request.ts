@@ -103,7 +103,8 @@ export const leasedJobSchema = z.object({
     metric: z.object({ name: z.string().max(32), value: z.number().finite() }),
     bundle: sha256RefSchema,
   }),
-  task: z.object({ id: taskIdSchema, policy: z.unknown(), replay: z.unknown() }),
+  /** `pack`: the task pack (task-pack.ts) when the task has one; absent from servers older than packs. */
+  task: z.object({ id: taskIdSchema, policy: z.unknown(), replay: z.unknown(), pack: z.unknown().optional() }),
 });
 
 export type LeasedJob = z.infer<typeof leasedJobSchema>;

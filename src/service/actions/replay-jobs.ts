@@ -8,6 +8,7 @@ import { verifyAttestation } from '../../attest/verify-attestations.ts';
 import { taskPolicySchema } from '../../attest/policy.ts';
 import { toInertText } from '../../attest/inert-text.ts';
 import { replayJobBudgetMs, replaySpecSchema } from '../../attest/replay-spec.ts';
+import { packReplayJobBudgetMs, packReplaySpecSchema } from '../../attest/task-pack.ts';
 import type { AppContext } from '../context.ts';
 import { ServiceError } from '../errors.ts';
 import { authorizeWorker } from '../judging/worker-auth.ts';
@@ -29,7 +30,7 @@ export type LeasedJob = {
   attempt: number;
   leaseExpiresAt: string;
   claim: { id: string; task: string; commit: string; parent: string | null; metric: { name: string; value: number }; bundle: string };
-  task: { id: string; policy: unknown; replay: unknown };
+  task: { id: string; policy: unknown; replay: unknown; pack: unknown };
 };
 
 export async function leaseJob(ctx: AppContext, envelope: unknown): Promise<LeasedJob | null> {
@@ -82,7 +83,9 @@ export async function leaseJob(ctx: AppContext, envelope: unknown): Promise<Leas
         metric: { name: claim!.metricName, value: claim!.metricValue },
         bundle: `sha256:${claim!.bundleSha256}`,
       },
-      task: { id: task!.id, policy: task!.policy, replay: task!.replay },
+      // The pack (when the task has one) names the harness, evaluation and training files the worker fetches by digest
+      // (POST /v1/replay/jobs/{id}/pack-files/{ref}) and checks before running anything.
+      task: { id: task!.id, policy: task!.policy, replay: task!.replay, pack: task!.pack ?? null },
     };
   });
 }
@@ -93,6 +96,8 @@ export async function leaseJob(ctx: AppContext, envelope: unknown): Promise<Leas
  */
 function leaseBudgetMs(policy: unknown, replay: unknown): number {
   const runs = taskPolicySchema.safeParse(policy);
+  const packSpec = packReplaySpecSchema.safeParse(replay);
+  if (packSpec.success) return packReplayJobBudgetMs(packSpec.data, runs.success ? runs.data.runs : 1);
   const spec = replaySpecSchema.safeParse(replay);
   // The policy's seeds, when it fixes them, are exactly its runs (taskPolicySchema refuses anything else).
   return replayJobBudgetMs(spec.success ? spec.data : {}, runs.success ? runs.data.runs : 1);
