@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SingleBar, Presets } from 'cli-progress';
 import { claimIdOf, signClaim, type ClaimPayload } from '../attest/claim.ts';
+import { signIntake } from '../attest/intake.ts';
+import { evidenceDigest } from '../verdict/evidence-digest.ts';
 import { mineStamp, type Stamp } from '../attest/stamp.ts';
 import { ApiError, apiRequest } from './http-client.ts';
 import { defaultKeyPath, readKeyFile } from './key-file.ts';
@@ -60,17 +62,23 @@ export async function submitCommand(argv: string[]): Promise<number> {
     beatsParent: values['beats-parent'],
     metric: { name: metricName, value: metricValue },
     submitter: key.publicKeyHex,
-    createdAt: new Date().toISOString(),
+    // The commit's own date, not the clock: running the same submit twice signs the same bytes, hence one claim.
+    createdAt: committerDate(repo, commit),
     bundle: `sha256:${digest}`,
   };
   const envelope = signClaim(claim, key.secretKey);
   const claimId = claimIdOf(Buffer.from(envelope.payload, 'base64'));
+  // Bound to this evidence and this server's log, so nobody who sees the claim can post it first with other evidence
+  // (burning it in our name) or post it to another deployment (src/attest/intake.ts). Ed25519 is deterministic, so a
+  // resubmission is byte-identical.
+  const audience = await logOrigin(values.server);
+  const intake = signIntake({ claimId, audience, evidence: evidence.map((item) => evidenceDigest(item)) }, key.secretKey, key.publicKeyHex);
   // Without evidence the claim goes to replay and needs a stamp; with evidence, mine only if the server asks.
   let stamp = evidence.length === 0 ? mineWithProgress(claimId, await taskStampBits(values.server, values.task)) : undefined;
   let res;
   for (let attempt = 0; ; attempt++) {
     try {
-      res = await apiRequest<SubmitAnswer>(values.server, 'POST', '/v1/claims', { claim: envelope, evidence, ...(stamp ? { stamp } : {}) });
+      res = await apiRequest<SubmitAnswer>(values.server, 'POST', '/v1/claims', { claim: envelope, intake, evidence, ...(stamp ? { stamp } : {}) });
       break;
     } catch (e) {
       const required = e instanceof ApiError ? e.details.requiredBits : undefined;
@@ -118,6 +126,17 @@ function mineWithProgress(claimId: string, bits: number): Stamp | undefined {
     bar.stop();
   }
   return stamp;
+}
+
+/** The log origin the server signs its checkpoints with: the audience our intake names. */
+async function logOrigin(server: string): Promise<string> {
+  const res = await apiRequest<{ origin: string }>(server, 'GET', '/v1/log/key');
+  return res.body.origin;
+}
+
+/** The committer date as the claim schema wants it (UTC, milliseconds), from git's strict ISO form. */
+function committerDate(repo: string, commit: string): string {
+  return new Date(git(repo, ['show', '-s', '--format=%cI', commit]).trim()).toISOString();
 }
 
 async function taskMetricName(server: string, task: string): Promise<string> {

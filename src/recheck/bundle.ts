@@ -26,9 +26,13 @@ export const bundleSchema = z.object({
     submitter: z.string().max(64),
     status: z.string().max(32),
     method: z.string().max(32).nullable(),
+    // When the server received the claim: the evidence stored at that instant is what came with it.
+    receivedAt: iso,
     history: z.array(verdictEntrySchema).max(1000),
   }),
   envelope: z.unknown(),
+  /** The submitter's intake envelope (src/attest/intake.ts); null for a claim stored before intakes existed. */
+  intake: z.unknown(),
   evidence: z
     .array(z.object({ kind: z.string().max(32), digest: z.string().max(64), body: z.unknown(), receivedAt: iso }))
     .max(64),

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { fromBase64, utf8 } from '../attest/bytes.ts';
 import { verifyClaimEnvelope, type ClaimPayload } from '../attest/claim.ts';
+import { verifyIntakeEnvelope } from '../attest/intake.ts';
 import { taskPolicySchema, type TaskPolicy } from '../attest/policy.ts';
 import { toEffectiveVerifierKey, type VerifierKey } from '../attest/registry.ts';
 import { judgeAttestations, perSeedMeans, type Judgement } from '../attest/verify-attestations.ts';
@@ -44,6 +45,10 @@ export async function checkClaimBundle(input: ClaimCheckInput): Promise<Check[]>
   // 2. What the server shows (and ranks the leaderboard by) must be what was signed: a metric edited in the
   //    database would otherwise move an entry up the board.
   checks.push(checkClaimFields(bundle, claim, claimId));
+
+  // 2b. The evidence that came with the claim is what its submitter signed, for this log: neither the server nor
+  //     whoever posted the claim first added, dropped or swapped an item in the submitter's name.
+  checks.push(checkIntake(bundle, claimId, claim.submitter, input.checkpoint.origin));
 
   // 3. Evidence bodies hash to the digests the verdicts name.
   const badDigests = bundle.evidence.filter((e) => evidenceDigest(e.body) !== e.digest);
@@ -99,6 +104,31 @@ export async function checkClaimBundle(input: ClaimCheckInput): Promise<Check[]>
     checks.push(fail('verdict.status', `the claim shows ${bundle.claim.status}/${bundle.claim.method} but its latest logged verdict is ${latest.status}/${latest.method}`));
   }
   return checks;
+}
+
+/**
+ * The submitter's intake envelope against the evidence stored with the claim and the log's origin. Evidence is listed
+ * in the order it was stored, and what came with the claim was stored first, in one transaction; attestations and
+ * replays that came later follow it. So the first items must be exactly the ones the submitter signed, in order.
+ */
+function checkIntake(bundle: ClaimBundle, claimId: string, submitter: string, origin: string): Check {
+  if (bundle.intake === null || bundle.intake === undefined) {
+    return fail('claim.intake', 'no intake signature: nothing shows the submitter sent the evidence this claim was judged on');
+  }
+  // The count only picks which items to compare: the signature check below covers the exact list.
+  const sent = bundle.evidence.slice(0, signedEvidenceCount(bundle.intake)).map((e) => e.digest);
+  const checked = verifyIntakeEnvelope(bundle.intake, { claimId, submitter, audience: origin, evidenceDigests: sent });
+  if (!checked.ok) return fail('claim.intake', `${checked.reason}: ${checked.message}`);
+  return pass('claim.intake', `the submitter signed this claim's ${sent.length} evidence item(s) for ${origin}`);
+}
+
+function signedEvidenceCount(intake: unknown): number {
+  try {
+    const payload = JSON.parse(Buffer.from((intake as { payload: string }).payload, 'base64').toString('utf8')) as { evidence?: unknown };
+    return Array.isArray(payload.evidence) ? payload.evidence.length : 0;
+  } catch {
+    return 0;
+  }
 }
 
 function checkClaimFields(bundle: ClaimBundle, claim: ClaimPayload, claimId: string): Check {

@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   bad_signature: 401,
   submitter_mismatch: 401,
+  // The submitter's intake envelope (src/attest/intake.ts) is missing, malformed, or not signed by the submitter.
+  bad_intake: 401,
   unauthorized: 401,
   forbidden: 403,
   submitter_banned: 403,
@@ -26,6 +28,10 @@ export const ERROR_STATUS = {
   unknown_blob: 422,
   digest_mismatch: 422,
   metric_mismatch: 422,
+  // The intake names another claim, or other evidence than the request carries.
+  intake_mismatch: 422,
+  // The intake was signed for another deployment's log.
+  wrong_audience: 422,
   // A beats-parent claim the task's policy cannot test (one run per claim, or no parent named).
   beats_parent_untestable: 422,
   bad_attestation: 422,
@@ -33,6 +39,8 @@ export const ERROR_STATUS = {
   bad_task: 422,
   conflict: 409,
   task_exists: 409,
+  // The same claim is already stored with other evidence: a claim is judged once, on what first came with it.
+  claim_evidence_differs: 409,
   verifier_key_exists: 409,
   rate_limited: 429,
   pending_limit: 429,

@@ -16,7 +16,7 @@ import { replayAttestation } from '../helpers/attestations.ts';
 import { mineStamp } from '../../src/attest/stamp.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
-import { newKey, postJson, putBlob, sha256Hex, signedClaim, type TestKey } from '../helpers/claims.ts';
+import { newKey, postJson, putBlob, sha256Hex, signedClaim, withIntake, type TestKey } from '../helpers/claims.ts';
 
 const auth = { authorization: `Bearer ${OPERATOR_TOKEN}` };
 const CLAIMED = 90;
@@ -71,11 +71,11 @@ describe.each(databaseKinds())('attestations API on %s', (kind) => {
 
   /** POST /v1/claims, mining the proof-of-work stamp the server asks for when the claim would go to replay. */
   async function submit(envelope: DsseEnvelope, evidence: unknown[] = []) {
-    const first = await postJson(app, '/v1/claims', { claim: envelope, evidence });
+    const first = await postJson(app, '/v1/claims', withIntake({ claim: envelope, evidence }));
     if (first.status !== 428) return first;
     const required = ((await first.json()) as ErrorJson).error.details?.requiredBits as number;
     const { stamp } = mineStamp(idOf(envelope), required);
-    return postJson(app, '/v1/claims', { claim: envelope, evidence, stamp });
+    return postJson(app, '/v1/claims', withIntake({ claim: envelope, evidence, stamp }));
   }
 
   async function postClaim(metric = CLAIMED) {

@@ -69,7 +69,7 @@ describe.each(databaseKinds())('beats-parent claims on %s', (kind) => {
     const envelope = signedClaim(submitter, { task, commit: over.commit, parent: over.parent ?? null, beatsParent: over.beatsParent ?? false, metric: { name: 'bpb', value: over.value }, createdAt: new Date().toISOString() });
     const id = claimIdOf(Buffer.from(envelope.payload, 'base64'));
     const evidence = runs ? [attest(alice, id, over.commit, runs, task), attest(bob, id, over.commit, runs, task)] : [];
-    const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, envelope, evidence));
+    const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, submitter, envelope, evidence));
     return { id, res };
   }
   const read = async (id: string) => (await (await app.request(`/v1/claims/${id}`)).json()) as ClaimJson;

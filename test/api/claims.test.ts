@@ -6,7 +6,7 @@ import { recordVerdict } from '../../src/service/storage/record-verdict.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
-import { claimPayload, newKey, postJson, putBlob, sha256Hex, signedClaim, stampedClaimBody } from '../helpers/claims.ts';
+import { claimPayload, newKey, postJson, putBlob, sha256Hex, signedClaim, stampedClaimBody, withIntake } from '../helpers/claims.ts';
 import { signClaim } from '../../src/attest/claim.ts';
 
 const auth = { authorization: `Bearer ${OPERATOR_TOKEN}` };
@@ -35,15 +35,15 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
   it('accepts a signed claim without evidence as pending, queues a replay, and is idempotent', async () => {
     const key = newKey();
     const envelope = signedClaim(key, { commit: 'a'.repeat(40) });
-    const unstamped = await postJson(app, '/v1/claims', { claim: envelope, evidence: [] });
+    const unstamped = await postJson(app, '/v1/claims', withIntake({ claim: envelope, evidence: [] }, key));
     expect(unstamped.status).toBe(428);
-    const first = await postJson(app, '/v1/claims', await stampedClaimBody(app, envelope));
+    const first = await postJson(app, '/v1/claims', await stampedClaimBody(app, key, envelope));
     expect(first.status).toBe(202);
     const body = (await first.json()) as { id: string; status: string; created: boolean };
     expect(body).toMatchObject({ status: 'pending', created: true });
     expect(body.id).toBe(sha256Hex(Buffer.from(envelope.payload, 'base64')));
 
-    const again = await postJson(app, '/v1/claims', { claim: envelope, evidence: [] });
+    const again = await postJson(app, '/v1/claims', withIntake({ claim: envelope, evidence: [] }, key));
     expect(again.status).toBe(200);
     expect(await again.json()).toMatchObject({ id: body.id, created: false });
     const [jobs] = await ctx.db.select({ n: count() }).from(replayJobs).where(eq(replayJobs.claimId, body.id));
@@ -68,7 +68,7 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
       [{ metric: { name: 'loss', value: 1 } }, 422, 'metric_mismatch'],
     ];
     for (const [over, status, code] of cases) {
-      const res = await postJson(app, '/v1/claims', { claim: signedClaim(key, over), evidence: [] });
+      const res = await postJson(app, '/v1/claims', withIntake({ claim: signedClaim(key, over), evidence: [] }, key));
       expect(res.status, code).toBe(status);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
     }
@@ -79,9 +79,9 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
   it('refuses a claim by a banned key, and stores nothing of it; its earlier claims stay readable', async () => {
     const key = newKey();
     const earlier = signedClaim(key, { commit: '7a'.repeat(20) });
-    expect((await postJson(app, '/v1/claims', await stampedClaimBody(app, earlier))).status).toBe(202);
+    expect((await postJson(app, '/v1/claims', await stampedClaimBody(app, key, earlier))).status).toBe(202);
     await ctx.db.update(submitterKeys).set({ bannedAt: new Date(), banReason: 'test' }).where(eq(submitterKeys.publicKey, key.hex));
-    const res = await postJson(app, '/v1/claims', { claim: signedClaim(key, { commit: '7b'.repeat(20) }), evidence: [] });
+    const res = await postJson(app, '/v1/claims', withIntake({ claim: signedClaim(key, { commit: '7b'.repeat(20) }), evidence: [] }, key));
     expect(res.status).toBe(403);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('submitter_banned');
     const [n] = await ctx.db.select({ n: count() }).from(claims).where(eq(claims.submitter, key.hex));
@@ -98,7 +98,7 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
       const key = newKey();
       const post = async (commit: string, over = {}) => {
         const envelope = signedClaim(key, { commit: commit.repeat(20), ...over });
-        const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, envelope));
+        const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, key, envelope));
         return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { error?: { code: string } } };
       };
       expect((await post('c1')).status).toBe(202);
@@ -139,7 +139,7 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
       ['2'.repeat(40), 95, '1'.repeat(40)],
       ['3'.repeat(40), 88, '1'.repeat(40)],
     ] as const) {
-      const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, signedClaim(key, { commit, parent, metric: { name: 'correct', value } })));
+      const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, key, signedClaim(key, { commit, parent, metric: { name: 'correct', value } })));
       ids.push(((await res.json()) as { id: string }).id);
     }
     await ctx.db.transaction(async (tx) => {

@@ -19,7 +19,7 @@ import { MAX_ATTESTATION_ITEM_BYTES, MAX_EVIDENCE_BYTES, MAX_EVIDENCE_ITEMS } fr
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
 import { replayAttestation } from '../helpers/attestations.ts';
-import { claimPayload, newKey, postJson, putBlob, sha256Hex, signedClaim } from '../helpers/claims.ts';
+import { claimPayload, newKey, postJson, putBlob, sha256Hex, signedClaim, withIntakeIfKnown } from '../helpers/claims.ts';
 
 const auth = { authorization: `Bearer ${OPERATOR_TOKEN}` };
 const CODES = new Set(Object.keys(ERROR_STATUS));
@@ -76,7 +76,7 @@ describe.each(databaseKinds())('evidence bounds and strict signed JSON on %s', (
 
   const nextCommit = () => sha256Hex(`bounds ${kind} ${++commits}`).slice(0, 40);
   const freshClaim = () => signedClaim(newKey(), { task: TASK, commit: nextCommit() });
-  const post = (body: unknown) => postJson(app, '/v1/claims', body);
+  const post = (body: unknown) => postJson(app, '/v1/claims', withIntakeIfKnown(body));
   // An attestation-shaped item: a DSSE envelope of the in-toto type whose payload is `payloadChars` of base64.
   const attestationItem = (payloadChars: number) => ({
     type: 'attestation',

@@ -12,7 +12,7 @@ import { claimIdOf } from '../../src/attest/claim.ts';
 import { exampleTask } from '../../src/service/example-task.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
-import { newKey, postJson, putBlob, sha256Hex, signedClaim, stampedClaimBody } from '../helpers/claims.ts';
+import { newKey, postJson, putBlob, sha256Hex, signedClaim, stampedClaimBody, withIntake } from '../helpers/claims.ts';
 
 const auth = { authorization: `Bearer ${OPERATOR_TOKEN}` };
 
@@ -46,7 +46,7 @@ describe.each(databaseKinds())('replay queue on %s', (kind) => {
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
       const env = signedClaim(key, { task: 'queue-task', commit: sha256Hex(`${key.hex}${i}`).slice(0, 40), createdAt: new Date(Date.now() + i).toISOString() });
-      const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, env));
+      const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, key, env));
       expect(res.status, await res.clone().text()).toBe(202);
       ids.push(((await res.json()) as { id: string }).id);
     }
@@ -91,21 +91,21 @@ describe.each(databaseKinds())('replay queue on %s', (kind) => {
     const key = newKey();
     const { bits } = await difficulty();
     const a = signedClaim(key, { task: 'queue-task', commit: '9'.repeat(40) });
-    const stampA = (await stampedClaimBody(app, a)).stamp;
+    const stampA = (await stampedClaimBody(app, key, a)).stamp;
     // Pick the other claim so that A's stamp is surely too weak for it (a random stamp passes with odds 2^-bits).
     let b = signedClaim(key, { task: 'queue-task', commit: '8'.repeat(40) });
     for (let i = 0; stampBits(claimIdOf(Buffer.from(b.payload, 'base64')), stampA) >= bits; i++) {
       b = signedClaim(key, { task: 'queue-task', commit: '8'.repeat(40), createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() });
     }
-    const copied = await postJson(app, '/v1/claims', { claim: b, evidence: [], stamp: stampA });
+    const copied = await postJson(app, '/v1/claims', withIntake({ claim: b, evidence: [], stamp: stampA }, key));
     expect(copied.status).toBe(422);
     expect(((await copied.json()) as { error: { code: string } }).error.code).toBe('bad_stamp');
     const idB = claimIdOf(Buffer.from(b.payload, 'base64'));
     let weak = 0;
     while (stampBits(idB, { nonce: weak.toString(16) }) >= bits) weak++;
-    const res = await postJson(app, '/v1/claims', { claim: b, evidence: [], stamp: { nonce: weak.toString(16) } });
+    const res = await postJson(app, '/v1/claims', withIntake({ claim: b, evidence: [], stamp: { nonce: weak.toString(16) } }, key));
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('bad_stamp');
-    const none = await postJson(app, '/v1/claims', { claim: b, evidence: [] });
+    const none = await postJson(app, '/v1/claims', withIntake({ claim: b, evidence: [] }, key));
     expect(none.status).toBe(428);
     expect(await difficulty()).toMatchObject({ bits });
   });

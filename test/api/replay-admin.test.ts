@@ -56,9 +56,10 @@ describe.each(databaseKinds())('parked replay jobs through the API on %s', (kind
   async function submit(task: string, evidence: (claimId: string, commit: string) => unknown[] = () => []) {
     commits += 1;
     const commit = sha256Hex(`parked ${kind} ${commits}`).slice(0, 40);
-    const envelope = signedClaim(newKey(), { task, commit, createdAt: now().toISOString() });
+    const submitter = newKey();
+    const envelope = signedClaim(submitter, { task, commit, createdAt: now().toISOString() });
     const claimId = claimIdOf(Buffer.from(envelope.payload, 'base64'));
-    const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, envelope, evidence(claimId, commit)));
+    const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, submitter, envelope, evidence(claimId, commit)));
     expect(res.status, await res.clone().text()).toBeLessThan(300);
     expect(((await res.json()) as { id: string }).id).toBe(claimId);
     return claimId;

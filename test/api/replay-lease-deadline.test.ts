@@ -37,8 +37,9 @@ describe.each(databaseKinds())('replay lease deadline on %s', (kind) => {
     const task = { ...exampleTask, id: TASK, policy, stampBaseBits: 0, auditFraction: 0, evalSetCommitment: null, replay };
     expect((await postJson(app, '/v1/tasks', task, auth)).status).toBe(201);
     expect((await postJson(app, '/v1/verifier-keys', { name: 'w', operator: 'lab-w', publicKey: worker.hex, tasks: [TASK] }, auth)).status).toBe(201);
-    const envelope = signedClaim(newKey(), { task: TASK, commit: sha256Hex(`deadline ${kind}`).slice(0, 40), createdAt: now().toISOString() });
-    expect((await postJson(app, '/v1/claims', await stampedClaimBody(app, envelope))).status).toBe(202);
+    const submitter = newKey();
+    const envelope = signedClaim(submitter, { task: TASK, commit: sha256Hex(`deadline ${kind}`).slice(0, 40), createdAt: now().toISOString() });
+    expect((await postJson(app, '/v1/claims', await stampedClaimBody(app, submitter, envelope))).status).toBe(202);
   });
   afterAll(async () => close());
 

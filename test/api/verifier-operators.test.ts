@@ -14,7 +14,7 @@ import { replayAttestation } from '../helpers/attestations.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { recheckOverApp } from '../helpers/recheck-app.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
-import { newKey, postJson, putBlob, sha256Hex, signedClaim, type TestKey } from '../helpers/claims.ts';
+import { newKey, postJson, putBlob, sha256Hex, signedClaim, withIntake, type TestKey } from '../helpers/claims.ts';
 
 const auth = { authorization: `Bearer ${OPERATOR_TOKEN}` };
 const REFUSE = 'ops-self-refused';
@@ -58,7 +58,7 @@ describe.each(databaseKinds())('verifier operators on %s', (kind) => {
     const envelope = signedClaim(submitter, { task, commit, metric: { name: 'correct', value: VALUE }, createdAt: new Date().toISOString() });
     const id = claimIdOf(Buffer.from(envelope.payload, 'base64'));
     const items = evidence({ id, commit }).map((e) => ({ type: 'attestation', envelope: e }));
-    const res = await postJson(app, '/v1/claims', { claim: envelope, evidence: items });
+    const res = await postJson(app, '/v1/claims', withIntake({ claim: envelope, evidence: items }));
     expect(res.status, await res.clone().text()).toBeLessThan(300);
     settled.push(id);
     return { id, commit };

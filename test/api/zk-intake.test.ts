@@ -8,7 +8,7 @@ import { signClaim, claimIdOf, type ClaimPayload } from '../../src/attest/claim.
 import { mineStamp } from '../../src/attest/stamp.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext } from '../helpers/context.ts';
-import { newKey, postJson, putBlob, sha256Hex } from '../helpers/claims.ts';
+import { newKey, postJson, putBlob, sha256Hex, withIntake } from '../helpers/claims.ts';
 
 const fixture = JSON.parse(readFileSync(new URL('../zk/fixtures/claim.json', import.meta.url), 'utf8')) as ClaimPayload;
 const evidence = JSON.parse(readFileSync(new URL('../zk/fixtures/valid-evidence.json', import.meta.url), 'utf8')) as { circuit: string };
@@ -23,7 +23,7 @@ describe.each(databaseKinds())('zk evidence at intake on %s', (kind) => {
   let close: () => Promise<void>;
   const claim = (over: Partial<ClaimPayload> = {}) => ({ ...fixture, bundle: `sha256:${sha256Hex('bundle')}`, ...over });
   const submit = async (payload: ClaimPayload, ev: unknown[] = [evidence], secret = fixtureSecret, extra: object = {}) => {
-    const res = await postJson(app, '/v1/claims', { claim: signClaim(payload, secret), evidence: ev, ...extra });
+    const res = await postJson(app, '/v1/claims', withIntake({ claim: signClaim(payload, secret), evidence: ev, ...extra }, secret));
     return { status: res.status, body: (await res.json()) as Answer };
   };
 

@@ -12,7 +12,7 @@ import { claimIdOf, signClaim, type ClaimPayload } from '../../src/attest/claim.
 import { mineStamp } from '../../src/attest/stamp.ts';
 import { hashLeaf, rootFromLeafHashes, equalHashes, verifyCheckpoint, verifyCheckpointConsistency, parseVerifierKey } from '../../src/log/index.ts';
 import { createPostgresDatabase, databaseKinds } from '../helpers/databases.ts';
-import { newKey, sha256Hex } from '../helpers/claims.ts';
+import { DEFAULT_LOG_ORIGIN, newKey, sha256Hex, withIntake } from '../helpers/claims.ts';
 import { startServer, type ServerProcess } from '../helpers/processes.ts';
 
 const OPERATOR_TOKEN = 'fault-test-operator-token-0123456789';
@@ -74,7 +74,7 @@ describe.each(databaseKinds())('SIGKILL under load on %s', (kind) => {
       const i = n++;
       if (i % 4 === 3) {
         const payload = { ...zkClaim, bundle: `sha256:${sha256Hex(BUNDLE)}`, createdAt: new Date(Date.UTC(2026, 10, 27, 9, 0, i)).toISOString() };
-        return { body: { claim: signClaim(payload, zkSecret), evidence: [zkEvidence] }, evidence: 1 };
+        return { body: withIntake({ claim: signClaim(payload, zkSecret), evidence: [zkEvidence] }, zkSecret, DEFAULT_LOG_ORIGIN), evidence: 1 };
       }
       const key = newKey();
       const payload: ClaimPayload = {
@@ -91,7 +91,7 @@ describe.each(databaseKinds())('SIGKILL under load on %s', (kind) => {
       const claim = signClaim(payload, key.secretKey);
       // Enough work for any queue depth this test reaches (one bit per doubling past 8 queued jobs).
       const { stamp } = mineStamp(claimIdOf(Buffer.from(claim.payload, 'base64')), 8);
-      return { body: { claim, evidence: [], stamp }, evidence: 0 };
+      return { body: withIntake({ claim, evidence: [], stamp }, key, DEFAULT_LOG_ORIGIN), evidence: 0 };
     };
 
     const acknowledged: Sent[] = [];

@@ -12,7 +12,7 @@ import { exampleTask } from '../../src/service/example-task.ts';
 import { difficultyFor } from '../../src/service/storage/stamps.ts';
 import { databaseKinds, createPostgresDatabase } from '../helpers/databases.ts';
 import { startServer, type ServerProcess } from '../helpers/processes.ts';
-import { claimPayload, newKey, sha256Hex } from '../helpers/claims.ts';
+import { claimPayload, DEFAULT_LOG_ORIGIN, newKey, sha256Hex, withIntake } from '../helpers/claims.ts';
 
 const TOKEN = 'flood-operator-token-0123456789abcdef';
 const N = 1000;
@@ -53,7 +53,7 @@ describe.each(databaseKinds())('flood of fresh keys against the real server on %
     return Array.from({ length: N }, (_, i) => {
       const key = newKey();
       const envelope = signClaim(claimPayload(key, { task: 'flood', commit: sha256Hex(`${tag} ${i}`).slice(0, 40), bundle: `sha256:${sha256Hex(bundle)}` }), key.secretKey);
-      return { envelope, id: claimIdOf(Buffer.from(envelope.payload, 'base64')) };
+      return { envelope, key, id: claimIdOf(Buffer.from(envelope.payload, 'base64')) };
     });
   }
   async function inBatches<T>(items: T[], f: (t: T) => Promise<void>) {
@@ -65,7 +65,7 @@ describe.each(databaseKinds())('flood of fresh keys against the real server on %
     expect(start).toEqual({ bits: 6, baseBits: 6, queueDepth: 0 });
 
     await inBatches(freshClaims('bare'), async (c) => {
-      const r = await post({ claim: c.envelope, evidence: [] });
+      const r = await post(withIntake({ claim: c.envelope, evidence: [] }, c.key, DEFAULT_LOG_ORIGIN));
       expect(r.status).toBe(428);
       expect(r.body.error?.code).toBe('stamp_required');
     });
@@ -74,7 +74,7 @@ describe.each(databaseKinds())('flood of fresh keys against the real server on %
     await inBatches(freshClaims('weak'), async (c) => {
       let n = 0;
       while (stampBits(c.id, { nonce: n.toString(16) }) >= start.bits) n++;
-      const r = await post({ claim: c.envelope, evidence: [], stamp: { nonce: n.toString(16) } });
+      const r = await post(withIntake({ claim: c.envelope, evidence: [], stamp: { nonce: n.toString(16) } }, c.key, DEFAULT_LOG_ORIGIN));
       expect(r.status).toBe(422);
       expect(r.body.error?.code).toBe('bad_stamp');
     });
@@ -83,14 +83,14 @@ describe.each(databaseKinds())('flood of fresh keys against the real server on %
     const stamped = freshClaims('stamped');
     const first = stamped[0]!;
     const firstStamp = mineStamp(first.id, start.bits).stamp;
-    expect((await post({ claim: first.envelope, evidence: [], stamp: firstStamp })).status).toBe(202);
+    expect((await post(withIntake({ claim: first.envelope, evidence: [], stamp: firstStamp }, first.key, DEFAULT_LOG_ORIGIN))).status).toBe(202);
     // The difficulty rises as they queue: senders mine at what the task will ask once their own batch is queued.
     for (let i = 1; i < stamped.length; i += 25) {
       const now = await stamp();
       const bits = difficultyFor(now.baseBits, now.queueDepth + 25) - 1;
       await Promise.all(
         stamped.slice(i, i + 25).map(async (c) => {
-          const r = await post({ claim: c.envelope, evidence: [], stamp: mineStamp(c.id, bits + 1).stamp });
+          const r = await post(withIntake({ claim: c.envelope, evidence: [], stamp: mineStamp(c.id, bits + 1).stamp }, c.key, DEFAULT_LOG_ORIGIN));
           expect(r.status, JSON.stringify(r.body)).toBe(202);
         }),
       );
@@ -103,7 +103,7 @@ describe.each(databaseKinds())('flood of fresh keys against the real server on %
     const other = freshClaims('copy')[0]!;
     let victim = firstStamp;
     if (stampBits(other.id, victim) >= full.bits) victim = { nonce: 'ffffffff' };
-    const copied = await post({ claim: other.envelope, evidence: [], stamp: victim });
+    const copied = await post(withIntake({ claim: other.envelope, evidence: [], stamp: victim }, other.key, DEFAULT_LOG_ORIGIN));
     expect(copied.body.error?.code).toBe(stampBits(other.id, victim) >= full.bits ? undefined : 'bad_stamp');
   });
 
@@ -114,7 +114,7 @@ describe.each(databaseKinds())('flood of fresh keys against the real server on %
     let retryAfter: string | null = null;
     for (let i = 0; i < 12; i++) {
       const envelope = signClaim(claimPayload(key, { task: 'flood', commit: sha256Hex(`per-key ${i}`).slice(0, 40), bundle: `sha256:${sha256Hex(bundle)}` }), key.secretKey);
-      const r = await post({ claim: envelope, evidence: [], stamp: mineStamp(claimIdOf(Buffer.from(envelope.payload, 'base64')), bits + 1).stamp });
+      const r = await post(withIntake({ claim: envelope, evidence: [], stamp: mineStamp(claimIdOf(Buffer.from(envelope.payload, 'base64')), bits + 1).stamp }, key, DEFAULT_LOG_ORIGIN));
       codes.push(r.status === 202 ? 'ok' : r.body.error!.code);
       if (r.status === 429) retryAfter = r.retryAfter;
     }

@@ -14,6 +14,7 @@ import { mineStamp } from '../../src/attest/stamp.ts';
 import { newWorkerInstanceId, signWorkerRequest } from '../../src/attest/worker-request.ts';
 import type { DsseEnvelope } from '../../src/attest/dsse.ts';
 import { startServer, type ServerProcess } from '../helpers/processes.ts';
+import { logOrigin, withIntake } from '../helpers/claims.ts';
 import { createPostgresDatabase } from '../helpers/databases.ts';
 import { openDatabase } from '../../db/client.ts';
 import type { AppContext } from '../../src/service/context.ts';
@@ -104,7 +105,7 @@ async function submitSigned(
   };
   const envelope = signClaim(payload, submitter.secretKey);
   const id = claimIdOf(fromBase64(envelope.payload, 'payload'));
-  const res = await postClaim(server, id, { claim: envelope, evidence: evidenceFor(id) });
+  const res = await postClaim(server, id, withIntake({ claim: envelope, evidence: evidenceFor(id) }, submitter.secretKey, await logOrigin(server)));
   return { id, commit, status: String(res.status), envelope };
 }
 
@@ -119,8 +120,9 @@ export async function submitZkFixture(server: string): Promise<SubmittedClaim> {
   const fixture = JSON.parse(readFileSync(join(dir, 'claim.json'), 'utf8')) as ClaimPayload;
   const evidence = JSON.parse(readFileSync(join(dir, 'valid-evidence.json'), 'utf8')) as unknown;
   const payload = { ...fixture, bundle: await uploadBundle(server, fixture.commit) };
-  const envelope = signClaim(payload, new Uint8Array(32).fill(7));
-  const res = await call(server, 'POST', '/v1/claims', { claim: envelope, evidence: [evidence] });
+  const fixtureSecret = new Uint8Array(32).fill(7);
+  const envelope = signClaim(payload, fixtureSecret);
+  const res = await call(server, 'POST', '/v1/claims', withIntake({ claim: envelope, evidence: [evidence] }, fixtureSecret, await logOrigin(server)));
   return { id: claimIdOf(fromBase64(envelope.payload, 'payload')), commit: payload.commit, status: String(res.status), envelope };
 }
 

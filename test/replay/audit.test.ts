@@ -13,7 +13,7 @@ import { sandboxOrSkip } from '../helpers/sandbox-gate.ts';
 import { exampleTask } from '../../src/service/example-task.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
-import { newKey, postJson, putBlob, sha256Hex, signedClaim, type TestKey } from '../helpers/claims.ts';
+import { newKey, postJson, putBlob, sha256Hex, signedClaim, withIntake, type TestKey } from '../helpers/claims.ts';
 import { serveApp } from '../helpers/http-server.ts';
 import { hostScore, makeDigitsRepo } from '../helpers/digits-repo.ts';
 
@@ -91,7 +91,7 @@ describe.skipIf(!sandboxReady).each(databaseKinds())('audit replays on %s', (kin
   async function attestedClaim(value: number, createdAt: string) {
     const env = signedClaim(submitter, { task: 'digits-audited', commit: repo.commit, bundle: `sha256:${sha256Hex(repo.bundle)}`, metric: { name: 'correct', value }, createdAt });
     const id = claimIdOf(Buffer.from(env.payload, 'base64'));
-    const res = await postJson(app, '/v1/claims', { claim: env, evidence: [attestation(alice, id, value), attestation(bob, id, value)] });
+    const res = await postJson(app, '/v1/claims', withIntake({ claim: env, evidence: [attestation(alice, id, value), attestation(bob, id, value)] }));
     const body = (await res.json()) as { id: string; status: string; verdict: { method: string } | null };
     expect(body.status, JSON.stringify(body)).toBe('verified');
     expect(body.verdict?.method).toBe('attested');

@@ -55,7 +55,7 @@ describe.skipIf(!sandboxReady).each(databaseKinds())('replay through a real work
   async function submitFor(r: { commit: string; bundle: Buffer }, value: number) {
     await putBlob(app, r.bundle);
     const env = signedClaim(submitter, { commit: r.commit, bundle: `sha256:${sha256Hex(r.bundle)}`, metric: { name: 'correct', value }, createdAt: new Date().toISOString() });
-    const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, env));
+    const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, submitter, env));
     expect(res.status).toBe(202);
     return ((await res.json()) as { id: string }).id;
   }

@@ -3,7 +3,7 @@
 // upload a bundle and submit a stamped claim (submitter), and read the claim back.
 import { claimIdOf, signClaim } from '../../src/attest/claim.ts';
 import { mineStamp } from '../../src/attest/stamp.ts';
-import { sha256Hex, type TestKey } from '../helpers/claims.ts';
+import { logOrigin, sha256Hex, withIntake, type TestKey } from '../helpers/claims.ts';
 
 export type ReplayLimits = { wallTimeMs?: number; memoryBytes?: number; cpuSeconds?: number; diskBytes?: number };
 
@@ -84,7 +84,7 @@ export async function submitReplayClaim(url: string, submitter: TestKey, claim: 
   );
   const task = (await expectStatus(await request(url, `/v1/tasks/${claim.task}`), 200, 'read task')) as { stamp: { bits: number } };
   const claimId = claimIdOf(Buffer.from(envelope.payload, 'base64'));
-  const body = { claim: envelope, evidence: [], stamp: mineStamp(claimId, task.stamp.bits).stamp };
+  const body = withIntake({ claim: envelope, evidence: [], stamp: mineStamp(claimId, task.stamp.bits).stamp }, submitter, await logOrigin(url));
   const created = (await expectStatus(await request(url, '/v1/claims', { method: 'POST', json: body }), 202, 'submit claim')) as { id: string };
   return created.id;
 }

@@ -11,7 +11,7 @@ import { intakeBatchStats, storeCheckedClaim, type CheckedClaim } from '../../sr
 import { latestCheckpoint } from '../../src/service/views/log-read.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext } from '../helpers/context.ts';
-import { newKey, putBlob, signedClaim } from '../helpers/claims.ts';
+import { newKey, putBlob, signedClaim, withIntake } from '../helpers/claims.ts';
 
 let commitSeq = 0;
 const nextCommit = () => (++commitSeq).toString(16).padStart(40, '0');
@@ -25,6 +25,7 @@ function zkChecked(over: Partial<ClaimPayload> = {}, statements: string[] = [nex
     claimId: checked.claimId,
     claim: checked.claim,
     envelope,
+    intakeEnvelope: withIntake({ claim: envelope, evidence: [] }).intake,
     items: [],
     judgement: {
       settled: true,

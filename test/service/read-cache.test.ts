@@ -30,7 +30,7 @@ import { getTaskPage, listTaskSummaries } from '../../src/service/views/task-pag
 import { listTasks } from '../../src/service/actions/tasks.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
 import { databaseKinds } from '../helpers/databases.ts';
-import { newKey, postJson, putBlob, sha256Hex, signedClaim, type TestKey } from '../helpers/claims.ts';
+import { newKey, postJson, putBlob, sha256Hex, signedClaim, withIntake, type TestKey } from '../helpers/claims.ts';
 
 /** A listener driven by hand: the in-memory fake of Database.listen. */
 function fakeListener() {
@@ -218,10 +218,10 @@ describe.each(databaseKinds())('read cache on %s', (kind) => {
       type: 'attestation',
       envelope: replayAttestation(key, { claimId: id, commit, value, now: new Date(now) }),
     }));
-    let res = await postJson(app, '/v1/claims', { claim: envelope, evidence });
+    let res = await postJson(app, '/v1/claims', withIntake({ claim: envelope, evidence }));
     if (res.status === 428) {
       const bits = ((await res.json()) as { error: { details: { requiredBits: number } } }).error.details.requiredBits;
-      res = await postJson(app, '/v1/claims', { claim: envelope, evidence, stamp: mineStamp(id, bits).stamp });
+      res = await postJson(app, '/v1/claims', withIntake({ claim: envelope, evidence, stamp: mineStamp(id, bits).stamp }));
     }
     expect(res.status, await res.clone().text()).toBeLessThan(300);
     expect(((await res.json()) as { status: string }).status).toBe('verified');

@@ -7,17 +7,18 @@ import type { AppContext } from '../../src/service/context.ts';
 import { recordVerdict } from '../../src/service/storage/record-verdict.ts';
 import type { Verdict } from '../../src/verdict/verdict.ts';
 import { evidenceDigest } from '../../src/verdict/evidence-digest.ts';
-import { newKey, postJson, putBlob, signedClaim, type TestKey } from '../helpers/claims.ts';
+import { newKey, postJson, putBlob, signedClaim, withIntake, type TestKey } from '../helpers/claims.ts';
 
 export const commitOf = (pair: string) => pair.repeat(20);
 
 export type Seeded = Awaited<ReturnType<typeof seedLeaderboard>>;
 
 export async function submitPending(app: Api, key: TestKey, commit: string, value: number, parent: string | null = null) {
-  const res = await postJson(app, '/v1/claims', {
-    claim: signedClaim(key, { commit, parent, metric: { name: 'correct', value }, createdAt: new Date().toISOString() }),
-    evidence: [],
-  });
+  const res = await postJson(
+    app,
+    '/v1/claims',
+    withIntake({ claim: signedClaim(key, { commit, parent, metric: { name: 'correct', value }, createdAt: new Date().toISOString() }), evidence: [] }),
+  );
   if (res.status !== 202) throw new Error(`seed claim refused: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { id: string }).id;
 }

@@ -28,6 +28,8 @@ export type CheckedClaim = {
   claim: ClaimPayload;
   /** The envelope exactly as it verified. */
   envelope: object;
+  /** The submitter's intake envelope exactly as it verified (src/attest/intake.ts). */
+  intakeEnvelope: object;
   items: EvidenceItem[];
   judgement: IntakeJudgement;
   stampWork: number;
@@ -207,6 +209,7 @@ function claimRow(c: CheckedClaim) {
     metricValue: c.claim.metric.value,
     bundleSha256: c.claim.bundle.slice('sha256:'.length),
     envelope: c.envelope,
+    intakeEnvelope: c.intakeEnvelope,
     claimedAt: new Date(c.claim.createdAt),
     receivedAt: c.receivedAt,
     status: 'pending',

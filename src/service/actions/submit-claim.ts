@@ -2,6 +2,9 @@
 import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { verifyClaimEnvelope, type ClaimPayload, type ClaimRejection } from '../../attest/claim.ts';
+import { sameDigests, verifyIntakeEnvelope, type IntakePayload } from '../../attest/intake.ts';
+import { fromBase64 } from '../../attest/bytes.ts';
+import { evidenceDigest } from '../../verdict/evidence-digest.ts';
 import { blobs, circuits, claims, submitterKeys, tasks } from '../../../db/schema.ts';
 import type { AppContext } from '../context.ts';
 import { taskPolicySchema } from '../../attest/policy.ts';
@@ -21,6 +24,10 @@ import type { ClaimStatus } from '../../verdict/verdict.ts';
 export const submitClaimSchema = z
   .object({
     claim: z.unknown(),
+    // The submitter's signature over this claim's id, the digests of exactly this evidence, and this log's origin
+    // (src/attest/intake.ts): without it a copied claim could be posted first with junk evidence, or elsewhere.
+    // Optional in the schema only so that a claim's own faults are named first; intake refuses a missing one.
+    intake: z.unknown().optional(),
     // Each item by its type, strict: nothing the judges would not read is ever stored (src/service/judging/evidence-item.ts).
     evidence: z.array(evidenceItemSchema).max(MAX_EVIDENCE_ITEMS).default([]),
     // Proof of work, required only when the claim would go to replay (no evidence that settles it cheaply).
@@ -51,11 +58,21 @@ export async function submitClaim(ctx: AppContext, input: SubmitClaimInput, clie
   const checked = verifyClaimEnvelope(input.claim);
   if (!checked.ok) throw new ServiceError(CLAIM_REJECTION_CODES[checked.reason], checked.message);
   const { claim, claimId } = checked;
+  const digests = items.map((item) => evidenceDigest(item));
+  const intake = verifyIntakeEnvelope(input.intake, { claimId, submitter: claim.submitter, audience: ctx.logSigner.origin, evidenceDigests: digests });
+  if (!intake.ok) throw new ServiceError(intake.reason, intake.message);
 
   const keyLimit = { perWindow: ctx.config.limits.claimsPerKeyPerMinute, windowSeconds: 60 };
   const keyWindow = rateWindow(ctx.now(), keyLimit);
   const facts = await intakeFacts(ctx, claimId, claim, keyWindow);
-  if (facts?.existing) return { claimId, status: facts.existing as ClaimStatus, created: false, verdict: null };
+  if (facts?.existing) {
+    // Only the owner can sign an intake, so a stored claim was posted by its owner: the same evidence again is the same
+    // submission (idempotent); other evidence is refused rather than silently dropped.
+    if (facts.existingIntake && !sameDigests(storedIntakeEvidence(facts.existingIntake), digests)) {
+      throw new ServiceError('claim_evidence_differs', 'this claim is already stored with other evidence; it was judged on that evidence', { claimId });
+    }
+    return { claimId, status: facts.existing as ClaimStatus, created: false, verdict: null };
+  }
   if (!facts) throw new ServiceError('unknown_task', `claim names unknown task ${claim.task}`);
   const { task } = facts;
   if (claim.metric.name !== task.metricName) {
@@ -74,7 +91,12 @@ export async function submitClaim(ctx: AppContext, input: SubmitClaimInput, clie
   const judgement = await judgeEvidence(ctx, task, { ...claim, claimId }, items, { circuits: facts.circuits, parentRuns });
   const stampWork = judgement.settled ? 0 : await checkStamp(ctx, task, claimId, input.stamp);
   // Stored with the claims that arrive alongside it, in one transaction (src/service/actions/intake-batch.ts).
-  return storeCheckedClaim(ctx, { claimId, claim, envelope: input.claim as object, items, judgement, stampWork, receivedAt: ctx.now() });
+  return storeCheckedClaim(ctx, { claimId, claim, envelope: input.claim as object, intakeEnvelope: input.intake as object, items, judgement, stampWork, receivedAt: ctx.now() });
+}
+
+/** The evidence digests of an intake envelope that verified when it was stored. */
+function storedIntakeEvidence(envelope: { payload: string }): string[] {
+  return (JSON.parse(Buffer.from(fromBase64(envelope.payload, 'intake.payload')).toString('utf8')) as IntakePayload).evidence;
 }
 
 /**
@@ -133,6 +155,7 @@ async function intakeFacts(ctx: AppContext, claimId: string, claim: ClaimPayload
     .select({
       task: tasks,
       existing: sql<string | null>`(select ${claims.status} from ${claims} where ${claims.id} = ${claimId})`,
+      existingIntake: sql<{ payload: string } | null>`(select ${claims.intakeEnvelope} from ${claims} where ${claims.id} = ${claimId})`,
       hasBlob: sql<boolean>`${hasBlob}`,
       banned: sql<boolean>`${banned}`,
       pending: sql<number>`(select count(*)::integer from ${claims} where ${claims.submitter} = ${claim.submitter} and ${claims.status} = 'pending')`,

@@ -20,6 +20,8 @@ export async function getClaimBundle(ctx: AppContext, claimId: string) {
   return {
     claim: toClaimJson(view, ctx.now()),
     envelope: view.claim.envelope,
+    // The submitter's signature binding the claim to the evidence it came with and to this log (src/attest/intake.ts).
+    intake: view.claim.intakeEnvelope,
     evidence: view.evidence.map((e) => ({ kind: e.kind, digest: e.digest, body: e.body, receivedAt: e.receivedAt.toISOString() })),
     task: {
       id: task.id,
