@@ -2,7 +2,8 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { join } from 'node:path';
 import { openDatabase, type Database } from '../db/client.ts';
-import { FsBlobStore } from './blobs/blob-store.ts';
+import { FsBlobStore, type BlobStore } from './blobs/blob-store.ts';
+import { PgBlobStore } from './blobs/pg-blob-store.ts';
 import { createApp } from './api/app.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './service/context.ts';
@@ -40,7 +41,7 @@ export async function buildContext(config: Config, database: Database, secrets: 
   return {
     db: database.db,
     driver: database.driver,
-    blobs: new FsBlobStore(join(config.dataDir, 'blobs')),
+    blobs: blobStoreFor(config, database),
     config: { ...config, operatorToken: secrets.operatorToken },
     now: () => new Date(),
     logSigner: { origin: config.logOrigin, secretKey: secrets.logSecretKey, publicKey: secrets.logPublicKey },
@@ -49,11 +50,24 @@ export async function buildContext(config: Config, database: Database, secrets: 
   };
 }
 
+/**
+ * On PostgreSQL the blobs live in the database, where every API process and machine reaches them; what an earlier
+ * single-machine setup left in the data folder is still served from there. PGlite is one process: its data folder.
+ */
+function blobStoreFor(config: Config, database: Database): BlobStore {
+  const folder = new FsBlobStore(join(config.dataDir, 'blobs'));
+  return database.driver === 'postgres' ? new PgBlobStore(database.db, folder) : folder;
+}
+
+/** Chunks of an upload cut off by a crash are removed after this long (an upload in progress is younger). */
+const ORPHAN_CHUNK_AGE_MS = 6 * 3600_000;
+
 export async function startService(config: Config, log: (line: string) => void = console.log): Promise<RunningService> {
   const secrets = loadSecrets(config.dataDir);
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   const ctx = await buildContext(config, database, secrets);
   await seedExampleTask(ctx);
+  if (ctx.blobs instanceof PgBlobStore) await ctx.blobs.sweepOrphans(ORPHAN_CHUNK_AGE_MS);
   const logger = createLogger(config.logLevel);
   const stale = await staleExampleCircuit(ctx);
   if (stale) {
