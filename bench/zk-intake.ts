@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { toHex } from '../src/attest/bytes.ts';
-import { signClaim, type ClaimPayload } from '../src/attest/claim.ts';
+import { claimIdOf, signClaim, type ClaimPayload } from '../src/attest/claim.ts';
+import { signIntake } from '../src/attest/intake.ts';
+import { evidenceDigest } from '../src/verdict/evidence-digest.ts';
 import { ed25519PublicKey } from '../src/attest/ed25519.ts';
 import { loadConfig } from '../src/config.ts';
 import { startService } from '../src/server.ts';
@@ -49,7 +51,11 @@ let serial = 0;
 function body(): string {
   serial += 1;
   const claim: ClaimPayload = { ...base, bundle: bundleRef, createdAt: new Date(Date.UTC(2026, 10, 27, 8, 0, 0, serial)).toISOString() };
-  return JSON.stringify({ claim: signClaim(claim, secret), evidence: [evidence] });
+  const envelope = signClaim(claim, secret);
+  const claimId = claimIdOf(Buffer.from(envelope.payload, 'base64'));
+  // The submitter's intake binds the claim to this evidence and this log (src/attest/intake.ts).
+  const intake = signIntake({ claimId, audience: service.ctx.logSigner.origin, evidence: [evidenceDigest(evidence)] }, secret, base.submitter);
+  return JSON.stringify({ claim: envelope, intake, evidence: [evidence] });
 }
 
 async function post(b: string): Promise<void> {
