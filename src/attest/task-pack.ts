@@ -320,3 +320,15 @@ export function packReplayJobBudgetMs(spec: PackReplaySpec, runs: number): numbe
   const harnessMs = spec.harness.limits.wallTimeMs ?? SCORING_BUDGET.wallTimeMs;
   return replayJobBudgetMs({ limits: spec.limits }, runs) + runs * Math.max(0, harnessMs - SCORING_BUDGET.wallTimeMs);
 }
+
+/** What an attestation's environment must name for a pack-form task: the pack's two digests. */
+export type EnvironmentPins = { harnessSha256: string; datasetSha256: string };
+
+/**
+ * The pins attestations of a task are judged against, from its stored pack; null for a task without a pack (its
+ * attestations name whatever harness digests the verifier computed, and are not compared).
+ */
+export function environmentPinsOf(pack: unknown): EnvironmentPins | null {
+  const parsed = taskPackSchema.safeParse(pack);
+  return parsed.success ? { harnessSha256: parsed.data.harnessSha256, datasetSha256: parsed.data.evalDataSha256 } : null;
+}

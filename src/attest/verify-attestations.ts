@@ -9,6 +9,7 @@ import { allowedShortfall, describeTolerance, shortfall, type TaskPolicy } from 
 import { isRevokedAt, judgeKeyUse, type KeyDenial, type KeyUse, type VerifierKey } from './registry.ts';
 import { IN_TOTO_PAYLOAD_TYPE, MAX_STATEMENT_BYTES, parseReplayStatement, type ReplayStatement, type Run } from './statement.ts';
 import { mean, tTestOneSided } from './stats.ts';
+import type { EnvironmentPins } from './task-pack.ts';
 import { firstIssue } from './validation.ts';
 
 /** The closed set of reasons an attestation, or one signature on it, does not count. */
@@ -28,6 +29,7 @@ export const ATTESTATION_REJECTIONS = [
   'claim_mismatch',
   'metric_mismatch',
   'runs_mismatch',
+  'environment_mismatch',
   'duplicate_signature',
   'duplicate_verifier',
   'duplicate_attestation',
@@ -254,6 +256,8 @@ export type JudgeInput = {
   policy: TaskPolicy;
   /** The parent commit's runs under this task's policy, for a claim that says it beats its parent. */
   parentRuns?: readonly number[] | null;
+  /** The task pack's digests (task-pack.ts environmentPinsOf); null or absent for a task without a pack. */
+  pins?: EnvironmentPins | null;
   now: Date;
 };
 
@@ -295,6 +299,13 @@ export function judgeAttestations(input: JudgeInput): Judgement {
     const runsProblem = checkRuns(check.statement.predicate.runs, policy);
     if (runsProblem) {
       rejected.push({ index, reason: 'runs_mismatch', message: runsProblem });
+      return;
+    }
+    // A run scored by another harness or on other evaluation data measured something else: it neither verifies nor
+    // contradicts the claim. Without this, a verifier could score on a leaked or easier set and still count.
+    const pinsProblem = checkPins(check.statement.predicate.environment, input.pins ?? null);
+    if (pinsProblem) {
+      rejected.push({ index, reason: 'environment_mismatch', message: pinsProblem });
       return;
     }
     if (seenAttestations.has(check.attestationId) && check.accepted.every((a) => seenSigs.has(a.sig))) {
@@ -395,6 +406,13 @@ function operatorsOwning(registry: readonly VerifierKey[], publicKey: string): S
  * One value per seed: the mean of what the counted verifiers measured for it. Two verifiers re-running the same seed
  * measure one sample twice, not two samples; counting both would make any difference look significant.
  */
+function checkPins(env: { harnessSha256: string; datasetSha256: string }, pins: EnvironmentPins | null): string | null {
+  if (!pins) return null;
+  if (env.harnessSha256 !== pins.harnessSha256) return `harnessSha256 ${env.harnessSha256} is not the task's pin ${pins.harnessSha256}`;
+  if (env.datasetSha256 !== pins.datasetSha256) return `datasetSha256 ${env.datasetSha256} is not the task's pin ${pins.datasetSha256}`;
+  return null;
+}
+
 export function perSeedMeans(counted: readonly { runs: readonly Run[] }[]): number[] {
   const bySeed = new Map<number, number[]>();
   for (const c of counted) for (const r of c.runs) bySeed.set(r.seed, [...(bySeed.get(r.seed) ?? []), r.value]);

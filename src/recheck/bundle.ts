@@ -42,6 +42,8 @@ export const bundleSchema = z.object({
     direction: z.string().max(16),
     policy: z.unknown(),
     replay: z.unknown().optional(),
+    /** The task pack (src/attest/task-pack.ts): attestations count only with its harness and data digests. */
+    pack: z.unknown().optional(),
     circuits: z
       .array(z.object({ id: z.string().max(64), protocol: z.string().max(32), vkeySha256: z.string().max(64), vkey: z.string().max(1 << 20) }).passthrough())
       .max(64),

@@ -8,6 +8,7 @@ import { verifyIntakeEnvelope } from '../attest/intake.ts';
 import { taskPolicySchema, type TaskPolicy } from '../attest/policy.ts';
 import { toEffectiveVerifierKey, type VerifierKey } from '../attest/registry.ts';
 import { judgeAttestations, perSeedMeans, type Judgement } from '../attest/verify-attestations.ts';
+import { environmentPinsOf, type EnvironmentPins } from '../attest/task-pack.ts';
 import { verifyLeafInCheckpoint, type Checkpoint } from '../log/index.ts';
 import { verifyZkEvidence, type ZkCheck } from '../zk/verify.ts';
 import { toZkContext } from '../zk/zk-context.ts';
@@ -83,7 +84,7 @@ export async function checkClaimBundle(input: ClaimCheckInput): Promise<Check[]>
     const all = bundle.evidence.filter((e) => e.kind === 'attestation');
     const at = latest ? new Date(latest.decidedAt) : new Date();
     const parentRuns = parentRunsFrom(bundle, claim, registry.keys, policy.data, at);
-    const judged = judge(claim, claimId, all, registry.keys, policy.data, at, parentRuns);
+    const judged = judge(claim, claimId, all, registry.keys, policy.data, at, parentRuns, environmentPinsOf(bundle.task.pack));
     checks.push(describeAttestations(judged, all.length));
     if (latest) {
       const named = leafChecks.evidenceByIndex.get(latest.logIndex ?? -1);
@@ -214,6 +215,8 @@ function judge(
   policy: TaskPolicy,
   now: Date,
   parentRuns: readonly number[] | null = null,
+  /** The task pack's digests, as the service judges them (task-pack.ts environmentPinsOf). */
+  pins: EnvironmentPins | null = null,
 ): Judgement {
   return judgeAttestations({
     claim,
@@ -223,6 +226,7 @@ function judge(
     policy,
     now,
     parentRuns,
+    pins,
   });
 }
 
@@ -238,7 +242,8 @@ function parentRunsFrom(bundle: ClaimBundle, claim: ClaimPayload, registry: Veri
   if (!signed.ok || signed.claimId !== parent.id || signed.claim.task !== claim.task || signed.claim.commit !== claim.parent) return null;
   // What the parent had when the child's verdict was decided: an attestation it received later played no part.
   const held = parent.evidence.filter((e) => e.kind === 'attestation' && Date.parse(e.receivedAt) <= now.getTime());
-  const counted = judge(signed.claim, parent.id, held, registry, parent.method === 'replayed' ? replayPolicy(policy) : policy, now).counted;
+  const pins = environmentPinsOf(bundle.task.pack);
+  const counted = judge(signed.claim, parent.id, held, registry, parent.method === 'replayed' ? replayPolicy(policy) : policy, now, null, pins).counted;
   return perSeedMeans(counted);
 }
 
@@ -348,7 +353,7 @@ function checkVerdictRule(
   const items = bundle.evidence.filter((e) => (named ?? []).includes(e.digest));
   const att = items.filter((e) => e.kind === 'attestation');
   const at = new Date(v.decidedAt);
-  const judged = (p: TaskPolicy): Judgement => judge(claim, claimId, att, registry, p, at, parentRuns);
+  const judged = (p: TaskPolicy): Judgement => judge(claim, claimId, att, registry, p, at, parentRuns, environmentPinsOf(bundle.task.pack));
   const event = eventBehind(v, previous, items, zk, judged, policy);
   if (!event) return warn(id, `${label}: this reason is not re-derivable from the bundle`);
   const decision = nextVerdict(previous, event);

@@ -82,7 +82,9 @@ async function refuseIfAddsNothing(
   const index = held.length;
   const own = judged.rejected.filter((r) => r.index === index && NOTHING_ADDED.has(r.reason));
   const first = own[0];
-  if (first && (first.reason === 'runs_mismatch' || first.reason === 'duplicate_attestation')) throw refusal(first.reason, first.message);
+  if (first && (first.reason === 'runs_mismatch' || first.reason === 'environment_mismatch' || first.reason === 'duplicate_attestation')) {
+    throw refusal(first.reason, first.message);
+  }
   if (judged.counted.some((c) => c.index === index)) return;
   const policy = taskPolicySchema.parse(task!.policy);
   if (!withinTolerance(policy, payload.metric.value, mean(runs.map((r) => r.value)))) return;
@@ -111,6 +113,7 @@ async function judgeStoredAttestations(tx: Tx, claim: ClaimRow, registry: Verifi
 
 const NOTHING_ADDED = new Set<AttestationRejection>([
   'runs_mismatch',
+  'environment_mismatch',
   'duplicate_attestation',
   'duplicate_signature',
   'duplicate_verifier',

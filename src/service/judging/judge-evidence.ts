@@ -3,6 +3,7 @@
 import { evidenceDigest } from '../../verdict/evidence-digest.ts';
 import { judgeAttestations } from '../../attest/verify-attestations.ts';
 import { taskPolicySchema } from '../../attest/policy.ts';
+import { environmentPinsOf } from '../../attest/task-pack.ts';
 import type { VerifierKey } from '../../attest/registry.ts';
 import type { AppContext } from '../context.ts';
 import type { TaskRow } from '../actions/tasks.ts';
@@ -68,5 +69,6 @@ export function judgeAttestationItems(
     policy: taskPolicySchema.parse(task.policy),
     now,
     parentRuns,
+    pins: environmentPinsOf(task.pack),
   });
 }

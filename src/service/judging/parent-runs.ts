@@ -8,6 +8,7 @@ import type { ClaimPayload } from '../../attest/claim.ts';
 import { taskPolicySchema } from '../../attest/policy.ts';
 import type { VerifierKey } from '../../attest/registry.ts';
 import { judgeAttestations, perSeedMeans } from '../../attest/verify-attestations.ts';
+import { environmentPinsOf } from '../../attest/task-pack.ts';
 import { replayPolicy } from '../../verdict/rules.ts';
 import { claimPayloadOf } from './claim-payload.ts';
 import type { TaskRow } from '../actions/tasks.ts';
@@ -34,6 +35,7 @@ export async function parentRunsOf(
     registry,
     policy: parent.claim.method === 'replayed' ? replayPolicy(policy) : policy,
     now,
+    pins: environmentPinsOf(task.pack),
   });
   return perSeedMeans(judged.counted);
 }

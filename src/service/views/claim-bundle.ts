@@ -29,6 +29,7 @@ export async function getClaimBundle(ctx: AppContext, claimId: string) {
       direction: task.direction,
       policy: task.policy,
       replay: task.replay,
+      pack: task.pack,
       evalSetCommitment: task.evalSetCommitment,
       circuits: taskCircuits.map((k) => ({ id: k.id, protocol: k.protocol, vkeySha256: k.vkeySha256, vkey: k.vkey, params: k.params })),
     },

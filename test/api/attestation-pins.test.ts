@@ -1,0 +1,139 @@
+// Attestations of a task registered with a pack count only when their environment names the pack's digests
+// (harnessSha256, and datasetSha256 = the pack's evalDataSha256), through the API (app.request()): one with other
+// digests counts for nothing, neither for nor against the claim, whether it comes with the claim or later; one with the
+// pack's digests verifies it, and the third party's re-check (the real engine, over this app) reaches the same
+// verdicts. On PGlite and, with TEST_DATABASE_URL, PostgreSQL.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createApp, type Api } from '../../src/api/app.ts';
+import { claimIdOf } from '../../src/attest/claim.ts';
+import { toTaskPack, type TaskPack } from '../../src/attest/task-pack.ts';
+import { replayAttestation } from '../helpers/attestations.ts';
+import { databaseKinds } from '../helpers/databases.ts';
+import { recheckOverApp } from '../helpers/recheck-app.ts';
+import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
+import { newKey, postJson, putBlob, sha256Hex, signedClaim, withIntake } from '../helpers/claims.ts';
+import { makeGitRepo } from '../helpers/processes.ts';
+
+const auth = { authorization: `Bearer ${OPERATOR_TOKEN}` };
+const TASK = 'pinned-pack';
+const VALUE = 0.5;
+const SCORE_PY = 'print(\'{"metric": 0.5}\')\n';
+const VAL_TXT = 'hidden evaluation text\n';
+
+type ClaimJson = { id: string; status: string; method: string | null; reasonCode: string | null };
+type ErrorJson = { error: { code: string; details?: { reason?: string } } };
+
+describe.each(databaseKinds())('attestations against the pack pins on %s', (kind) => {
+  let app: Api;
+  let close: () => Promise<void>;
+  let pack: TaskPack;
+  const verifier = newKey();
+  const submitter = newKey();
+  let n = 0;
+  let repo: { dir: string; commits: string[] } | undefined;
+  let bundleRef = '';
+  const settled: string[] = [];
+
+  beforeAll(async () => {
+    const t = await makeTestContext(kind);
+    close = t.close;
+    app = createApp(t.ctx, { log: (m, e) => console.error(m, e) });
+    // A real git bundle holding every commit the claims name (intake reads it: src/service/judging/bundle-lineage.ts).
+    repo = await makeGitRepo(Array.from({ length: 8 }, (_, i) => ({ 'train.py': `print(${i})\n` })));
+    const bundle = join(repo.dir, 'all.bundle');
+    execFileSync('git', ['-C', repo.dir, 'bundle', 'create', '-q', bundle, '--all']);
+    const bytes = readFileSync(bundle);
+    bundleRef = `sha256:${sha256Hex(bytes)}`;
+    expect((await putBlob(app, bytes)).status).toBe(201);
+    expect((await putBlob(app, SCORE_PY)).status).toBe(201);
+    const hidden = await app.request(`/v1/blobs/hidden/sha256:${sha256Hex(VAL_TXT)}`, { method: 'PUT', body: VAL_TXT, headers: auth });
+    expect(hidden.status, await hidden.clone().text()).toBe(201);
+    pack = toTaskPack({
+      harness: { command: ['/usr/bin/python3', '/harness/score.py'], files: [{ path: 'score.py', sha256: sha256Hex(SCORE_PY), bytes: SCORE_PY.length }], limits: {} },
+      evalData: { files: [{ path: 'val.txt', sha256: sha256Hex(VAL_TXT), bytes: VAL_TXT.length }] },
+      trainData: { files: [] },
+    });
+    const task = {
+      id: TASK,
+      title: 'A task with a pack',
+      metricName: 'val_bpb',
+      direction: 'lower',
+      policy: { quorum: 1, direction: 'lower', tolerance: { absolute: 0.01 }, runs: 1, seeds: [0], selfAttestation: 'allow' },
+      replay: {
+        train: ['/usr/bin/python3', '/input/train.py', '--seed', '{seed}'],
+        outputs: [{ path: 'model.pt', maxBytes: 1000 }],
+        harness: { command: pack.harness.command, limits: {} },
+      },
+      pack,
+    };
+    const res = await postJson(app, '/v1/tasks', task, auth);
+    expect(res.status, await res.clone().text()).toBe(201);
+    const key = await postJson(app, '/v1/verifier-keys', { name: 'lab', operator: 'lab', publicKey: verifier.hex, tasks: [TASK] }, auth);
+    expect(key.status, await key.clone().text()).toBe(201);
+  });
+  afterAll(async () => {
+    await close();
+    if (repo) rmSync(repo.dir, { recursive: true, force: true });
+  });
+
+  const pins = () => ({ harnessSha256: pack.harnessSha256, datasetSha256: pack.evalDataSha256 });
+  function attest(c: { id: string; commit: string }, value: number, digests: { harnessSha256: string; datasetSha256: string }) {
+    const base = replayAttestation(verifier, { claimId: c.id, commit: c.commit, value, now: new Date() });
+    const predicate = JSON.parse(Buffer.from(base.payload, 'base64').toString('utf8')).predicate as { environment: object };
+    return replayAttestation(verifier, {
+      claimId: c.id,
+      commit: c.commit,
+      value,
+      now: new Date(),
+      predicate: { task: TASK, metric: 'val_bpb', environment: { ...(predicate.environment as never), ...digests } },
+    });
+  }
+  async function postClaim(evidence: (c: { id: string; commit: string }) => unknown[] = () => []) {
+    const commit = repo!.commits[n++]!;
+    const envelope = signedClaim(submitter, { task: TASK, commit, bundle: bundleRef, metric: { name: 'val_bpb', value: VALUE }, createdAt: new Date().toISOString() });
+    const id = claimIdOf(Buffer.from(envelope.payload, 'base64'));
+    const items = evidence({ id, commit }).map((e) => ({ type: 'attestation', envelope: e }));
+    const res = await postJson(app, '/v1/claims', withIntake({ claim: envelope, evidence: items }, submitter));
+    expect(res.status, await res.clone().text()).toBeLessThan(300);
+    settled.push(id);
+    return { id, commit };
+  }
+  const read = async (id: string) => (await (await app.request(`/v1/claims/${id}`)).json()) as ClaimJson;
+
+  it('an attestation with the pack digests verifies the claim at intake', async () => {
+    const c = await postClaim((c) => [attest(c, VALUE, pins())]);
+    expect(await read(c.id)).toMatchObject({ status: 'verified', method: 'attested' });
+  });
+
+  it('an attestation with other digests counts for nothing at intake: the claim waits for replay', async () => {
+    const other = await postClaim((c) => [attest(c, VALUE, { ...pins(), harnessSha256: sha256Hex('another harness') })]);
+    expect((await read(other.id)).status).toBe('pending');
+    // Not against the claim either: a far worse result scored on other data does not reject it.
+    const worse = await postClaim((c) => [attest(c, VALUE + 1, { ...pins(), datasetSha256: sha256Hex('a leaked eval set') })]);
+    expect((await read(worse.id)).status).toBe('pending');
+  });
+
+  it('POST /v1/claims/{id}/attestations refuses other digests with environment_mismatch, and takes the pinned ones', async () => {
+    const c = await postClaim();
+    for (const digests of [{ ...pins(), harnessSha256: sha256Hex('harness') }, { ...pins(), datasetSha256: sha256Hex('dataset') }]) {
+      for (const value of [VALUE, VALUE + 1]) {
+        const res = await postJson(app, `/v1/claims/${c.id}/attestations`, { attestation: attest(c, value, digests) });
+        const body = (await res.json()) as ErrorJson;
+        expect(res.status, JSON.stringify(body)).toBe(422);
+        expect(body.error).toMatchObject({ code: 'bad_attestation', details: { reason: 'environment_mismatch' } });
+      }
+    }
+    expect((await read(c.id)).status).toBe('pending');
+    const ok = await postJson(app, `/v1/claims/${c.id}/attestations`, { attestation: attest(c, VALUE, pins()) });
+    expect(ok.status, await ok.clone().text()).toBe(200);
+    expect(await read(c.id)).toMatchObject({ status: 'verified', method: 'attested' });
+  });
+
+  it('the re-check reaches the same verdicts with the pins from the bundle', async () => {
+    const report = await recheckOverApp(app, settled);
+    expect(report.ok, JSON.stringify(report, null, 1)).toBe(true);
+  });
+});
