@@ -32,6 +32,15 @@ export const ERROR_STATUS = {
   intake_mismatch: 422,
   // The intake was signed for another deployment's log.
   wrong_audience: 422,
+  // The claim's bundle and lineage (src/service/judging/bundle-lineage.ts): not a readable git bundle; over the
+  // reader's caps (objects, inflated bytes, delta depth); needs commits it does not hold; does not hold the commit.
+  bundle_not_git: 422,
+  bundle_over_limits: 422,
+  bundle_incomplete: 422,
+  bundle_missing_commit: 422,
+  // The named parent is no stored, not rejected claim's commit in this task; or not an ancestor of the commit.
+  unknown_parent: 422,
+  parent_not_ancestor: 422,
   // A beats-parent claim the task's policy cannot test (one run per claim, or no parent named).
   beats_parent_untestable: 422,
   bad_attestation: 422,

@@ -32,7 +32,10 @@ export function registerClaimRoutes(app: OpenAPIHono, ctx: AppContext) {
       description:
         'The claim is a DSSE envelope (payloadType application/vnd.proofboard.claim.v1+json) signed by the ' +
         'submitter key named in its keyid. Idempotent: the same claim twice is one claim. Answers 200 with the ' +
-        'verdict when the evidence settles it at once, 202 when it waits for attestations or replay.',
+        'verdict when the evidence settles it at once, 202 when it waits for attestations or replay. The bundle ' +
+        'must be a git bundle with its whole history that holds the commit (422 bundle_not_git, bundle_incomplete, ' +
+        'bundle_missing_commit, bundle_over_limits), and a named parent an ancestor of the commit in it that a stored, ' +
+        'not rejected claim of the task names (422 parent_not_ancestor, unknown_parent).',
       request: { body: { required: true, content: { 'application/json': { schema: submitClaimSchema } } } },
       responses: {
         200: jsonOk(anyJson, 'Settled at once, or already known'),

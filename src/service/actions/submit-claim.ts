@@ -14,6 +14,7 @@ import { stampBits, stampSchema, verifyStamp, type Stamp } from '../../attest/st
 import { currentDifficulty } from '../storage/stamps.ts';
 import { countRequest, enforceRateLimit, rateWindow, refuseOverLimit, type RateWindow } from '../storage/rate-limit.ts';
 import { judgeEvidence } from '../judging/judge-evidence.ts';
+import { assertBundleHoldsClaim } from '../judging/bundle-lineage.ts';
 import { loadRegistry } from '../storage/registry.ts';
 import { parentRunsOf } from '../judging/parent-runs.ts';
 import { assertEvidenceWithinBounds, evidenceItemSchema, MAX_EVIDENCE_ITEMS, type EvidenceItem } from '../judging/evidence-item.ts';
@@ -86,6 +87,9 @@ export async function submitClaim(ctx: AppContext, input: SubmitClaimInput, clie
     throw new ServiceError('pending_limit', `this key already has ${facts.pending} pending claims`, { retryAfterSeconds: 60 });
   }
 
+  // After the cheap refusals, before any judging: the bundle must hold the commit and the parent must be its known
+  // ancestor, or the claim could never be replayed nor its lineage trusted (issue 15, findings 2 and 3).
+  await assertBundleHoldsClaim(ctx, claim);
   // After the cheap refusals: finding the parent's runs reads and verifies its attestations.
   const parentRuns = await beatsParentRuns(ctx, claim, task);
   const judgement = await judgeEvidence(ctx, task, { ...claim, claimId }, items, { circuits: facts.circuits, parentRuns });
