@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { makeTestContext } from '../helpers/context.ts';
+import { logVerifierKey } from '../../src/service/views/log-read.ts';
 import { browserAvailable, launchBrowser, screenshotPath } from './browser.ts';
 import { decide, seedLeaderboard, type Seeded } from './seed.ts';
 
@@ -83,7 +84,9 @@ describe.skipIf(!run)('web page in Chromium', () => {
 
   it('shows a claim with its evidence, verdict, log leaf and exact recheck command', async () => {
     const page = await open(desktop, `/claims/${seeded.zkAudited}`);
-    expect((await page.locator('#recheck-command').textContent())!.trim()).toBe(`proofboard recheck ${seeded.zkAudited} --server ${origin}`);
+    expect((await page.locator('#recheck-command').textContent())!.trim()).toBe(
+      `proofboard recheck ${seeded.zkAudited} --server ${origin} --log-key ${logVerifierKey(ctx)}`,
+    );
     expect(await page.locator('#verdict-h + dl').textContent()).toContain('groth16 proof over 1 shard(s)');
     expect(await page.locator('#log-h + .panel').textContent()).toMatch(/leaf #\d+/);
     await expect(page.locator('button[data-copy]').isVisible()).resolves.toBe(true);

@@ -12,6 +12,8 @@ import { NotFoundPage } from '../web/not-found-page.tsx';
 import { renderDocument } from '../web/render.ts';
 import { TasksPage } from '../web/tasks-page.tsx';
 import { ClaimListPage, SubmitterPage } from '../web/claim-list-page.tsx';
+import { attestationCards } from '../../service/views/attestation-cards.ts';
+import { logVerifierKey } from '../../service/views/log-read.ts';
 import { claimListQuerySchema, getSubmitterRecord, listClaims, type ClaimListQuery } from '../../service/views/claim-list.ts';
 
 const CLAIM_ID = /^[0-9a-f]{64}$/;
@@ -66,7 +68,12 @@ export function registerWebRoutes(app: App, ctx: AppContext) {
     const id = c.req.param('id');
     if (!CLAIM_ID.test(id)) return notFound(c, 'A claim id is 64 lowercase hex characters.');
     try {
-      return await html(c, ClaimPageView({ page: await getClaimPage(ctx, id), origin: publicOrigin(ctx, c), witnesses: ctx.config.witnesses.map((w) => w.vkey) }));
+      const page = await getClaimPage(ctx, id);
+      const cards = await attestationCards(ctx, page.view.evidence);
+      return await html(
+        c,
+        ClaimPageView({ page, origin: publicOrigin(ctx, c), witnesses: ctx.config.witnesses.map((w) => w.vkey), logKey: logVerifierKey(ctx), cards }),
+      );
     } catch (e) {
       if (e instanceof ServiceError && e.code === 'unknown_claim') return notFound(c, 'There is no claim with this id.');
       throw e;

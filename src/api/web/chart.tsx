@@ -35,7 +35,12 @@ export function BestChart(props: { points: ChartPoint[]; metricName: string; dir
   const area = `${d} V${baseline} H${r(x(t0))} Z`;
   const ticks = [lo, (lo + hi) / 2, hi];
   const best = points.at(-1)!;
-  const summary = `Best ${props.metricName} over time (${props.direction} is better): from ${formatMetric(points[0]!.best)} to ${formatMetric(best.best)} in ${points.length} improvement${points.length === 1 ? '' : 's'}.`;
+  // The first point is where the record starts, not an improvement: three points are two improvements.
+  const improvements = points.length - 1;
+  const summary =
+    improvements === 0
+      ? `Best ${props.metricName} over time (${props.direction} is better): ${formatMetric(best.best)}, the first verified claim; no improvement on it yet.`
+      : `Best ${props.metricName} over time (${props.direction} is better): from ${formatMetric(points[0]!.best)} to ${formatMetric(best.best)} in ${improvements} improvement${improvements === 1 ? '' : 's'}.`;
 
   return (
     <figure class="panel chart-figure">

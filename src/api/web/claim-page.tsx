@@ -2,11 +2,21 @@
 // and the rule that decided it, its place in the transparency log, and the command to re-check it yourself.
 // Everything shown from the claim or its evidence is untrusted text: it goes through JSX, which escapes it.
 import type { ClaimPage, PendingState } from '../../service/views/task-page.ts';
+import type { AttestationCard } from '../../service/views/attestation-cards.ts';
 import { formatDuration, formatMetric, formatTime, plural, shortId, shortKey } from './format.ts';
 import { Badge, Layout } from './layout.tsx';
 
-/** `witnesses`: the cosigner vkeys of the witnesses this service asks (PROOFBOARD_WITNESSES). */
-export function ClaimPageView(props: { page: ClaimPage; origin: string; witnesses?: readonly string[] }) {
+/**
+ * `witnesses`: the cosigner vkeys of the witnesses this service asks (PROOFBOARD_WITNESSES). `logKey`: the log's C2SP
+ * vkey, printed in the recheck command. `cards`: what each attestation measured and who signed it, by evidence digest.
+ */
+export function ClaimPageView(props: {
+  page: ClaimPage;
+  origin: string;
+  witnesses?: readonly string[];
+  logKey?: string;
+  cards?: ReadonlyMap<string, AttestationCard>;
+}) {
   const { view, task, policy, leaves, pending, waiting } = props.page;
   const waitingText = waiting ? `waiting for attestations (${waiting.have} of ${waiting.quorum})` : null;
   // With attestations below quorum and no replay job, "being checked" would say less than the attestation count.
@@ -17,7 +27,7 @@ export function ClaimPageView(props: { page: ClaimPage; origin: string; witnesse
   const witnesses = props.witnesses ?? [];
   // A majority of the witnesses: a fork then needs more than half of them to collude (docs/transparency-log.md).
   const needed = Math.floor(witnesses.length / 2) + 1;
-  const recheck = `proofboard recheck ${claim.id} --server ${props.origin}${
+  const recheck = `proofboard recheck ${claim.id} --server ${props.origin}${props.logKey ? ` --log-key ${props.logKey}` : ''}${
     witnesses.length ? `${witnesses.map((w) => ` \\\n  --witness ${w}`).join('')} \\\n  --witnesses-needed ${needed}` : ''
   }`;
   const polls = claim.status === 'pending' || pending !== null;
@@ -70,9 +80,21 @@ export function ClaimPageView(props: { page: ClaimPage; origin: string; witnesse
               <a href={`/tasks/${encodeURIComponent(claim.taskId)}`}>{claim.taskId}</a>
             </dd>
             <dt>Commit</dt>
-            <dd class="mono">{claim.commit}</dd>
+            <dd class="mono">
+              <a href={`/claims?task=${encodeURIComponent(claim.taskId)}&commit=${claim.commit}`} title="every claim for this commit">
+                {claim.commit}
+              </a>
+            </dd>
             <dt>Parent</dt>
-            <dd class="mono">{claim.parent ?? 'none'}</dd>
+            <dd class="mono">
+              {claim.parent ? (
+                <a href={`/claims?task=${encodeURIComponent(claim.taskId)}&commit=${claim.parent}`} title="every claim for the parent commit">
+                  {claim.parent}
+                </a>
+              ) : (
+                'none'
+              )}
+            </dd>
             {claim.parent ? (
               <>
                 <dt>Beats its parent</dt>
@@ -84,14 +106,30 @@ export function ClaimPageView(props: { page: ClaimPage; origin: string; witnesse
               <span class="mono">{claim.metricName}</span> = <b>{formatMetric(claim.metricValue)}</b>
             </dd>
             <dt>Submitter key</dt>
-            <dd class="mono">{claim.submitter}</dd>
+            <dd class="mono">
+              <a href={`/submitters/${claim.submitter}`} title="this submitter's claims and record">
+                {claim.submitter}
+              </a>
+            </dd>
             <dt>Signed at</dt>
             <dd>{formatTime(claim.claimedAt)} (the submitter’s clock)</dd>
             <dt>Received</dt>
             <dd>{formatTime(claim.receivedAt)}</dd>
             <dt>Commit bundle</dt>
-            <dd class="mono">sha256:{claim.bundleSha256}</dd>
+            <dd class="mono">
+              <a href={`/v1/blobs/sha256:${claim.bundleSha256}`} download={`${claim.commit.slice(0, 12)}.bundle`}>
+                sha256:{claim.bundleSha256}
+              </a>
+            </dd>
+            <dt>As JSON</dt>
+            <dd>
+              <a href={`/v1/claims/${claim.id}`}>the claim</a> · <a href={`/v1/claims/${claim.id}/bundle`}>its re-check bundle</a>
+            </dd>
           </dl>
+          <p class="note">
+            The bundle holds the commit under <span class="mono">refs/proofboard/…</span>, not a branch, so a plain clone
+            of it looks empty. Instead: <span class="mono">git init c && git -C c fetch ../FILE.bundle 'refs/*:refs/*' && git -C c checkout {claim.commit.slice(0, 12)}</span>
+          </p>
         </section>
 
         <section class="panel" aria-labelledby="verdict-h">
@@ -136,7 +174,16 @@ export function ClaimPageView(props: { page: ClaimPage; origin: string; witnesse
       ) : (
         <ul class="evidence panel" aria-labelledby="evidence-h">
           {view.evidence.map((e) => (
-            <EvidenceItem kind={e.kind} body={e.body} digest={e.digest} receivedAt={e.receivedAt} claim={claim} quorum={policy?.quorum ?? null} />
+            <EvidenceItem
+              kind={e.kind}
+              body={e.body}
+              digest={e.digest}
+              receivedAt={e.receivedAt}
+              claim={claim}
+              quorum={policy?.quorum ?? null}
+              refusal={refusalOf(e.kind, latest)}
+              card={props.cards?.get(e.digest) ?? null}
+            />
           ))}
         </ul>
       )}
@@ -218,6 +265,18 @@ function statusSentence(status: string, method: string | null, reason: string | 
   return `Verified by ${how[method ?? ''] ?? 'its evidence'}.${audited ? ' An audit replay re-ran the commit later and agreed.' : ''}`;
 }
 
+type Refusal = { reasonCode: string; rule: string };
+
+/**
+ * The refusal to show on a piece of evidence: a rejected claim's zk evidence is what failed when the reason is the zk
+ * verifier's (or a reused statement). The page must not then say "Proves": it says what was claimed and why not.
+ */
+function refusalOf(kind: string, latest: { status: string; reasonCode: string | null; rule: string } | null): Refusal | null {
+  if (!latest || latest.status !== 'rejected' || !latest.reasonCode) return null;
+  if (kind === 'zk' && latest.reasonCode.startsWith('zk_')) return { reasonCode: latest.reasonCode, rule: latest.rule };
+  return null;
+}
+
 function EvidenceItem(props: {
   kind: string;
   body: unknown;
@@ -225,36 +284,114 @@ function EvidenceItem(props: {
   receivedAt: Date;
   claim: { commit: string; metricName: string; metricValue: number; taskId: string };
   quorum: number | null;
+  refusal: Refusal | null;
+  card: AttestationCard | null;
 }) {
   const { claim } = props;
   const m = `${claim.metricName} = ${formatMetric(claim.metricValue)}`;
   if (props.kind === 'zk') {
     const z = zkFacts(props.body);
+    const statement = (
+      <>
+        weights W{z.weights ? <span class="mono hash"> (Poseidon commitment {z.weights.slice(0, 16)}…)</span> : null} score {m} on
+        the task’s committed evaluation set E{z.shards ? `, over ${plural(z.shards, 'shard')}` : ''}
+      </>
+    );
+    if (props.refusal) {
+      return (
+        <li class="zk refused" data-refused={props.refusal.reasonCode}>
+          <h3>
+            <Badge kind="rejected" label="refused proof" /> {z.circuit ? <span class="mono">{z.circuit}</span> : null}
+          </h3>
+          <p class="claimed">Claimed to prove: {statement}.</p>
+          <p class="refused-why">
+            Refused (<span class="mono">{props.refusal.reasonCode}</span>): {props.refusal.rule}. It proves nothing about this
+            claim, and the refusal counts against the submitter key.
+          </p>
+          <p class="note mono hash">sha256:{props.digest}</p>
+        </li>
+      );
+    }
     return (
       <li class="zk">
         <h3>
           <Badge kind="zk" label="zero-knowledge proof" /> {z.circuit ? <span class="mono">{z.circuit}</span> : null}
         </h3>
         <p class="proves">
-          Proves: weights W{z.weights ? <span class="mono"> (Poseidon commitment {z.weights.slice(0, 16)}…)</span> : null} score{' '}
-          {m} on the task’s committed evaluation set E{z.shards ? `, over ${plural(z.shards, 'shard')}` : ''}. The proof binds
-          the task, commit <span class="mono">{claim.commit.slice(0, 10)}</span> and the submitter key, so it cannot be reused
-          for another claim.
+          Proves: {statement}. The proof binds the task, commit <span class="mono">{claim.commit.slice(0, 10)}</span> and the
+          submitter key, so it cannot be reused for another claim.
         </p>
         <p class="not-proves">
           Does not prove that training commit {claim.commit.slice(0, 10)} produced W: that is what audit replays check.
         </p>
-        <p class="note mono">sha256:{props.digest}</p>
+        <p class="note mono hash">sha256:{props.digest}</p>
       </li>
     );
   }
   if (props.kind === 'attestation') {
     const a = attestationFacts(props.body);
+    const card = props.card;
+    const signer = card?.signer ?? null;
     return (
-      <li class="attestation">
+      <li class="attestation" data-signer={signer?.id} data-revoked={signer?.revokedAt ? 'true' : undefined}>
         <h3>
-          <Badge kind="attested" label="signed re-run" /> {a.keyid ? <span class="mono">verifier {shortKey(a.keyid)}</span> : null}
+          <Badge kind="attested" label="signed re-run" />{' '}
+          {signer ? (
+            <span>
+              by <b>{signer.name}</b> <span class="note">(operator {signer.operator})</span>
+            </span>
+          ) : a.keyid ? (
+            <span class="mono">verifier {shortKey(a.keyid)}</span>
+          ) : null}{' '}
+          {signer?.service ? <Badge kind="replayed" label="this service’s own worker" title="the server re-ran the commit itself, with its own key" /> : null}
+          {signer?.revokedAt ? <Badge kind="disputed" label="revoked" title={`revoked as ${signer.revocationReason ?? 'revoked'}`} /> : null}
         </h3>
+        {signer?.service ? (
+          <p class="note">
+            This service re-ran the commit on its own machine with its own worker key: one operator,{' '}
+            <span class="mono">{signer.operator}</span>, not an independent lab.
+          </p>
+        ) : null}
+        {signer?.revokedAt ? (
+          <p class="refused-why">
+            Its key was revoked ({signer.revocationReason}) at {formatTime(signer.revokedAt)}: nothing it signed after
+            that counts{signer.revocationReason === 'compromised' ? ', and what it signed before was judged again without it' : ''}.
+          </p>
+        ) : null}
+        {card?.runs ? (
+          <div class="table-wrap runs">
+            <table>
+              <caption>Measured {claim.metricName} per run (claimed {formatMetric(claim.metricValue)})</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Seed</th>
+                  <th scope="col" class="num">
+                    {claim.metricName}
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {card.runs.map((r) => (
+                  <tr>
+                    <td class="mono">{r.seed}</td>
+                    <td class="num">{formatMetric(r.value)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : null}
+        {card?.hardware ? (
+          <p class="note">
+            Hardware: {card.hardware}
+            {card.runner ? (
+              <>
+                {' '}
+                · runner <span class="mono">{card.runner}</span>
+              </>
+            ) : null}
+          </p>
+        ) : null}
         <p class="proves">
           Proves: a verifier operator holding a key from the trust registry re-ran commit{' '}
           <span class="mono">{claim.commit.slice(0, 10)}</span> and signed what it measured. With{' '}
@@ -263,9 +400,9 @@ function EvidenceItem(props: {
         </p>
         <p class="not-proves">
           Does not prove more than the operators’ honesty: a stolen or dishonest verifier key can sign a false number,
-          which is why a quorum of distinct keys is needed and revoked keys stop counting.
+          which is why a quorum of distinct operators is needed and revoked keys stop counting.
         </p>
-        <p class="note mono">
+        <p class="note mono hash">
           sha256:{props.digest} · received {formatTime(props.receivedAt)}
         </p>
       </li>
@@ -274,7 +411,7 @@ function EvidenceItem(props: {
   return (
     <li>
       <h3>{props.kind}</h3>
-      <p class="note mono">sha256:{props.digest}</p>
+      <p class="note mono hash">sha256:{props.digest}</p>
     </li>
   );
 }

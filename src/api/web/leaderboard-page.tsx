@@ -4,15 +4,17 @@ import type { TaskPage } from '../../service/views/task-page.ts';
 import { BestChart } from './chart.tsx';
 import { formatMetric, formatTime, plural, shortCommit, shortKey } from './format.ts';
 import { Badge, Layout } from './layout.tsx';
+import { TaskContract } from './task-contract.tsx';
 
-type Entry = TaskPage['entries'][number];
+type Entry = TaskPage['entries'][number] & { others?: number };
 type Disputed = TaskPage['disputed'][number];
 type Row = { kind: 'ranked'; entry: Entry } | { kind: 'disputed'; entry: Disputed };
 
 export function LeaderboardPage(props: { page: TaskPage; now: Date }) {
   const { page } = props;
   const { task } = page;
-  const rows = mergeRows(page.entries, page.disputed, task.direction);
+  const commits = bestPerCommit(page.entries);
+  const rows = mergeRows(commits, page.disputed, task.direction);
   return (
     <Layout title={task.title} section="tasks">
       <p class="crumbs">
@@ -37,6 +39,8 @@ export function LeaderboardPage(props: { page: TaskPage; now: Date }) {
         </li>
       </ul>
 
+      <TaskContract contract={task.contract} taskId={task.id} />
+
       <h2 id="leaderboard">Leaderboard</h2>
       {rows.length === 0 ? (
         <p class="panel empty">No verified claims yet.</p>
@@ -44,7 +48,8 @@ export function LeaderboardPage(props: { page: TaskPage; now: Date }) {
         <div class="table-wrap" role="region" aria-labelledby="leaderboard" tabindex={0}>
           <table class="leaderboard">
             <caption>
-              Verified claims, best first. Disputed claims are struck through and do not rank.
+              Verified commits, best first: one row per commit (its best verified claim). Disputed claims are struck
+              through and do not rank.
             </caption>
             <thead>
               <tr>
@@ -63,7 +68,7 @@ export function LeaderboardPage(props: { page: TaskPage; now: Date }) {
               </tr>
             </thead>
             <tbody>
-              {rows.map((row) => (row.kind === 'ranked' ? <RankedRow entry={row.entry} /> : <DisputedRow entry={row.entry} />))}
+              {rows.map((row) => (row.kind === 'ranked' ? <RankedRow entry={row.entry} task={task.id} /> : <DisputedRow entry={row.entry} />))}
             </tbody>
           </table>
         </div>
@@ -74,32 +79,52 @@ export function LeaderboardPage(props: { page: TaskPage; now: Date }) {
 
       <h2 id="lineage">Lineage</h2>
       <p class="note">Which commit each verified entry built on. A claim names its parent commit; follow the chain back.</p>
-      <Lineage entries={page.entries} />
+      <Lineage entries={commits} />
     </Layout>
   );
 }
 
-function RankedRow(props: { entry: Entry }) {
+function RankedRow(props: { entry: Entry; task: string }) {
   const e = props.entry;
+  const others = e.others ?? 0;
   return (
-    <tr class={e.rank === 1 ? 'top' : undefined} data-claim={e.claimId}>
+    <tr class={e.rank === 1 ? 'top' : undefined} data-claim={e.claimId} data-commit={e.commit}>
       <td class="rank">{e.rank}</td>
       <td class="num">
         <a href={`/claims/${e.claimId}`}>{formatMetric(e.metric.value)}</a>
       </td>
       <td class="mono hide-narrow" title={e.commit}>
-        {shortCommit(e.commit)}
+        <a href={`/claims?task=${encodeURIComponent(props.task)}&commit=${e.commit}`}>{shortCommit(e.commit)}</a>
       </td>
       <td class="mono" title={e.submitter}>
-        {shortKey(e.submitter)}
+        <a href={`/submitters/${e.submitter}`}>{shortKey(e.submitter)}</a>
       </td>
       <td class="badges">
         {e.method ? <Badge kind={e.method} /> : null}
         {e.audited ? <Badge kind="audited" /> : null}
+        {others > 0 ? (
+          <a class="more note" href={`/claims?task=${encodeURIComponent(props.task)}&commit=${e.commit}`} data-more-claims={others}>
+            +{plural(others, 'other claim')}
+          </a>
+        ) : null}
       </td>
       <td class="hide-narrow">{formatTime(e.receivedAt)}</td>
     </tr>
   );
+}
+
+/**
+ * One row per commit: a commit claimed ten times (resubmissions, several submitters) is one result, shown by its best
+ * verified claim (entries arrive best first) and ranked among commits; the rest are a link away.
+ */
+function bestPerCommit(entries: TaskPage['entries']): Entry[] {
+  const best = new Map<string, Entry>();
+  for (const e of entries) {
+    const seen = best.get(e.commit);
+    if (seen) seen.others = (seen.others ?? 0) + 1;
+    else best.set(e.commit, { ...e, others: 0 });
+  }
+  return [...best.values()].map((e, i) => ({ ...e, rank: i + 1 }));
 }
 
 function DisputedRow(props: { entry: Disputed }) {

@@ -104,6 +104,17 @@ tr.disputed td s { text-decoration-thickness: 2px; text-decoration-color: var(--
 .evidence li.zk { border-left-color: var(--zk); } .evidence li.attestation { border-left-color: var(--attested); }
 .evidence li.replay { border-left-color: var(--replayed); }
 .evidence .proves { margin: 0.2rem 0; }
+.evidence li { min-width: 0; }
+/* Digests and commitments are long unbroken words: they wrap anywhere rather than widen a phone's page. */
+.evidence .hash { overflow-wrap: anywhere; word-break: break-all; }
+.evidence li.refused { border-left-color: var(--rejected); }
+.evidence .claimed { margin: 0.2rem 0; color: var(--muted); }
+.refused-why { margin: 0.2rem 0; color: var(--disputed); }
+.evidence .runs { display: inline-block; max-width: 100%; margin: 0.3rem 0; }
+.evidence .runs caption { padding: 0.4rem 0.6rem; }
+.evidence .runs th, .evidence .runs td { padding: 0.3rem 0.6rem; }
+/* Hashes, keys and commits are long unbroken words: outside tables (which scroll) they wrap rather than widen the page. */
+.mono, .mono a { overflow-wrap: anywhere; }
 .evidence .not-proves { margin: 0.2rem 0; color: var(--muted); font-size: 0.92rem; }
 .command { display: flex; gap: 0.5rem; align-items: stretch; flex-wrap: wrap; }
 .command pre { flex: 1 1 20rem; margin: 0; padding: 0.75rem 0.9rem; background: var(--code-bg); border: 1px solid var(--line);
