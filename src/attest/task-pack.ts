@@ -160,7 +160,9 @@ export type Problem = { path: string; message: string };
 export const taskDefinitionSchema = taskFieldsSchema
   .superRefine(
     (value, ctx) => {
-      const replay = replaySchemaFor(value.replay).safeParse(value.replay);
+      // rec(): with `when` this runs on values that failed the object schema (and the OpenAPI generator passes null).
+      const raw = rec(value).replay;
+      const replay = replaySchemaFor(raw).safeParse(raw);
       if (!replay.success) for (const issue of replay.error.issues) ctx.addIssue({ ...issue, path: ['replay', ...issue.path] } as never);
       for (const p of crossFieldProblems(value as unknown)) ctx.addIssue({ code: 'custom', path: p.path === '' ? [] : p.path.split('.'), message: p.message });
     },
@@ -331,4 +333,71 @@ export type EnvironmentPins = { harnessSha256: string; datasetSha256: string };
 export function environmentPinsOf(pack: unknown): EnvironmentPins | null {
   const parsed = taskPackSchema.safeParse(pack);
   return parsed.success ? { harnessSha256: parsed.data.harnessSha256, datasetSha256: parsed.data.evalDataSha256 } : null;
+}
+
+/**
+ * What a submitter needs to know to make a commit this task can replay, stated from the task's definition alone (GET
+ * /v1/tasks/{id}, the task page): the files the commit must contain (the /input paths its training command names),
+ * the command and its seeds, runs, budgets and GPUs, what training must leave for the harness, and the pins verifiers
+ * attest. Null for a task with no replay.
+ */
+export type SubmissionContract = {
+  commitMustContain: string[];
+  train: { command: string[]; seeds: number[] | null; runs: number; mounts: Record<string, string> };
+  outputs: { path: string; maxBytes: number }[] | null;
+  budgets: { train: Record<string, number>; harness: Record<string, number> | null; gpus: number };
+  harness: { command: string[]; files: PackFile[]; sha256: string } | { id: string } | null;
+  trainData: PackFile[];
+  evalData: { sha256: string; files: number } | null;
+  metric: { name: string; direction: string; tolerance: unknown; quorum: number | null; beatsParent: unknown };
+};
+
+export function submissionContractOf(task: {
+  metricName: string;
+  direction: string;
+  policy: unknown;
+  replay: unknown;
+  pack: unknown;
+}): SubmissionContract | null {
+  if (task.replay === null || task.replay === undefined) return null;
+  const policy = taskPolicySchema.safeParse(task.policy);
+  const packSpec = packReplaySpecSchema.safeParse(task.replay);
+  const legacy = replaySpecSchema.safeParse(task.replay);
+  const pack = taskPackSchema.safeParse(task.pack);
+  const command = packSpec.success ? packSpec.data.train : legacy.success ? legacy.data.train : [];
+  const mustContain = [...new Set(command.filter((a) => a.startsWith('/input/')).map((a) => a.slice('/input/'.length)))];
+  const runs = policy.success ? policy.data.runs : 1;
+  return {
+    commitMustContain: mustContain,
+    train: {
+      command,
+      seeds: policy.success ? (policy.data.seeds ?? null) : null,
+      runs,
+      mounts: {
+        '/input': 'the commit\'s tree, read-only',
+        ...(pack.success ? { '/data': 'the training data (trainData), read-only' } : {}),
+        '/work': 'writable; the outputs are read from here',
+      },
+    },
+    outputs: packSpec.success ? packSpec.data.outputs : null,
+    budgets: {
+      train: (packSpec.success ? packSpec.data.limits : legacy.success ? (legacy.data.limits ?? {}) : {}) as Record<string, number>,
+      harness: packSpec.success ? (packSpec.data.harness.limits as Record<string, number>) : null,
+      gpus: packSpec.success ? packSpec.data.gpus : 0,
+    },
+    harness: pack.success
+      ? { command: pack.data.harness.command, files: pack.data.harness.files, sha256: pack.data.harnessSha256 }
+      : legacy.success
+        ? { id: legacy.data.harness }
+        : null,
+    trainData: pack.success ? pack.data.trainData.files : [],
+    evalData: pack.success ? { sha256: pack.data.evalDataSha256, files: pack.data.evalData.files.length } : null,
+    metric: {
+      name: task.metricName,
+      direction: task.direction,
+      tolerance: policy.success ? policy.data.tolerance : null,
+      quorum: policy.success ? policy.data.quorum : null,
+      beatsParent: policy.success ? policy.data.beatsParent : null,
+    },
+  };
 }

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../src/api/app.ts';
-import { taskDefinitionDigestOf, toTaskPack, type TaskPack } from '../../src/attest/task-pack.ts';
+import { taskDefinitionDigestOf, toTaskPack, type SubmissionContract, type TaskPack } from '../../src/attest/task-pack.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
 import { serveApp } from '../helpers/http-server.ts';
@@ -96,11 +96,29 @@ describe.each(databaseKinds())('task packs through the CLI and the API on %s', (
       // The leaf at definitionLogIndex holds the definition with every pin, and its digest recomputes.
       const i = task.definitionLogIndex;
       expect(i).toBe(body.definitionLogIndex);
-      const page = (await (await get(`/v1/log/entries?start=${i}&end=${i + 1}`)).json()) as { entries: { data: string }[] };
-      const leaf = JSON.parse(page.entries[0]!.data) as { kind: string; task: string; definitionSha256: string; definition: Parameters<typeof taskDefinitionDigestOf>[0] };
+      const entries = (await (await get(`/v1/log/entries?start=${i}&end=${i + 1}`)).json()) as { entries: { data: string }[] };
+      const leaf = JSON.parse(entries.entries[0]!.data) as { kind: string; task: string; definitionSha256: string; definition: Parameters<typeof taskDefinitionDigestOf>[0] };
       expect(leaf).toMatchObject({ kind: 'task-definition', task: 'pack-ok' });
       expect(leaf.definition.pack).toEqual(expected);
       expect(taskDefinitionDigestOf(leaf.definition)).toBe(leaf.definitionSha256);
+
+      // The submission contract, in the API and on the task page: what the commit must hold and how it is run.
+      const { contract } = (await (await get('/v1/tasks/pack-ok')).json()) as { contract: SubmissionContract };
+      expect(contract).toMatchObject({
+        commitMustContain: ['train.py'],
+        train: { command: goodTask('x').replay.train, seeds: [1, 2], runs: 2 },
+        outputs: [{ path: 'model.pt', maxBytes: 1_000_000 }],
+        budgets: { train: { wallTimeMs: 60_000 }, harness: { wallTimeMs: 30_000 }, gpus: 0 },
+        harness: { command: ['/usr/bin/python3', '/harness/score.py'], sha256: expected.harnessSha256 },
+        trainData: expected.trainData.files,
+        evalData: { sha256: expected.evalDataSha256, files: 1 },
+        metric: { name: 'val_bpb', direction: 'lower', quorum: 1 },
+      });
+      const page = await (await get('/tasks/pack-ok')).text();
+      expect(page).toContain('How to submit');
+      expect(page).toContain('/usr/bin/python3 /input/train.py --seed {seed} --out /work/model.pt');
+      expect(page).toContain(`sha256:${expected.evalDataSha256}`);
+      expect(page).not.toContain('held-out');
     },
     CLI_TIMEOUT_MS,
   );

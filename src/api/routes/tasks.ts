@@ -5,7 +5,7 @@ import { createTask, createTaskSchema, getTask, listCircuits, listTasks, type Ta
 import { getLeaderboardJson } from '../../service/views/leaderboard.ts';
 import { cachedRead, etagMatches, toJsonBody, type JsonBody } from '../../service/storage/read-cache.ts';
 import { currentDifficulty } from '../../service/storage/stamps.ts';
-import { toProblems } from '../../attest/task-pack.ts';
+import { submissionContractOf, toProblems } from '../../attest/task-pack.ts';
 import { errorResponse } from '../errors.ts';
 import { requireOperator } from '../operator-auth.ts';
 import { anyJson, errorResponses, jsonOk, taskIdParam } from '../schemas.ts';
@@ -58,7 +58,9 @@ export function registerTaskRoutes(app: OpenAPIHono, ctx: AppContext) {
       }));
       // The difficulty a replay-bound claim must meet now; it moves with the queue, so clients read it before mining.
       const stamp = await currentDifficulty(ctx, task);
-      return c.json({ ...toTaskJson(task), circuits, stamp }, 200);
+      // What a commit must contain and how it is run, so a submitter never reads server code to learn it.
+      const contract = submissionContractOf(task);
+      return c.json({ ...toTaskJson(task), circuits, stamp, contract }, 200);
     },
   );
 

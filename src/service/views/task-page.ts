@@ -6,6 +6,7 @@
 import { and, asc, count, eq, inArray, isNotNull, max, min, sql } from 'drizzle-orm';
 import { claims, logLeaves, tasks, verdicts } from '../../../db/schema.ts';
 import { taskPolicySchema, type TaskPolicy } from '../../attest/policy.ts';
+import { submissionContractOf } from '../../attest/task-pack.ts';
 import type { AppContext } from '../context.ts';
 import { getLeaderboard } from './leaderboard.ts';
 import { getClaim, type ClaimView } from './read-claims.ts';
@@ -83,7 +84,7 @@ async function readTaskPage(ctx: AppContext, taskId: string, limit: number) {
     : [];
   const auditedIds = new Set(audited.map((a) => a.id));
   return {
-    task: { ...board.task, direction, description: task.description, policy: parsePolicy(task) },
+    task: { ...board.task, direction, description: task.description, policy: parsePolicy(task), contract: submissionContractOf(task) },
     entries: board.entries.map((e) => ({ ...e, audited: auditedIds.has(e.claimId) })),
     disputed: disputed.map((d) => ({
       claimId: d.id,
