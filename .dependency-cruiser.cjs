@@ -3,7 +3,7 @@
 //
 //   top       src/api  src/cli  src/server.ts  (bin/)        composition: HTTP routes, commands, the process
 //   middle    src/service  src/replay  src/witness            actions on the database; the sandbox and worker loop;
-//                                                             the witness service
+//             src/mirror                                      the witness service; the mirror
 //             src/blobs  src/config.ts  src/logger.ts  db/    I/O helpers the service and the process share
 //   bottom    src/attest  src/zk  src/log  src/verdict  src/recheck   pure: bytes and trust material in, a result out
 //
@@ -12,7 +12,7 @@
 /** The pure libraries: a third party's `proofboard recheck` runs only these and never the server's code. */
 const PURE = '^src/(attest|zk|log|verdict|recheck)/';
 /** Everything that is not pure: the layers that do I/O, and the process's own modules. */
-const IO_LAYERS = '^(src/(api|service|replay|witness|cli|blobs)/|src/(server|config|logger)[.]ts$|db/|bin/)';
+const IO_LAYERS = '^(src/(api|service|replay|witness|mirror|cli|blobs)/|src/(server|config|logger)[.]ts$|db/|bin/)';
 /** Node's modules that reach other processes or the network. fs stays allowed: recheck keeps its state in a file. */
 const IO_CORE = '^(node:)?(child_process|cluster|dgram|diagnostics_channel|dns|http|http2|https|inspector|net|repl|tls|trace_events|tty|v8|vm)(/|$)';
 /** Packages for the network, the database, logs, metrics and terminals: they belong to the middle and top layers. */
@@ -86,6 +86,15 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/witness/' },
       to: { path: '^(src/(api|service|replay|cli|blobs)/|src/(server|config|logger)[.]ts$|db/|bin/)' },
+    },
+    {
+      name: 'mirror-imports-only-pure',
+      comment:
+        'src/mirror copies a board over HTTP and re-checks it with src/recheck, as any third party would: it imports ' +
+        'the pure libraries and the blob store, never the service, its database or the commands.',
+      severity: 'error',
+      from: { path: '^src/mirror/' },
+      to: { path: '^(src/(api|service|replay|witness|cli)/|src/(server|config|logger)[.]ts$|db/|bin/)' },
     },
     {
       name: 'service-imports-no-replay',

@@ -21,6 +21,7 @@ const HELP = `proofboard <command> [options]
   admin ...                 operator actions: tasks, verifier keys, revocation, audit trail, parked replay jobs
                             (see docs/operators.md)
   witness ...               cosign a log's checkpoints, C2SP tlog-witness (see docs/transparency-log.md)
+  mirror ...                copy a board, re-check the copy, serve it (see docs/transparency-log.md)
 
   --version                 print the version
 Run 'proofboard <command> --help' for a command's options. Exit codes: 0 done, 1 refused or failed, 2 usage error,
@@ -77,6 +78,10 @@ const commands: Record<string, () => Promise<Loaded>> = {
   witness: async () => {
     const mod = await import('./witness-command.ts');
     return { run: mod.witnessCommand, usage: mod.USAGE };
+  },
+  mirror: async () => {
+    const mod = await import('./mirror-command.ts');
+    return { run: mod.mirrorCommand, usage: mod.USAGE };
   },
 };
 

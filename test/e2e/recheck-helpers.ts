@@ -14,6 +14,7 @@ import { mineStamp } from '../../src/attest/stamp.ts';
 import { newWorkerInstanceId, signWorkerRequest } from '../../src/attest/worker-request.ts';
 import type { DsseEnvelope } from '../../src/attest/dsse.ts';
 import { startServer, type ServerProcess } from '../helpers/processes.ts';
+import { syntheticCommit } from '../helpers/git-objects.ts';
 import { logOrigin, withIntake } from '../helpers/claims.ts';
 import { createPostgresDatabase } from '../helpers/databases.ts';
 import { openDatabase } from '../../db/client.ts';
@@ -49,8 +50,12 @@ export async function registerVerifier(server: string, name: string, key: Key, o
   return call(server, 'POST', '/v1/verifier-keys', { name, operator, publicKey: key.hex, tasks: [TASK] }, { authorization: `Bearer ${OPERATOR_TOKEN}` });
 }
 
+/** Real git bundles of the commits randomCommit() made: intake refuses a claim whose bundle does not hold its commit. */
+const bundles = new Map<string, Uint8Array>();
+
+/** Uploads the bundle of a commit from randomCommit(), or, for any other label, bytes that are not a git bundle. */
 export async function uploadBundle(server: string, label: string): Promise<string> {
-  const bytes = new TextEncoder().encode(`# v2 git bundle\n${label}\n`);
+  const bytes = bundles.get(label) ?? new TextEncoder().encode(`# v2 git bundle\n${label}\n`);
   const sha = createHash('sha256').update(bytes).digest('hex');
   await call(server, 'PUT', `/v1/blobs/sha256:${sha}`, bytes);
   return `sha256:${sha}`;
@@ -165,7 +170,12 @@ export async function postAttestation(server: string, claimId: string, envelope:
   return call(server, 'POST', `/v1/claims/${claimId}/attestations`, { attestation: envelope });
 }
 
-export const randomCommit = () => randomBytes(20).toString('hex');
+/** A fresh commit in a real git bundle (test/helpers/git-objects.ts), which uploadBundle(server, commit) uploads. */
+export const randomCommit = () => {
+  const c = syntheticCommit(randomBytes(8).toString('hex'));
+  bundles.set(c.commit, c.bundle);
+  return c.commit;
+};
 
 type Row = Record<string, unknown>;
 
