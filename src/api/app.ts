@@ -17,6 +17,7 @@ import { requestLog } from './request-log.ts';
 import type { Logger } from '../logger.ts';
 import { registerLogRoutes } from './routes/log.ts';
 import { registerAuditTrailRoutes } from './routes/audit-trail.ts';
+import { registerBulkRoutes } from './routes/bulk.ts';
 
 export type AppOptions = { log?: (msg: string, err?: unknown) => void; logger?: Logger };
 export type Api = OpenAPIHono;
@@ -67,6 +68,7 @@ export function createApp(ctx: AppContext, opts: AppOptions = {}): Api {
   registerReplayAdminRoutes(app, ctx);
   registerAuditTrailRoutes(app, ctx);
   registerLogRoutes(app, ctx);
+  registerBulkRoutes(app, ctx);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
