@@ -141,6 +141,7 @@ export function apiFetcher(server: string, fetchImpl: typeof fetch = fetch): Fet
   }
   return {
     text: async (path) => (await get(path)).text,
+    lines: (path) => streamedLines(server, path, fetchImpl),
     async json<T>(path: string, schema: z.ZodType<T>): Promise<T> {
       const { status, text } = await get(path);
       let parsed: unknown;
@@ -154,4 +155,54 @@ export function apiFetcher(server: string, fetchImpl: typeof fetch = fetch): Fet
       return checked.data;
     },
   };
+}
+
+/** How long a streamed answer may stay silent before recheck gives up on it (the rest is fetched one by one). */
+const STREAM_IDLE_MS = 30_000;
+
+/**
+ * The lines of a streamed NDJSON answer (recheck's bulk reads): each line capped at MAX_RESPONSE_BYTES and the
+ * stream ended when it stays silent for STREAM_IDLE_MS, so a server that trickles or sends one endless line cannot
+ * hold recheck or its memory. A refusal throws ApiError as the other reads do.
+ */
+async function* streamedLines(server: string, path: string, fetchImpl: typeof fetch): AsyncGenerator<string> {
+  const abort = new AbortController();
+  let idle = setTimeout(() => abort.abort(), STREAM_IDLE_MS);
+  try {
+    let res: Response;
+    try {
+      res = await fetchImpl(new URL(path, server), { redirect: 'error', signal: abort.signal });
+    } catch (e) {
+      throw new ApiError(0, 'unreachable', `request failed: ${e instanceof Error ? e.message : String(e)}`, {}, path);
+    }
+    if (!res.ok || !res.body) {
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      throw refusal({ status: res.status, ok: res.ok, statusText: res.statusText, bytes }, textOf(bytes.subarray(0, 64 * 1024)), path);
+    }
+    const decoder = new TextDecoder();
+    let buffered = '';
+    const reader = res.body.getReader();
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        throw new ApiError(res.status, 'unreachable', `stream broke off: ${e instanceof Error ? e.message : String(e)}`, {}, path);
+      }
+      clearTimeout(idle);
+      idle = setTimeout(() => abort.abort(), STREAM_IDLE_MS);
+      if (chunk.done) break;
+      buffered += decoder.decode(chunk.value, { stream: true });
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        yield buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+      }
+      if (buffered.length > MAX_RESPONSE_BYTES) throw new ApiError(res.status, 'response_too_large', `a line over ${MAX_RESPONSE_BYTES} bytes`, {}, path);
+    }
+    if (buffered) yield buffered;
+  } finally {
+    clearTimeout(idle);
+    abort.abort();
+  }
 }

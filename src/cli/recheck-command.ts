@@ -1,16 +1,20 @@
 // `proofboard recheck`: re-checks claims on this machine, trusting nobody (docs/recheck.md). Exit 0 when every check
 // passes, 1 on any discrepancy, 2 on a usage error.
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Worker } from 'node:worker_threads';
 import { SingleBar, Presets } from 'cli-progress';
 import { apiFetcher } from './http-client.ts';
-import { repositoryPins } from '../recheck/pins.ts';
+import { repositoryPins, type PinnedCircuit } from '../recheck/pins.ts';
 import { recheck, type RecheckTarget } from '../recheck/recheck.ts';
 import { formatReport, type Check } from '../recheck/report.ts';
 import { defaultStatePath, readState, writeState } from '../recheck/state-file.ts';
 import type { ClaimBundle } from '../recheck/bundle.ts';
-import { shutdownZk } from '../zk/snarkjs-wrapper.ts';
+import { createBatchVerifier } from '../zk/batch-verifier.ts';
+import { verifyGroth16Groups } from '../zk/groth16-batch.ts';
+import { createPairingThreads, PairingThreadFault } from '../zk/pairing-thread.ts';
 import { serverUrlFromEnv } from '../config.ts';
 
 export const HELP = `proofboard recheck CLAIM_ID... --server URL [--log-key VKEY] [--state FILE] [--json] [--replay]
@@ -25,11 +29,24 @@ last checkpoint seen (kept in --state, default ${defaultStatePath()}).
   --task TASK      every leaderboard entry of TASK, and every claim the log shows verified for it
   --json           one JSON report on stdout
   --replay         also re-run each claim in a local sandbox (when this checkout has the replay worker)
-  --concurrency N  bundles checked at once (default 4)`;
+  --concurrency N  bundles fetched at once when they come one by one (default 4; --task reads them in bulk)
+  --threads N      pairing threads checking proofs beside the main thread (default: one per spare core, at
+                   most 4, with --task; 0 with claim ids); 0 checks them on the main thread
+
+The proofs of all claims in flight are checked together, with one pooled pairing check (as the service does at
+intake).`;
+
+/** What the one-file build (src/cli/recheck-one-file.ts) replaces: the pins it carries, how it starts a thread. */
+export type RecheckEnvironment = {
+  pins?: Map<string, PinnedCircuit>;
+  spawnPairingThread?: () => Worker;
+  /** False where there is no replay worker to load (the one-file build has none). */
+  replayAvailable?: boolean;
+};
 
 const REPLAY_MODULE = fileURLToPath(new URL('./recheck-replay.ts', import.meta.url));
 
-export async function recheckCommand(argv: string[]): Promise<number> {
+export async function recheckCommand(argv: string[], env: RecheckEnvironment = {}): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -41,6 +58,7 @@ export async function recheckCommand(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       replay: { type: 'boolean', default: false },
       concurrency: { type: 'string', default: '4' },
+      threads: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -58,7 +76,15 @@ export async function recheckCommand(argv: string[]): Promise<number> {
     console.error('proofboard recheck: --concurrency must be 1 to 64');
     return 2;
   }
+  const spare = Math.min(4, availableParallelism() - 1);
+  const threads = values.threads === undefined ? (values.task ? Math.max(0, spare) : 0) : Number(values.threads);
+  if (!Number.isInteger(threads) || threads < 0 || threads > 64) {
+    console.error('proofboard recheck: --threads must be 0 to 64');
+    return 2;
+  }
   const target: RecheckTarget = values.task ? { taskId: values.task } : { claimIds };
+  const pins = env.pins ?? repositoryPins();
+  const pooled = pooledChecker(threads, env.spawnPairingThread);
   const state = readState(values.state);
   const showProgress = Boolean(values.task) && !values.json && process.stderr.isTTY;
   const bar = new SingleBar({ format: 'recheck [{bar}] {value}/{total} entries {eta_formatted} left', stream: process.stderr }, Presets.shades_classic);
@@ -68,11 +94,12 @@ export async function recheckCommand(argv: string[]): Promise<number> {
       server: values.server,
       pinnedVkey: values['log-key'],
       state,
-      pins: repositoryPins(),
+      pins,
       replayRequested: values.replay,
-      replay: values.replay ? await loadReplay(values.server) : null,
+      replay: values.replay && env.replayAvailable !== false ? await loadReplay(values.server) : null,
       now: new Date(),
       concurrency,
+      checkProofs: pooled.check,
       onProgress: showProgress
         ? (done, total) => {
             if (!started) bar.start(total, done);
@@ -92,8 +119,31 @@ export async function recheckCommand(argv: string[]): Promise<number> {
     return report.ok ? 0 : 1;
   } finally {
     if (started) bar.stop();
-    await shutdownZk();
+    await pooled.close();
   }
+}
+
+/**
+ * The pooled pairing check of src/zk/batch-verifier.ts, on `threads` pairing threads (or on this thread with 0). A
+ * thread that dies is a fault, not a verdict: its proofs are checked on this thread instead, as the service does.
+ */
+function pooledChecker(threads: number, spawn?: () => Worker) {
+  const pool = threads > 0 ? createPairingThreads(threads, spawn) : undefined;
+  const verifyGroups: typeof verifyGroth16Groups = pool
+    ? (circuit, groups) =>
+        pool.verifyGroups(circuit, groups).catch((e: unknown) => {
+          if (e instanceof PairingThreadFault) return verifyGroth16Groups(circuit, groups);
+          throw e;
+        })
+    : verifyGroth16Groups;
+  const batcher = createBatchVerifier({ verifyGroups, maxInFlight: Math.max(1, threads) });
+  return {
+    check: batcher.verify,
+    close: async () => {
+      await batcher.close();
+      await pool?.close();
+    },
+  };
 }
 
 /**

@@ -10,6 +10,7 @@ import { toEffectiveVerifierKey, type VerifierKey } from '../attest/registry.ts'
 import { judgeAttestations, perSeedMeans, type Judgement } from '../attest/verify-attestations.ts';
 import { environmentPinsOf, type EnvironmentPins } from '../attest/task-pack.ts';
 import { verifyLeafInCheckpoint, type Checkpoint } from '../log/index.ts';
+import type { Groth16Checker } from '../zk/groth16-batch.ts';
 import { verifyZkEvidence, type ZkCheck } from '../zk/verify.ts';
 import { toZkContext } from '../zk/zk-context.ts';
 import type { BundleVerifierKey, ClaimBundle, VerdictEntry } from './bundle.ts';
@@ -26,6 +27,8 @@ export type ClaimCheckInput = {
   /** The bundle's checkpoint, already verified with the log key and found consistent with the latest one. */
   checkpoint: Checkpoint;
   pins: ReadonlyMap<string, PinnedCircuit>;
+  /** The pairing check of the proofs: pooled with other claims' when given (src/zk/batch-verifier.ts). */
+  checkProofs?: Groth16Checker | undefined;
 };
 
 type Evidence = ClaimBundle['evidence'][number];
@@ -65,7 +68,7 @@ export async function checkClaimBundle(input: ClaimCheckInput): Promise<Check[]>
 
   // 5. Every proof, with the repository's key and eval layout.
   const zkResults = new Map<string, ZkCheck>();
-  for (const item of zkItems) zkResults.set(item.digest, await checkZkItem(item, claim, bundle, input.pins));
+  for (const item of zkItems) zkResults.set(item.digest, await checkZkItem(item, claim, bundle, input.pins, input.checkProofs));
   checks.push(summariseZk(zkResults));
 
   // 6. Every attestation against the registry as it stood (trust granted later does not reach back) and the policy.
@@ -176,11 +179,17 @@ function circuitOf(body: unknown): string {
   return typeof c === 'string' ? c : '';
 }
 
-async function checkZkItem(item: Evidence, claim: ClaimPayload, bundle: ClaimBundle, pins: ReadonlyMap<string, PinnedCircuit>): Promise<ZkCheck> {
+async function checkZkItem(
+  item: Evidence,
+  claim: ClaimPayload,
+  bundle: ClaimBundle,
+  pins: ReadonlyMap<string, PinnedCircuit>,
+  checkProofs?: Groth16Checker,
+): Promise<ZkCheck> {
   const pin = pins.get(circuitOf(item.body));
   if (!pin) return { ok: false, reason: 'zk_circuit_mismatch', message: `circuit ${circuitOf(item.body)} is not pinned in this repository` };
   const pinned = await pin.load();
-  return verifyZkEvidence(item.body, claim, toZkContext(pinned.circuit, bundle.task.metricName, pinned));
+  return verifyZkEvidence(item.body, claim, toZkContext(pinned.circuit, bundle.task.metricName, pinned), checkProofs);
 }
 
 function summariseZk(results: Map<string, ZkCheck>): Check {

@@ -7,4 +7,9 @@ import type { z } from 'zod';
 export type Fetcher = {
   text(path: string): Promise<string>;
   json<T>(path: string, schema: z.ZodType<T>): Promise<T>;
+  /**
+   * The lines of a streamed NDJSON answer (the bulk reads), as they arrive, each size-capped. Optional: without it,
+   * or when the server has no bulk reads, the engine fetches one bundle per claim.
+   */
+  lines?(path: string): AsyncIterable<string>;
 };

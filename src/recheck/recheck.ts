@@ -2,7 +2,9 @@
 // src/attest, src/zk). It never imports the service or the database, so a third party runs exactly this.
 import { toBase64, utf8 } from '../attest/bytes.ts';
 import { hashLeaf, rootFromLeafHashes, verifyCheckpoint, equalHashes, type Checkpoint } from '../log/index.ts';
+import type { Groth16Checker } from '../zk/groth16-batch.ts';
 import { bundleSchema, leaderboardSchema, logEntriesSchema, type ClaimBundle } from './bundle.ts';
+import { readBulkBundles } from './bulk.ts';
 import { checkClaimBundle } from './check-claim.ts';
 import { checkConsistency, establishLog, type TrustedLog } from './check-log.ts';
 import type { Fetcher } from './http.ts';
@@ -21,7 +23,13 @@ export type RecheckOptions = {
   replay?: ((bundle: ClaimBundle) => Promise<Check>) | null | undefined;
   replayRequested?: boolean;
   now: Date;
+  /** Bundles fetched one by one at once (a task's bundles come in one streamed answer when the server has bulk reads). */
   concurrency?: number;
+  /**
+   * How the pairing checks of a claim's proofs run: a pooled checker (src/zk/batch-verifier.ts) checks the proofs of
+   * all claims in flight together, as the service does at intake; by default each claim's alone.
+   */
+  checkProofs?: Groth16Checker;
   onProgress?: (done: number, total: number) => void;
 };
 
@@ -41,41 +49,79 @@ export async function recheck(fetcher: Fetcher, target: RecheckTarget, opts: Rec
   };
   if (!log) return { report, state: opts.state };
 
-  let claimIds: string[];
-  if ('taskId' in target) {
-    const listed = await listTaskClaims(fetcher, target.taskId, log);
-    report.log.push(...listed.checks);
-    claimIds = listed.claimIds;
-  } else claimIds = target.claimIds;
-
   const consistency = new Map<string, Promise<Check>>();
+  const notes = new Map<string, ReturnType<typeof verifyCheckpoint>>();
   let registrySnapshot: RecheckState['servers'][string]['registry'];
   // Each task's policy as seen in this run's bundles, and whether any claim found it changed.
   const taskPolicies = new Map<string, { policy: unknown; changed: boolean }>();
-  let done = 0;
-  opts.onProgress?.(0, claimIds.length);
-  const results: ClaimReport[] = new Array(claimIds.length);
+  const results = new Map<string, ClaimReport>();
+  let total = 'taskId' in target ? 0 : target.claimIds.length;
+  opts.onProgress?.(0, total);
+  const record = (claimId: string, checked: { checks: Check[]; bundle?: ClaimBundle }) => {
+    const { checks, bundle } = checked;
+    // Only what was compared with the remembered state is remembered in its place.
+    const compared = (id: string) => checks.find((k) => k.id === id);
+    if (bundle && !registrySnapshot && compared('registry.history')) registrySnapshot = snapshotRegistry(bundle.verifierKeys);
+    const policyCheck = compared('task.policy');
+    if (bundle && policyCheck) {
+      const task = bundle.task;
+      const changed = policyCheck.status === 'fail' || (taskPolicies.get(task.id)?.changed ?? false);
+      taskPolicies.set(task.id, { policy: task.policy, changed });
+    }
+    results.set(claimId, { claimId, ok: !failed(checks), checks });
+    opts.onProgress?.(results.size, Math.max(total, results.size));
+  };
+  const checkOne = async (claimId: string, bundle: ClaimBundle) =>
+    record(claimId, await checkBundle(fetcher, claimId, bundle, log, opts, consistency, notes, remembered));
+
+  // Checks run while bundles still arrive, up to CHECKS_IN_FLIGHT at once: the claims in flight are the ones whose
+  // proofs a pooled checker verifies together.
+  const inFlight = new Set<Promise<void>>();
+  const launch = async (claimId: string, bundle: ClaimBundle) => {
+    while (inFlight.size >= CHECKS_IN_FLIGHT) await Promise.race(inFlight);
+    const run = checkOne(claimId, bundle).finally(() => inFlight.delete(run));
+    inFlight.add(run);
+  };
+
+  let claimIds: string[];
+  const streamed = new Set<string>();
+  if ('taskId' in target) {
+    // The log walk (which claims the log shows verified) and the task's bundles, streamed, at the same time.
+    const bulk = fetcher.lines
+      ? readBulkBundles(fetcher.lines(`/v1/tasks/${encodeURIComponent(target.taskId)}/bundles`), async (bundle) => {
+          if (results.has(bundle.claim.id) || streamed.has(bundle.claim.id)) return;
+          streamed.add(bundle.claim.id);
+          await launch(bundle.claim.id, bundle);
+        })
+      : Promise.resolve(null);
+    const [listed, bulkCheck] = await Promise.all([listTaskClaims(fetcher, target.taskId, log), bulk]);
+    report.log.push(...listed.checks);
+    if (bulkCheck) report.log.push(bulkCheck);
+    // Claims the server's bulk answer left out are checked too, and so is every claim it served: a claim shown
+    // verified without a logged verdict fails its own checks.
+    claimIds = [...new Set([...listed.claimIds, ...streamed])];
+  } else claimIds = target.claimIds;
+  total = claimIds.length;
+
+  // Whatever did not come in bulk: one bundle per request, `concurrency` requests at once.
+  const single = claimIds.filter((id) => !streamed.has(id));
   let next = 0;
-  const worker = async () => {
-    while (next < claimIds.length) {
-      const i = next++;
-      const claimId = claimIds[i]!;
-      const checks = await recheckOne(fetcher, claimId, log, opts, consistency, remembered);
-      // Only what was compared with the remembered state is remembered in its place.
-      const compared = (id: string) => checks.checks.find((k) => k.id === id);
-      if (checks.bundle && !registrySnapshot && compared('registry.history')) registrySnapshot = snapshotRegistry(checks.bundle.verifierKeys);
-      const policyCheck = compared('task.policy');
-      if (checks.bundle && policyCheck) {
-        const task = checks.bundle.task;
-        const changed = policyCheck.status === 'fail' || (taskPolicies.get(task.id)?.changed ?? false);
-        taskPolicies.set(task.id, { policy: task.policy, changed });
+  const fetchWorker = async () => {
+    while (next < single.length) {
+      const claimId = single[next++]!;
+      let bundle: ClaimBundle;
+      try {
+        bundle = await fetcher.json(`/v1/claims/${encodeURIComponent(claimId)}/bundle`, bundleSchema);
+      } catch (e) {
+        record(claimId, { checks: [fail('bundle', e instanceof Error ? e.message : String(e))] });
+        continue;
       }
-      results[i] = { claimId, ok: !failed(checks.checks), checks: checks.checks };
-      opts.onProgress?.(++done, claimIds.length);
+      await launch(claimId, bundle);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 4, claimIds.length)) }, worker));
-  report.claims = results;
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 4, single.length)) }, fetchWorker));
+  while (inFlight.size) await Promise.race(inFlight);
+  report.claims = claimIds.map((id) => results.get(id)!);
   report.ok = !failed(report.log) && report.claims.every((c) => c.ok);
 
   const logOk = !failed(report.log);
@@ -100,23 +146,24 @@ export async function recheck(fetcher: Fetcher, target: RecheckTarget, opts: Rec
   return { report, state };
 }
 
-async function recheckOne(
+/** Bundles whose checks may run at once: bounds memory, and is the most claims one pooled pairing check can take. */
+const CHECKS_IN_FLIGHT = 128;
+
+async function checkBundle(
   fetcher: Fetcher,
   claimId: string,
+  bundle: ClaimBundle,
   log: TrustedLog,
   opts: RecheckOptions,
   consistency: Map<string, Promise<Check>>,
+  notes: Map<string, ReturnType<typeof verifyCheckpoint>>,
   remembered: RecheckState['servers'][string] | undefined,
 ): Promise<{ checks: Check[]; bundle?: ClaimBundle }> {
-  let bundle: ClaimBundle;
-  try {
-    bundle = await fetcher.json(`/v1/claims/${encodeURIComponent(claimId)}/bundle`, bundleSchema);
-  } catch (e) {
-    return { checks: [fail('bundle', e instanceof Error ? e.message : String(e))] };
-  }
   const checks: Check[] = [];
-  // The bundle's checkpoint must be signed by the log key and be the same tree as, or a prefix of, the latest.
-  const cp = verifyCheckpoint(bundle.log.checkpoint, log.key);
+  // The bundle's checkpoint must be signed by the log key and be the same tree as, or a prefix of, the latest. The
+  // bundles of one bulk answer share one checkpoint note: its signature is checked once.
+  let cp = notes.get(bundle.log.checkpoint);
+  if (!cp) notes.set(bundle.log.checkpoint, (cp = verifyCheckpoint(bundle.log.checkpoint, log.key)));
   if (!cp.ok) return { checks: [fail('log.bundle-checkpoint', `the bundle's checkpoint does not verify: ${cp.reason}`)], bundle };
   const pairKey = `${cp.checkpoint.size}:${toBase64(cp.checkpoint.rootHash)}`;
   let pending = consistency.get(pairKey);
@@ -126,7 +173,7 @@ async function recheckOne(
   }
   const c = await pending;
   checks.push({ ...c, id: 'log.bundle-checkpoint' });
-  checks.push(...(await checkClaimBundle({ claimId, bundle, checkpoint: cp.checkpoint, pins: opts.pins })));
+  checks.push(...(await checkClaimBundle({ claimId, bundle, checkpoint: cp.checkpoint, pins: opts.pins, checkProofs: opts.checkProofs })));
   checks.push(checkRegistryHistory(bundle.verifierKeys, remembered?.registry, remembered?.registrySeenAt, opts.now));
   checks.push(checkTaskPolicy(bundle.task.id, bundle.task.policy, remembered?.tasks?.[bundle.task.id]));
   if (opts.replayRequested) checks.push(opts.replay ? await opts.replay(bundle) : skip('replay', 'replay not available: this checkout has no replay worker (src/replay/run-job.ts)'));

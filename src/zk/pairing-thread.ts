@@ -29,7 +29,11 @@ type Unsent<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 const ENTRY = new URL('./pairing-thread-entry.mjs', import.meta.url);
 
-export function createPairingThreads(count: number): PairingThreads {
+/**
+ * `spawn` starts one thread running pairing-worker.ts; by default from pairing-thread-entry.mjs beside this file. A
+ * bundled program (the one-file recheck) passes its own, since that file is not beside it there.
+ */
+export function createPairingThreads(count: number, spawn: () => Worker = () => new Worker(ENTRY)): PairingThreads {
   if (!Number.isInteger(count) || count < 1) throw new RangeError('pairing threads: count must be a positive integer');
   const slots: Slot[] = Array.from({ length: count }, () => ({ worker: undefined, busy: 0, waiting: new Map() }));
   let nextId = 1;
@@ -45,7 +49,7 @@ export function createPairingThreads(count: number): PairingThreads {
 
   function workerOf(slot: Slot): Worker {
     if (slot.worker) return slot.worker;
-    const worker = new Worker(ENTRY);
+    const worker = spawn();
     // The thread must not keep a finished process alive; a request in flight is held by its HTTP request anyway.
     worker.unref();
     worker.on('message', (reply: PairingReply) => {
