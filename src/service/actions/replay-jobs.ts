@@ -35,7 +35,10 @@ export type LeasedJob = {
 
 export async function leaseJob(ctx: AppContext, envelope: unknown): Promise<LeasedJob | null> {
   const worker = await authorizeWorker(ctx, envelope, 'lease');
-  if (worker.tasks.length === 0) return null;
+  // Only tasks this machine can run: a job asking for more GPUs than the worker offers waits for one that has them,
+  // instead of being leased, failed as infrastructure and retried until it is parked.
+  const runnable = await tasksWithinGpus(ctx, worker.tasks, worker.request.gpus);
+  if (runnable.length === 0) return null;
   const now = ctx.now();
   return ctx.db.transaction(async (tx) => {
     // Lease expiry is checked here, on every lease request, so no separate reaper has to be alive for jobs to recover.
@@ -46,7 +49,7 @@ export async function leaseJob(ctx: AppContext, envelope: unknown): Promise<Leas
       .innerJoin(submitterKeys, eq(submitterKeys.publicKey, claims.submitter))
       .where(
         and(
-          inArray(claims.taskId, worker.tasks),
+          inArray(claims.taskId, runnable),
           or(eq(replayJobs.state, 'queued'), and(eq(replayJobs.state, 'leased'), lt(replayJobs.leaseExpiresAt, now))),
         ),
       )
@@ -88,6 +91,18 @@ export async function leaseJob(ctx: AppContext, envelope: unknown): Promise<Leas
       task: { id: task!.id, policy: task!.policy, replay: task!.replay, pack: task!.pack ?? null },
     };
   });
+}
+
+/** The tasks among `ids` whose replay asks for at most `gpus` GPUs (a spec without `gpus` asks for none). */
+async function tasksWithinGpus(ctx: AppContext, ids: readonly string[], gpus: number): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await ctx.db.select({ id: tasks.id, replay: tasks.replay }).from(tasks).where(inArray(tasks.id, [...ids]));
+  return rows.filter((t) => gpusAsked(t.replay) <= gpus).map((t) => t.id);
+}
+
+function gpusAsked(replay: unknown): number {
+  const spec = packReplaySpecSchema.safeParse(replay);
+  return spec.success ? spec.data.gpus : 0;
 }
 
 /**

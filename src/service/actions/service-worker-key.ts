@@ -1,6 +1,7 @@
 // The service's own replay worker is a verifier like any other: its key sits in the trust registry, trusted for
 // every task that has a replay spec, and the registration is audited like an operator's.
-import { eq, isNotNull } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull } from 'drizzle-orm';
+import type { Tx } from '../../../db/client.ts';
 import { tasks, verifierKeys } from '../../../db/schema.ts';
 import type { AppContext } from '../context.ts';
 import { writeAudit } from '../storage/audit-trail.ts';
@@ -26,4 +27,23 @@ export async function ensureServiceWorkerKey(ctx: AppContext, publicKeyHex: stri
     }
     return id;
   });
+}
+
+/**
+ * Trusts the service's own worker keys for a task just registered with a replay spec, in the registration's
+ * transaction: the in-process worker (started before the task existed) takes its jobs at its next lease, as it does
+ * for the tasks that existed when it started. Revoked keys stay revoked.
+ */
+export async function trustServiceWorkersFor(tx: Tx, taskId: string, now: Date): Promise<void> {
+  const keys = await tx
+    .select()
+    .from(verifierKeys)
+    .where(and(eq(verifierKeys.operator, SERVICE_OPERATOR), isNull(verifierKeys.revokedAt)))
+    .for('update');
+  const actor = { kind: 'system', name: 'service-worker' } as const;
+  for (const key of keys.filter((k) => !k.tasks.includes(taskId))) {
+    const merged = [...key.tasks, taskId].sort();
+    await tx.update(verifierKeys).set({ tasks: merged }).where(eq(verifierKeys.id, key.id));
+    await writeAudit(tx, actor, 'verifier_key.update', `verifier_key:${key.id}`, { tasks: merged }, now);
+  }
 }

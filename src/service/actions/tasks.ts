@@ -5,6 +5,7 @@ import { taskDefinitionLeafText, taskDefinitionSchema, type TaskDefinition } fro
 import { circuits, tasks } from '../../../db/schema.ts';
 import { appendLogLeaves } from '../storage/log-append.ts';
 import { packFileProblems } from '../storage/pack-files.ts';
+import { trustServiceWorkersFor } from './service-worker-key.ts';
 import type { AppContext } from '../context.ts';
 import { ServiceError } from '../errors.ts';
 import { writeAudit, type Operator } from '../storage/audit-trail.ts';
@@ -41,6 +42,7 @@ export async function createTask(ctx: AppContext, actor: Operator, input: Create
     const [index] = await appendLogLeaves(ctx, tx, [{ data: utf8(leaf), claimId: '' }]);
     const [stored] = await tx.update(tasks).set({ definitionLogIndex: index! }).where(eq(tasks.id, row.id)).returning();
     await writeAudit(tx, actor, 'task.create', `task:${input.id}`, { ...input, pack, definitionLogIndex: index }, now);
+    if (input.replay !== null) await trustServiceWorkersFor(tx, input.id, now);
     return stored!;
   });
 }
