@@ -16,6 +16,7 @@ import { createBatchVerifier } from '../zk/batch-verifier.ts';
 import { verifyGroth16Groups } from '../zk/groth16-batch.ts';
 import { createPairingThreads, PairingThreadFault } from '../zk/pairing-thread.ts';
 import { serverUrlFromEnv } from '../config.ts';
+import { parseCosignerKey, type WitnessPolicy } from '../log/index.ts';
 
 export const HELP = `proofboard recheck CLAIM_ID... --server URL [--log-key VKEY] [--state FILE] [--json] [--replay]
 proofboard recheck --task TASK --server URL [...]
@@ -26,6 +27,9 @@ task policy, the verdict's rule, the log leaf and its inclusion in the signed ch
 last checkpoint seen (kept in --state, default ${defaultStatePath()}).
 
   --log-key VKEY   the log's C2SP verifier key, from a source other than the server (else trust on first use)
+  --witness VKEY   a witness's cosigner key (C2SP tlog-cosignature vkey) to pin; repeat for each witness. The
+                   checkpoint relied on is then the latest one they cosigned (docs/transparency-log.md)
+  --witnesses-needed K  how many of the pinned witnesses must have cosigned it (default: all of them)
   --task TASK      every leaderboard entry of TASK, and every claim the log shows verified for it
   --json           one JSON report on stdout
   --replay         also re-run each claim in a local sandbox (when this checkout has the replay worker)
@@ -53,6 +57,8 @@ export async function recheckCommand(argv: string[], env: RecheckEnvironment = {
     options: {
       server: { type: 'string', default: serverUrlFromEnv() },
       'log-key': { type: 'string' },
+      witness: { type: 'string', multiple: true },
+      'witnesses-needed': { type: 'string' },
       state: { type: 'string', default: process.env.PROOFBOARD_RECHECK_STATE ?? defaultStatePath() },
       task: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -82,6 +88,11 @@ export async function recheckCommand(argv: string[], env: RecheckEnvironment = {
     console.error('proofboard recheck: --threads must be 0 to 64');
     return 2;
   }
+  const witnesses = witnessPolicy(values.witness ?? [], values['witnesses-needed']);
+  if (typeof witnesses === 'string') {
+    console.error(`proofboard recheck: ${witnesses}`);
+    return 2;
+  }
   const target: RecheckTarget = values.task ? { taskId: values.task } : { claimIds };
   const pins = env.pins ?? repositoryPins();
   const pooled = pooledChecker(threads, env.spawnPairingThread);
@@ -93,6 +104,7 @@ export async function recheckCommand(argv: string[], env: RecheckEnvironment = {
     const { report, state: next } = await recheck(apiFetcher(values.server), target, {
       server: values.server,
       pinnedVkey: values['log-key'],
+      witnesses,
       state,
       pins,
       replayRequested: values.replay,
@@ -121,6 +133,20 @@ export async function recheckCommand(argv: string[], env: RecheckEnvironment = {
     if (started) bar.stop();
     await pooled.close();
   }
+}
+
+/** The pinned witnesses and k, or a usage error. */
+function witnessPolicy(vkeys: string[], needed: string | undefined): WitnessPolicy | undefined | string {
+  if (vkeys.length === 0) return needed === undefined ? undefined : '--witnesses-needed needs at least one --witness';
+  const keys = [];
+  for (const vkey of vkeys) {
+    const key = parseCosignerKey(vkey);
+    if (!key.ok) return `--witness ${vkey}: not a witness vkey (${key.detail})`;
+    keys.push(key.value);
+  }
+  const k = needed === undefined ? keys.length : Number(needed);
+  if (!Number.isInteger(k) || k < 1 || k > keys.length) return `--witnesses-needed must be 1 to ${keys.length} (the number of --witness keys)`;
+  return { witnesses: keys, needed: k };
 }
 
 /**

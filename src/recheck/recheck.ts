@@ -1,12 +1,12 @@
 // The re-check engine: downloads what it needs over HTTP and checks it with the pure libraries (src/log,
 // src/attest, src/zk). It never imports the service or the database, so a third party runs exactly this.
 import { toBase64, utf8 } from '../attest/bytes.ts';
-import { hashLeaf, rootFromLeafHashes, verifyCheckpoint, equalHashes, type Checkpoint } from '../log/index.ts';
+import { hashLeaf, rootFromLeafHashes, verifyCheckpoint, equalHashes, type Checkpoint, type WitnessPolicy } from '../log/index.ts';
 import type { Groth16Checker } from '../zk/groth16-batch.ts';
 import { bundleSchema, leaderboardSchema, logEntriesSchema, type ClaimBundle } from './bundle.ts';
 import { readBulkBundles } from './bulk.ts';
 import { checkClaimBundle } from './check-claim.ts';
-import { checkConsistency, establishLog, type TrustedLog } from './check-log.ts';
+import { checkConsistency, checkWitnesses, establishLog, type TrustedLog } from './check-log.ts';
 import type { Fetcher } from './http.ts';
 import type { PinnedCircuit } from './pins.ts';
 import { checkRegistryHistory, snapshotRegistry } from './registry-history.ts';
@@ -31,6 +31,8 @@ export type RecheckOptions = {
    */
   checkProofs?: Groth16Checker;
   onProgress?: (done: number, total: number) => void;
+  /** Witnesses the reader pins (--witness, --witnesses-needed): checkpoints relied on need that many cosignatures. */
+  witnesses?: WitnessPolicy | undefined;
 };
 
 export type RecheckTarget = { claimIds: string[] } | { taskId: string };
@@ -39,7 +41,7 @@ export type RecheckTarget = { claimIds: string[] } | { taskId: string };
 export async function recheck(fetcher: Fetcher, target: RecheckTarget, opts: RecheckOptions): Promise<{ report: RecheckReport; state: RecheckState }> {
   const key = serverKey(opts.server);
   const remembered = opts.state.servers[key];
-  const { checks: logChecks, log } = await establishLog(fetcher, { pinnedVkey: opts.pinnedVkey, remembered });
+  const { checks: logChecks, log } = await establishLog(fetcher, { pinnedVkey: opts.pinnedVkey, remembered, witnesses: opts.witnesses, now: opts.now });
   const report: RecheckReport = {
     server: opts.server,
     ok: false,
@@ -173,6 +175,8 @@ async function checkBundle(
   }
   const c = await pending;
   checks.push({ ...c, id: 'log.bundle-checkpoint' });
+  // A bundle's checkpoint beyond the witnessed one is covered by no witness: it must carry its own cosignatures.
+  if (opts.witnesses && cp.checkpoint.size > log.latest.size) checks.push(checkWitnesses(bundle.log.checkpoint, opts.witnesses, opts.now, 'log.bundle-witnesses'));
   checks.push(...(await checkClaimBundle({ claimId, bundle, checkpoint: cp.checkpoint, pins: opts.pins, checkProofs: opts.checkProofs })));
   checks.push(checkRegistryHistory(bundle.verifierKeys, remembered?.registry, remembered?.registrySeenAt, opts.now));
   checks.push(checkTaskPolicy(bundle.task.id, bundle.task.policy, remembered?.tasks?.[bundle.task.id]));
