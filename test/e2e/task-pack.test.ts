@@ -176,16 +176,19 @@ describe.each(databaseKinds())('task packs through the CLI and the API on %s', (
     const auth = { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json' };
     const publicEval = 'evaluation data uploaded through the public route\n';
     expect((await fetch(`${server.url}/v1/blobs/sha256:${sha(publicEval)}`, { method: 'PUT', body: publicEval })).status).toBe(201);
+    // Stored (here, or by the first test's pack), but with another size than this pack states for it.
+    expect((await fetch(`${server.url}/v1/blobs/sha256:${sha(SCORE_PY)}`, { method: 'PUT', body: SCORE_PY })).status).toBeLessThan(300);
     const pack = toTaskPack({
       harness: { command: ['/usr/bin/python3', '/harness/score.py'], files: [{ path: 'score.py', sha256: sha('never uploaded'), bytes: 14 }], limits: {} },
       evalData: { files: [{ path: 'val.txt', sha256: sha(publicEval), bytes: publicEval.length }, { path: 'b.txt', sha256: sha(SCORE_PY), bytes: 3 }] },
       trainData: { files: [] },
     });
     const task = goodTask('pack-missing');
+    const replay = { ...task.replay, harness: { command: pack.harness.command, limits: {} } };
     const res = await fetch(`${server.url}/v1/tasks`, {
       method: 'POST',
       headers: auth,
-      body: JSON.stringify({ ...task, replay: { ...task.replay, harness: { command: pack.harness.command, limits: {} } }, pack }),
+      body: JSON.stringify({ ...task, replay, pack }),
     });
     const body = (await res.json()) as { error: { code: string; details: { problems: { path: string; message: string }[] } } };
     expect(res.status, JSON.stringify(body)).toBe(422);
@@ -196,6 +199,17 @@ describe.each(databaseKinds())('task packs through the CLI and the API on %s', (
     expect(problems.find((p) => p.message.startsWith('val.txt'))?.message).toContain('must be uploaded hidden');
     expect(problems.find((p) => p.message.startsWith('b.txt'))?.message).toContain(`has ${SCORE_PY.length} bytes, the pack says 3`);
     expect((await get('/v1/tasks/pack-missing')).status).toBe(404);
+
+    // A malformed definition is a 400 with every problem listed, before any file is looked up.
+    const malformed = await fetch(`${server.url}/v1/tasks`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ ...task, direction: 'higher', policy: { ...task.policy, quorum: 0 }, replay: { ...replay, gpus: -1 }, pack }),
+    });
+    const refused = (await malformed.json()) as typeof body;
+    expect(malformed.status, JSON.stringify(refused)).toBe(400);
+    expect(refused.error.code).toBe('bad_request');
+    expect(refused.error.details.problems.map((p) => p.path).sort()).toEqual(['policy.direction', 'policy.quorum', 'replay.gpus']);
 
     // Hidden uploads are the operator's: without the token nothing is stored or hidden.
     const denied = await fetch(`${server.url}/v1/blobs/hidden/sha256:${sha('x')}`, { method: 'PUT', body: 'x' });

@@ -95,7 +95,10 @@ export function registerTaskRoutes(app: OpenAPIHono, ctx: AppContext) {
     (result, c) => {
       if (!result.success) {
         const problems = toProblems(result.error);
-        return errorResponse(c, 'bad_task', `the task definition has ${problems.length} problem(s)`, { problems }) as never;
+        // 400 as any malformed body (with the first problem in the message); a well-formed pack whose files the
+        // server does not hold is refused later as 422 bad_task, with the same details.problems.
+        const first = problems[0] ? `${problems[0].path || 'task'}: ${problems[0].message}` : 'invalid';
+        return errorResponse(c, 'bad_request', `the task definition has ${problems.length} problem(s), first ${first}`, { problems }) as never;
       }
     },
   );
