@@ -88,6 +88,7 @@ async function keygen(argv: string[]): Promise<number> {
   mkdirSync(dirname(values.out), { recursive: true, mode: 0o700 });
   writeFileSync(values.out, `${skey}\n`, { mode: 0o600, flag: 'wx' });
   console.log(`wrote ${values.out}`);
-  console.log(`witness vkey (pin this: recheck --witness, PROOFBOARD_WITNESSES): ${formatCosignerKey(cosignerFromNoteSigner(signer))}`);
+  console.log(`witness vkey: ${formatCosignerKey(cosignerFromNoteSigner(signer))}`);
+  console.log('publish it: readers pin it with recheck --witness, logs name it in PROOFBOARD_WITNESSES');
   return 0;
 }
