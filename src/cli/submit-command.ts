@@ -13,9 +13,25 @@ import { mineStamp, type Stamp } from '../attest/stamp.ts';
 import { ApiError, apiRequest } from './http-client.ts';
 import { defaultKeyPath, readKeyFile } from './key-file.ts';
 import { serverUrlFromEnv } from '../config.ts';
+import { bindingProblems, claimProblems, readEvidenceFiles, SubmitRefused, type TaskFacts } from './submit-checks.ts';
+import { UsageError } from './usage.ts';
 
-const USAGE = `usage: proofboard submit --task T --metric VALUE [--metric-name NAME] [--parent COMMIT] [--beats-parent]
-                         [--evidence FILE]... [--key FILE] [--server URL] [--repo DIR] [COMMIT]`;
+export const USAGE = `usage: proofboard submit --task T --metric VALUE [--metric-name NAME] [--parent COMMIT] [--beats-parent]
+                         [--evidence FILE]... [--key FILE] [--server URL] [--repo DIR] [--json] [COMMIT]
+
+  COMMIT          the commit the claim is about (default HEAD of --repo)
+  --task T        the task's id;  --metric VALUE  the value the commit reaches
+  --metric-name   the task's metric (default: read from the task)
+  --parent C      the commit this one builds on;  --beats-parent  claim it beats the parent (needs --parent, and a task
+                  whose policy asks 2 or more runs, which the statistical test needs)
+  --evidence F    a zk proof (proofboard prove) or an attestation; repeatable. Without evidence the claim is replayed
+  --key FILE      the submitter key (default $PROOFBOARD_KEY or ~/.config/proofboard/key.json)
+  --server URL    the service (default $PROOFBOARD_SERVER or http://127.0.0.1:8080);  --repo DIR  the repository (.)
+  --json          print the server's answer as JSON
+
+  Before anything is uploaded, the evidence is checked against the claim (task, commit, key, claim id, value) and the
+  task (metric, beats-parent): a rejection counts against the key for good. The same submit twice is one claim.
+  Exit codes: 0 accepted or pending, 1 rejected or refused, 2 usage, 3 server unreachable (docs/cli.md).`;
 
 export async function submitCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -39,20 +55,26 @@ export async function submitCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const metricValue = Number(values.metric);
-  if (!Number.isFinite(metricValue)) {
-    console.error(`--metric must be a finite number, got ${JSON.stringify(values.metric)}`);
-    return 2;
+  // The claim schema's bounds (src/attest/claim.ts): a value outside them could only be refused.
+  if (!Number.isFinite(metricValue) || Math.abs(metricValue) > 1e12) {
+    throw new UsageError(`--metric must be a finite number within ±1e12, got ${JSON.stringify(values.metric)}`);
   }
+  if (values['beats-parent'] && !values.parent) throw new UsageError('--beats-parent needs --parent COMMIT: the claim is tested against the parent');
   const key = readKeyFile(values.key);
   const repo = values.repo;
   const commit = git(repo, ['rev-parse', '--verify', `${positionals[0] ?? 'HEAD'}^{commit}`]).trim();
   const parent = values.parent ? git(repo, ['rev-parse', '--verify', `${values.parent}^{commit}`]).trim() : null;
-  const metricName = values['metric-name'] ?? (await taskMetricName(values.server, values.task));
-  const evidence = values.evidence.map((file) => JSON.parse(readFileSync(file, 'utf8')) as unknown);
+  // Local checks first, before any request: a refusal here costs the key nothing.
+  const files = readEvidenceFiles(values.evidence);
+  const bound = bindingProblems(files, { task: values.task, commit, submitter: key.publicKeyHex });
+  if (bound.length) throw new SubmitRefused(bound);
+  warnIfUncommitted(repo, commit);
+  const task = await apiRequest<TaskFacts>(values.server, 'GET', `/v1/tasks/${encodeURIComponent(values.task)}`);
+  const metricName = values['metric-name'] ?? task.body.metricName;
+  const evidence = files.map((f) => f.item);
 
   const bundle = makeBundle(repo, commit);
   const digest = createHash('sha256').update(bundle).digest('hex');
-  await apiRequest(values.server, 'PUT', `/v1/blobs/sha256:${digest}`, bundle);
 
   const claim: ClaimPayload = {
     v: 1,
@@ -68,6 +90,9 @@ export async function submitCommand(argv: string[]): Promise<number> {
   };
   const envelope = signClaim(claim, key.secretKey);
   const claimId = claimIdOf(Buffer.from(envelope.payload, 'base64'));
+  const refused = claimProblems(files, claim, claimId, task.body);
+  if (refused.length) throw new SubmitRefused(refused);
+  await apiRequest(values.server, 'PUT', `/v1/blobs/sha256:${digest}`, bundle);
   // Bound to this evidence and this server's log, so nobody who sees the claim can post it first with other evidence
   // (burning it in our name) or post it to another deployment (src/attest/intake.ts). Ed25519 is deterministic, so a
   // resubmission is byte-identical.
@@ -92,13 +117,24 @@ export async function submitCommand(argv: string[]): Promise<number> {
   }
   if (values.json) console.log(JSON.stringify(res.body));
   else {
-    console.log(`claim ${res.body.id}`);
+    console.log(`claim ${res.body.id}${res.body.created === false ? ' (already submitted: the same claim)' : ''}`);
     console.log(`status ${res.body.status}${res.body.verdict ? ` (${res.body.verdict.reasonCode ?? res.body.verdict.rule})` : ''}`);
+    console.log(`${new URL(`/claims/${res.body.id}`, values.server)}`);
   }
-  return 0;
+  // A rejected claim is a failed submission for scripts too (docs/cli.md).
+  return res.body.status === 'rejected' ? 1 : 0;
 }
 
-type SubmitAnswer = { id: string; status: string; verdict: { rule: string; reasonCode: string | null } | null };
+/** The claim is about a commit, not the working tree: say so when they differ, since the score was likely measured on the tree. */
+function warnIfUncommitted(repo: string, commit: string): void {
+  const head = git(repo, ['rev-parse', 'HEAD']).trim();
+  const dirty = git(repo, ['status', '--porcelain', '--untracked-files=no']).trim();
+  if (head === commit && dirty) {
+    console.error(`warning: ${repo} has uncommitted changes; the claim is about commit ${commit.slice(0, 12)} as committed, not your working tree`);
+  }
+}
+
+type SubmitAnswer = { id: string; status: string; created?: boolean; verdict: { rule: string; reasonCode: string | null } | null };
 
 async function taskStampBits(server: string, task: string): Promise<number> {
   const res = await apiRequest<{ stamp?: { bits: number } }>(server, 'GET', `/v1/tasks/${encodeURIComponent(task)}`);
@@ -139,11 +175,6 @@ function committerDate(repo: string, commit: string): string {
   return new Date(git(repo, ['show', '-s', '--format=%cI', commit]).trim()).toISOString();
 }
 
-async function taskMetricName(server: string, task: string): Promise<string> {
-  const res = await apiRequest<{ metricName: string }>(server, 'GET', `/v1/tasks/${encodeURIComponent(task)}`);
-  return res.body.metricName;
-}
-
 function git(repo: string, args: string[]): string {
   return execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
@@ -151,10 +182,12 @@ function git(repo: string, args: string[]): string {
 /** A git bundle holding exactly the commit and its history, under a temporary ref removed afterwards. */
 function makeBundle(repo: string, commit: string): Buffer {
   const dir = mkdtempSync(join(tmpdir(), 'proofboard-bundle-'));
-  const ref = `refs/proofboard/submit-${process.pid}`;
+  // Named by the commit, not the process: the same commit gives the same bundle bytes in every run, hence the same
+  // bundle digest and the same claim id (a resubmission is one claim).
+  const ref = `refs/proofboard/claim-${commit}`;
   try {
     git(repo, ['update-ref', ref, commit]);
-    git(repo, ['bundle', 'create', '--quiet', join(dir, 'commit.bundle'), ref]);
+    git(repo, ['-c', 'pack.threads=1', 'bundle', 'create', '--quiet', join(dir, 'commit.bundle'), ref]);
     return readFileSync(join(dir, 'commit.bundle'));
   } finally {
     try {
