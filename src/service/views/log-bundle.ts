@@ -10,7 +10,8 @@ export type BundleLeaf = { index: number; leafHash: string; data: string };
 
 /** `leaves` must have been read before this call: the checkpoint read here then covers every one of them. */
 export async function bundleLogProofs(ctx: AppContext, leaves: readonly BundleLeaf[]) {
-  const cosigned = await latestCosignedCheckpoint(ctx);
+  // Without witnesses configured nothing gets cosigned: no query for it.
+  const cosigned = ctx.config.witnesses.length ? await latestCosignedCheckpoint(ctx) : null;
   const covers = cosigned !== null && leaves.every((l) => l.index < cosigned.size);
   const checkpoint = covers ? cosigned : await latestCheckpoint(ctx);
   const withProofs = [];

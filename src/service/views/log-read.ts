@@ -1,7 +1,7 @@
 // Read side of the transparency log: the latest signed checkpoint, entries, inclusion and consistency proofs, the
 // log's verifier key. Proofs are computed for sizes that are already committed, from committed nodes that never
 // change, so they need no transaction (merkle.ts NodeHashReader contract).
-import { and, asc, desc, eq, gte, lt } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, lt, sql } from 'drizzle-orm';
 import { logCheckpoints, logHead, logLeaves } from '../../../db/schema.ts';
 import { fromHex } from '../../attest/bytes.ts';
 import { consistencyProofFrom, EMPTY_ROOT, formatVerifierKey, inclusionProofFrom, parseNote, type Hash } from '../../log/index.ts';
@@ -31,21 +31,26 @@ export async function latestCheckpoint(ctx: AppContext): Promise<SignedCheckpoin
   return latestCheckpoint(ctx);
 }
 
-/** Checkpoints looked at for cosignatures: they are one per append, and witnesses cosign the latest few. */
-const COSIGNED_SCAN = 256;
+/** Two signature lines or more: the log's own and at least one witness's (signed-note lines start "— "). */
+const COSIGNED_NOTE = '%\n\u2014 %\n\u2014 %';
 
 /**
- * The largest recent checkpoint whose note carries lines besides the log's own signature: witness cosignatures,
- * added by the background gatherer (actions/gather-cosignatures.ts). Which of them count is the reader's choice (the
- * witnesses it pins); null when none of the latest checkpoints is cosigned yet.
+ * The largest checkpoint whose note carries lines besides the log's own signature: witness cosignatures, added by
+ * the background gatherer (actions/gather-cosignatures.ts). Which of them count is the reader's choice (the
+ * witnesses it pins); null when no checkpoint is cosigned. One query: the primary key read backwards, filtered.
  */
 export async function latestCosignedCheckpoint(ctx: AppContext): Promise<SignedCheckpoint | null> {
-  const rows = await ctx.db.select().from(logCheckpoints).orderBy(desc(logCheckpoints.size)).limit(COSIGNED_SCAN);
-  for (const row of rows) {
-    const note = parseNote(row.note);
-    if (note.ok && note.value.signatures.length > 1) return { size: row.size, rootHash: fromHex(row.rootHash, 'checkpoint root', 32), note: row.note };
-  }
-  return null;
+  const [row] = await ctx.db
+    .select()
+    .from(logCheckpoints)
+    .where(sql`${logCheckpoints.note} like ${COSIGNED_NOTE}`)
+    .orderBy(desc(logCheckpoints.size))
+    .limit(1);
+  if (!row) return null;
+  // The pattern is a prefilter; the parsed note decides (a text line of the checkpoint could look like a signature).
+  const note = parseNote(row.note);
+  if (!note.ok || note.value.signatures.length < 2) return null;
+  return { size: row.size, rootHash: fromHex(row.rootHash, 'checkpoint root', 32), note: row.note };
 }
 
 export async function listEntries(ctx: AppContext, start: number, end: number) {
