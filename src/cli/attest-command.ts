@@ -86,7 +86,8 @@ export async function attestCommand(argv: string[]): Promise<number> {
   else {
     console.log(`claim ${res.body.claimId}`);
     const how = res.body.method ?? res.body.verdict?.reasonCode ?? null;
-    console.log(`status ${res.body.status}${how ? ` (${how})` : ''}`);
+    const progress = res.body.status === 'pending' ? await quorumProgress(values.server, claimId.data, checked.claim.task) : null;
+    console.log(`status ${res.body.status}${how ? ` (${how})` : ''}${progress ? ` (${progress})` : ''}`);
     if (res.body.verdict) console.log(`rule ${res.body.verdict.rule}`);
   }
   return 0;
@@ -127,5 +128,22 @@ export function toStatement(
   } catch (e) {
     if (e instanceof z.ZodError) throw new Error(`result does not make a valid statement: ${firstIssue(e)}`);
     throw e;
+  }
+}
+
+/**
+ * "1 of 2 attestations": what a pending answer is waiting for, from the claim's public record and the task's quorum.
+ * Only a hint for the operator at the terminal: a read that fails leaves the line as the server's answer said.
+ */
+async function quorumProgress(server: string, claimId: string, task: string): Promise<string | null> {
+  try {
+    const claim = await apiRequest<{ evidence: { kind: string }[] }>(server, 'GET', `/v1/claims/${claimId}`);
+    const policy = await apiRequest<{ policy: { quorum?: number } | null }>(server, 'GET', `/v1/tasks/${encodeURIComponent(task)}`);
+    const have = claim.body.evidence.filter((e) => e.kind === 'attestation').length;
+    const quorum = policy.body.policy?.quorum;
+    if (typeof quorum !== 'number') return null;
+    return `${have} of ${quorum} attestations from distinct operators${have < quorum ? `: waiting for ${quorum - have} more` : ''}`;
+  } catch {
+    return null;
   }
 }

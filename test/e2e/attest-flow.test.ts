@@ -83,7 +83,7 @@ describe.each(databaseKinds())('verifier operators through the real server and C
     writeFileSync(resultPath, JSON.stringify(result));
     const attest = (keyPath: string) => cli(['attest', '--claim', submitted.id, '--result', resultPath, '--key', keyPath, '--server', server.url]);
 
-    expect(ok(await attest(operators[0]!.keyPath))).toContain('status pending');
+    expect(ok(await attest(operators[0]!.keyPath))).toContain('status pending (1 of 2 attestations from distinct operators: waiting for 1 more)');
     // The same operator again adds nothing and is told so.
     const again = await attest(operators[0]!.keyPath);
     expect(again.code).toBe(1);
