@@ -33,9 +33,17 @@ export const packPathSchema = z
   .string()
   .min(1)
   .max(200)
-  .refine((p) => !p.startsWith('/'), 'must be relative (no leading /)')
-  .refine((p) => p.split('/').every((s) => s !== '' && s !== '.' && s !== '..'), 'no empty, "." or ".." segments')
-  .refine((p) => /^[\x21-\x7e]+$/.test(p) && !p.includes('\\'), 'printable ASCII without spaces or backslashes');
+  .superRefine((p, ctx) => {
+    // One problem per path, the first that applies: an operator fixes a name once, not three times.
+    const problem = p.startsWith('/')
+      ? 'must be relative (no leading /)'
+      : !p.split('/').every((s) => s !== '' && s !== '.' && s !== '..')
+        ? 'no empty, "." or ".." segments'
+        : !/^[\x21-\x7e]+$/.test(p) || p.includes('\\')
+          ? 'printable ASCII without spaces or backslashes'
+          : null;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 export const packFileSchema = z
   .object({ path: packPathSchema, sha256: sha256HexSchema, bytes: z.number().int().min(0).max(MAX_PACK_FILE_BYTES) })
@@ -169,7 +177,12 @@ export const taskDefinitionSchema = taskFieldsSchema
     // Run even when some fields failed: an operator fixing a pack should see all of its mistakes in one round.
     { when: () => true } as never,
   )
-  .transform((value) => ({ ...value, replay: replaySchemaFor(value.replay).parse(value.replay) }));
+  // The refinement above already reported a replay that does not parse (its issues do not stop this transform): never
+  // throw here, a throw would be a 500 instead of a refusal.
+  .transform((value) => {
+    const replay = replaySchemaFor(value.replay).safeParse(value.replay);
+    return { ...value, replay: replay.success ? replay.data : null };
+  });
 
 function replaySchemaFor(replay: unknown) {
   const packForm = typeof rec(replay).harness === 'object';
@@ -224,8 +237,9 @@ function crossFieldProblems(raw: unknown): Problem[] {
   const packForm = replay !== null && typeof replay.harness === 'object';
   if (t.pack !== undefined && !packForm) add('replay', 'a task with a pack needs replay in the pack form ({ train, outputs, harness: { command }, ... })');
   if (t.pack === undefined && packForm) add('pack', 'replay in the pack form needs the pack (harness, evalData, trainData)');
-  if (replay) {
+  if (replay && packForm) {
     // Without {seed} every run of a multi-run policy would train the same thing: the runs would not be independent.
+    // (Pack-form specs only: tasks registered before packs keep the rules they were registered under.)
     const train = arr(replay.train);
     if (train.length > 0 && !train.some((a) => typeof a === 'string' && a.includes('{seed}'))) add('replay.train', 'must pass the run\'s seed as {seed}');
     const outputs = arr(replay.outputs).map((o) => rec(o).path);
