@@ -58,11 +58,12 @@ describe('task pack digests', () => {
     const checked = checkTaskDefinition(t);
     expect(checked.ok, JSON.stringify(checked)).toBe(true);
     if (!checked.ok) return;
-    const leaf = JSON.parse(taskDefinitionLeafText(checked.task, '2026-12-07T00:00:00.000Z')) as Record<string, unknown>;
+    const def = { ...checked.task, pack: checked.task.pack ?? null };
+    const leaf = JSON.parse(taskDefinitionLeafText(def, '2026-12-07T00:00:00.000Z')) as Record<string, unknown>;
     expect(leaf).toMatchObject({ v: 1, kind: 'task-definition', task: 'gpt-char' });
     // No `claim` member: readers that list verdict leaves pass over it.
     expect(leaf).not.toHaveProperty('claim');
-    expect(leaf.definitionSha256).toBe(taskDefinitionDigestOf(checked.task));
+    expect(leaf.definitionSha256).toBe(taskDefinitionDigestOf(def));
   });
 });
 
