@@ -1,5 +1,5 @@
 // Blobs in PostgreSQL (src/blobs/pg-blob-store.ts) against the baseline, the data folder (FsBlobStore), in one run:
-// upload and download of one blob of BLOB_MIB MiB (default 32) each, three rounds, median; and the process's peak
+// upload and download of one blob of BENCH_BLOB_MIB MiB (default 32) each, three rounds, median; and the process's peak
 // RSS growth during the PostgreSQL rounds, which must stay near a few chunks whatever the blob size. Needs
 // TEST_DATABASE_URL (a database is made there and dropped). Ends with one line of JSON.
 import { createHash, randomBytes } from 'node:crypto';
@@ -12,7 +12,7 @@ import { openDatabase } from '../db/client.ts';
 import { createPostgresDatabase } from '../test/helpers/databases.ts';
 
 const MIB = 1 << 20;
-const size = Number(process.env.BLOB_MIB ?? 32) * MIB;
+const size = Number(process.env.BENCH_BLOB_MIB ?? 32) * MIB;
 const ROUNDS = 3;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
