@@ -7,31 +7,32 @@
 //   {"kind":"bundle","bundle":{claim,envelope,evidence,parent,log:{leaves}}}
 //   {"kind":"end","bundles":K,"skipped":[claim ids]}
 // A reader rebuilds each claim bundle (GET /v1/claims/{id}/bundle) by adding the task, the registry and the
-// checkpoint; test/api/bulk-bundles.test.ts holds the two equal. A claim with a verdict logged after the head's
-// checkpoint is named in `skipped`, not served with a proof the checkpoint cannot cover; the reader fetches it alone.
-// Without the end line the answer was cut short, and a reader must not take it as complete.
+// checkpoint; both are built from the same parts (claim-bundle.ts) and test/e2e/recheck-one-file.test.ts holds them
+// equal. A claim with a verdict logged after the head's checkpoint is named in `skipped`, not served with a proof the
+// checkpoint cannot cover; the reader fetches it alone. Without the end line the answer was cut short, and a reader
+// must not take it as complete.
 //
 // Work per page of claims: six queries whatever the page's size, and the inclusion proofs of the whole page from
 // one read of the log's nodes (coalescingNodeReader), instead of about twelve queries per bundle.
 import { and, asc, desc, eq, gte, inArray, lt } from 'drizzle-orm';
-import { circuits, claims, evidence, logLeaves, replayJobs, verdicts } from '../../../db/schema.ts';
+import { claims, evidence, logLeaves, replayJobs, verdicts } from '../../../db/schema.ts';
 import { toBase64 } from '../../attest/bytes.ts';
 import { inclusionProofFrom, type Hash, type NodeHashReader, type NodeId } from '../../log/index.ts';
 import type { AppContext } from '../context.ts';
 import { ServiceError } from '../errors.ts';
 import { getTask, type TaskRow } from '../actions/tasks.ts';
-import { listVerifierKeys, toVerifierKeyJson } from '../actions/verifier-keys.ts';
-import { parentClaimOf } from '../judging/parent-runs.ts';
+import { listVerifierKeys } from '../actions/verifier-keys.ts';
 import { dbNodeReader } from '../storage/log-store.ts';
 import { latestCheckpoint, latestCosignedCheckpoint, MAX_ENTRIES_PAGE } from './log-read.ts';
-import { toClaimJson, type ClaimView } from './read-claims.ts';
+import { bundleClaimPart, bundleRegistryPart, bundleTaskPart } from './claim-bundle.ts';
+import type { ClaimView } from './read-claims.ts';
 
 /** Claims read and written per page: bounds the memory one answer holds at a time. */
 const PAGE = 100;
 
 export type BulkLine =
   | { kind: 'head'; checkpoint: string; treeSize: number; verifierKeys: unknown[] }
-  | { kind: 'task'; task: Awaited<ReturnType<typeof taskPart>> }
+  | { kind: 'task'; task: Awaited<ReturnType<typeof bundleTaskPart>> }
   | { kind: 'bundle'; bundle: Record<string, unknown> }
   | { kind: 'end'; bundles: number; skipped: string[] };
 
@@ -69,8 +70,7 @@ async function* bulkBundles(ctx: AppContext, claimIds: readonly string[]): Async
     kind: 'head',
     checkpoint: checkpoint.note,
     treeSize: checkpoint.size,
-    // registeredAt lets a re-check refuse trust granted after the fact, as in the single bundle.
-    verifierKeys: keys.map((k) => ({ ...toVerifierKeyJson(k), registeredAt: k.createdAt.toISOString() })),
+    verifierKeys: bundleRegistryPart(keys),
   };
   const tasksSent = new Map<string, TaskRow>();
   const skipped: string[] = [];
@@ -108,24 +108,14 @@ async function* bulkBundles(ctx: AppContext, claimIds: readonly string[]): Async
       if (!tasksSent.has(view.claim.taskId)) {
         const task = await getTask(ctx, view.claim.taskId);
         tasksSent.set(task.id, task);
-        yield { kind: 'task', task: await taskPart(ctx, task) };
+        yield { kind: 'task', task: await bundleTaskPart(ctx, task) };
       }
       const logged = view.verdicts.flatMap((v) => (v.logIndex !== null && leaves.has(v.logIndex) ? [leaves.get(v.logIndex)!] : []));
-      const parent = await parentClaimOf(ctx.db, { id: view.claim.taskId }, view.claim);
       served += 1;
       yield {
         kind: 'bundle',
         bundle: {
-          claim: toClaimJson(view, ctx.now()),
-          envelope: view.claim.envelope,
-          intake: view.claim.intakeEnvelope,
-          evidence: view.evidence.map((e) => ({ kind: e.kind, digest: e.digest, body: e.body, receivedAt: e.receivedAt.toISOString() })),
-          parent: parent && {
-            id: parent.claim.id,
-            envelope: parent.claim.envelope,
-            method: parent.claim.method,
-            evidence: parent.attestations.map((e) => ({ kind: e.kind, digest: e.digest, body: e.body, receivedAt: e.receivedAt.toISOString() })),
-          },
+          ...(await bundleClaimPart(ctx, view)),
           log: {
             leaves: [...new Map(logged.map((l) => [l.index, l])).values()]
               .sort((a, b) => a.index - b.index)
@@ -136,19 +126,6 @@ async function* bulkBundles(ctx: AppContext, claimIds: readonly string[]): Async
     }
   }
   yield { kind: 'end', bundles: served, skipped };
-}
-
-async function taskPart(ctx: AppContext, task: TaskRow) {
-  const taskCircuits = await ctx.db.select().from(circuits).where(eq(circuits.taskId, task.id)).orderBy(asc(circuits.id));
-  return {
-    id: task.id,
-    metricName: task.metricName,
-    direction: task.direction,
-    policy: task.policy,
-    replay: task.replay,
-    evalSetCommitment: task.evalSetCommitment,
-    circuits: taskCircuits.map((k) => ({ id: k.id, protocol: k.protocol, vkeySha256: k.vkeySha256, vkey: k.vkey, params: k.params })),
-  };
 }
 
 /**

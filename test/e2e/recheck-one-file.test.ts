@@ -1,0 +1,175 @@
+// The one-file recheck (scripts/build-recheck.ts -> proofboard-recheck.mjs), built here and run with `node` from a
+// folder holding nothing else, against a real server: it re-checks the task through the bulk read, proofs included,
+// and catches an entry edited in the server's database. Also the bulk reads themselves: each bundle line, completed
+// with the answer's head and task, is exactly the claim's single bundle; malformed or unknown requests get a 4xx.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { fromBase64 } from '../../src/attest/bytes.ts';
+import { claimIdOf, signClaim, type ClaimPayload } from '../../src/attest/claim.ts';
+import { databaseKinds } from '../helpers/databases.ts';
+import { logOrigin, withIntake } from '../helpers/claims.ts';
+import { syntheticCommit } from '../helpers/git-objects.ts';
+import {
+  keyFrom,
+  randomCommit,
+  registerVerifier,
+  startTamperableServer,
+  submitAttested,
+  TASK,
+  type SubmittedClaim,
+  type TamperableServer,
+} from './recheck-helpers.ts';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+type Check = { id: string; status: string; detail: string };
+type Report = { ok: boolean; log: Check[]; claims: { claimId: string; ok: boolean; checks: Check[] }[] };
+type Line = { kind: string; [k: string]: unknown };
+
+// Built once for the file, into a folder that then holds only the built file.
+let folder: string;
+let oneFile: string;
+beforeAll(async () => {
+  folder = mkdtempSync(join(tmpdir(), 'proofboard-one-file-'));
+  oneFile = join(folder, 'proofboard-recheck.mjs');
+  await run(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'build-recheck.ts'), '--out', oneFile], { cwd: ROOT });
+}, 120_000);
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+/** `node proofboard-recheck.mjs ...` in the folder, with an environment that names nothing of the repository. */
+async function oneFileRecheck(args: string[]) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [oneFile, ...args], {
+      cwd: folder,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: folder },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === 'number' ? err.code : 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+  }
+}
+
+async function bulk(server: string, path: string): Promise<Line[]> {
+  const res = await fetch(new URL(path, server));
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+  return (await res.text())
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
+}
+
+/** The committed zk fixture (test/zk/fixtures, proven for syntheticCommit('zk-fixture')) posted with its real bundle. */
+async function submitZk(server: string): Promise<SubmittedClaim> {
+  const dir = join(ROOT, 'test', 'zk', 'fixtures');
+  const fixture = JSON.parse(readFileSync(join(dir, 'claim.json'), 'utf8')) as ClaimPayload;
+  const evidence = JSON.parse(readFileSync(join(dir, 'valid-evidence.json'), 'utf8')) as unknown;
+  const made = syntheticCommit('zk-fixture');
+  expect(made.commit).toBe(fixture.commit);
+  expect((await fetch(new URL(`/v1/blobs/${made.bundleRef}`, server), { method: 'PUT', body: made.bundle as unknown as BodyInit })).ok).toBe(true);
+  const secret = new Uint8Array(32).fill(7);
+  const envelope = signClaim({ ...fixture, bundle: made.bundleRef }, secret);
+  const body = withIntake({ claim: envelope, evidence: [evidence] }, secret, await logOrigin(server));
+  const res = await fetch(new URL('/v1/claims', server), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const json = (await res.json()) as { status?: string };
+  expect(res.status, JSON.stringify(json)).toBeLessThan(300);
+  return { id: claimIdOf(fromBase64(envelope.payload, 'payload')), commit: fixture.commit, status: String(json.status), envelope };
+}
+
+describe.each(databaseKinds())('the one-file recheck against a real server on %s', (kind) => {
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  let s: TamperableServer;
+  let state: string;
+  const claims: SubmittedClaim[] = [];
+  const [alice, bob] = [keyFrom('alice'), keyFrom('bob')];
+
+  beforeAll(async () => {
+    let dataDir: string;
+    ({ s, dataDir } = await startTamperableServer(kind, cleanups, 'proofboard-one-file-server-'));
+    state = join(dataDir, 'recheck-state.json');
+    await registerVerifier(s.url, 'alice', alice);
+    await registerVerifier(s.url, 'bob', bob);
+    const submitter = keyFrom('submitter');
+    for (const value of [80, 81, 82]) claims.push(await submitAttested(s.url, submitter, randomCommit(), value, [alice, bob]));
+    claims.push(await submitZk(s.url));
+    for (const c of claims) expect(c.status).toBe('verified');
+  }, 180_000);
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  it('a bulk answer rebuilds every claim bundle exactly, against one checkpoint', async () => {
+    const lines = await bulk(s.url, `/v1/tasks/${TASK}/bundles`);
+    const [head, ...rest] = lines;
+    expect(head!.kind).toBe('head');
+    expect(rest.at(-1)).toEqual({ kind: 'end', bundles: claims.length, skipped: [] });
+    const task = rest.find((l) => l.kind === 'task')!.task as { id: string };
+    const bundles = rest.filter((l) => l.kind === 'bundle').map((l) => l.bundle as { claim: { id: string }; log: { leaves: unknown[] } });
+    expect(bundles.map((b) => b.claim.id).sort()).toEqual(claims.map((c) => c.id).sort());
+    for (const b of bundles) {
+      const single = (await (await fetch(new URL(`/v1/claims/${b.claim.id}/bundle`, s.url))).json()) as Record<string, unknown>;
+      const rebuilt = { ...b, task, verifierKeys: head!.verifierKeys, log: { checkpoint: head!.checkpoint, treeSize: head!.treeSize, leaves: b.log.leaves } };
+      // Same fields, same values: a field added to one bundle and not the other fails here.
+      expect(rebuilt).toEqual(single);
+    }
+    const range = await bulk(s.url, `/v1/log/bundles?start=0&end=${head!.treeSize}`);
+    expect(range.filter((l) => l.kind === 'bundle')).toHaveLength(claims.length);
+    expect(range.at(-1)!.kind).toBe('end');
+  });
+
+  it('refuses malformed or unknown bulk reads with a 4xx and a code', async () => {
+    const code = async (path: string) => {
+      const res = await fetch(new URL(path, s.url));
+      return [res.status, ((await res.json()) as { error: { code: string } }).error.code];
+    };
+    expect(await code('/v1/tasks/no-such-task/bundles')).toEqual([404, 'unknown_task']);
+    expect(await code('/v1/tasks/NOT..valid/bundles')).toEqual([400, 'bad_request']);
+    expect(await code('/v1/log/bundles?start=5&end=2')).toEqual([400, 'bad_query']);
+    expect(await code('/v1/log/bundles?start=0&end=5000')).toEqual([400, 'bad_query']);
+    expect(await code('/v1/log/bundles?start=-1&end=2')).toEqual([400, 'bad_request']);
+    expect(await code('/v1/log/bundles?start=0')).toEqual([400, 'bad_request']);
+  });
+
+  it('runs with node alone from a folder holding nothing else, and every check passes', async () => {
+    expect(readdirSync(folder)).toEqual(['proofboard-recheck.mjs']);
+    // Nothing to resolve outside the file: its only imports are Node's own modules.
+    const imports = [...readFileSync(oneFile, 'utf8').matchAll(/\bfrom\s*["']([^"']+)["']/g)].map((m) => m[1]!);
+    expect(imports.filter((i) => !i.startsWith('node:'))).toEqual([]);
+
+    const r = await oneFileRecheck(['--task', TASK, '--server', s.url, '--log-key', s.logKey, '--state', state, '--json']);
+    const report = JSON.parse(r.stdout || '{}') as Report;
+    expect(r.code, r.stderr + JSON.stringify(report, null, 1)).toBe(0);
+    expect(report.claims.map((c) => c.claimId).sort()).toEqual(claims.map((c) => c.id).sort());
+    expect(report.log.find((c) => c.id === 'bulk.read')).toMatchObject({ status: 'pass' });
+    const zk = report.claims.find((c) => c.claimId === claims[3]!.id)!;
+    expect(zk.checks.find((c) => c.id === 'zk.proofs')).toMatchObject({ status: 'pass' });
+    expect(zk.checks.find((c) => c.id === 'zk.proofs')!.detail).toMatch(/verifies/);
+
+    const one = await oneFileRecheck([claims[3]!.id, '--server', s.url, '--log-key', s.logKey, '--state', state, '--json']);
+    expect(one.code, one.stdout + one.stderr).toBe(0);
+    expect((await oneFileRecheck(['--version'])).stdout).toMatch(/^proofboard-recheck built from commit \S+/);
+  }, 120_000);
+
+  it('catches an entry whose metric was edited in the database', async () => {
+    const target = claims[1]!;
+    await s.edit(async (sql) => {
+      await sql('UPDATE claims SET metric_value = 99 WHERE id = $1', [target.id]);
+    });
+    const r = await oneFileRecheck(['--task', TASK, '--server', s.url, '--log-key', s.logKey, '--state', state, '--json']);
+    const report = JSON.parse(r.stdout || '{}') as Report;
+    expect(r.code).toBe(1);
+    const bad = report.claims.find((c) => c.claimId === target.id)!;
+    expect(bad.ok).toBe(false);
+    expect(bad.checks.find((c) => c.id === 'claim.fields')).toMatchObject({ status: 'fail' });
+    expect(bad.checks.find((c) => c.id === 'claim.fields')!.detail).toMatch(/metric\.value: server shows 99, submitter signed 81/);
+    // The others still pass: one tampered entry fails alone.
+    expect(report.claims.filter((c) => !c.ok).map((c) => c.claimId)).toEqual([target.id]);
+  }, 120_000);
+});
