@@ -53,6 +53,11 @@ export const circuits = pgTable('circuits', {
   // The pin: a verification key is only used when its SHA-256 matches this value (never a client's key).
   vkeySha256: text('vkey_sha256').notNull(),
   params: jsonb('params').notNull().default(sql`'{}'::jsonb`),
+  // What a prover needs, as blobs pinned by SHA-256 (src/zk/circuit-build.ts): the witness generator, the proving key
+  // and the evaluation rows. Null for circuits registered with the code (the example task's, from circuits/build).
+  build: jsonb('build'),
+  // The log leaf that records this registration (kind circuit-registration); null for circuits registered before.
+  logIndex: bigint('log_index', { mode: 'number' }),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
 
