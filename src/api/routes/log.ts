@@ -35,7 +35,7 @@ export function registerLogRoutes(app: OpenAPIHono, ctx: AppContext) {
     createRoute({
       method: 'get',
       path: '/v1/log/checkpoint',
-      summary: 'The latest signed checkpoint (C2SP tlog-checkpoint signed note, text/plain)',
+      summary: 'The latest signed checkpoint (C2SP tlog-checkpoint signed note, text/plain), with the witness cosignatures gathered so far',
       responses: { 200: { description: 'Signed note', content: { 'text/plain': { schema: z.string() } } } },
     }),
     async (c) => {
