@@ -16,7 +16,7 @@ import { createBatchVerifier } from '../zk/batch-verifier.ts';
 import { verifyGroth16Groups } from '../zk/groth16-batch.ts';
 import { createPairingThreads, PairingThreadFault } from '../zk/pairing-thread.ts';
 import { serverUrlFromEnv } from '../config.ts';
-import { parseCosignerKey, type WitnessPolicy } from '../log/index.ts';
+import { parseCosignerKey, parseVerifierKey, type WitnessPolicy } from '../log/index.ts';
 
 export const HELP = `proofboard recheck CLAIM_ID... --server URL [--log-key VKEY] [--state FILE] [--json] [--replay]
 proofboard recheck --task TASK --server URL [...]
@@ -75,6 +75,12 @@ export async function recheckCommand(argv: string[], env: RecheckEnvironment = {
   const claimIds = positionals;
   if ((claimIds.length === 0) === !values.task || claimIds.some((id) => !/^[0-9a-f]{64}$/.test(id))) {
     console.error(`proofboard recheck: name claim ids (64 lowercase hex) or --task TASK, not both\n\n${HELP}`);
+    return 2;
+  }
+  // A mistyped key is the command line's fault, not the server's: refuse it here rather than report a discrepancy.
+  const logKey = values['log-key'] === undefined ? null : parseVerifierKey(values['log-key']);
+  if (logKey && !logKey.ok) {
+    console.error(`proofboard recheck: --log-key is not a C2SP verifier key (${logKey.detail}); copy it as \`proofboard serve\` printed it: name+hexid+base64\n\n${HELP}`);
     return 2;
   }
   const concurrency = Number(values.concurrency);

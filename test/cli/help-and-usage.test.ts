@@ -96,6 +96,14 @@ describe('proofboard --help, --version and usage errors', () => {
     expect(far.stderr).toMatch(/usage: proofboard attest/);
   });
 
+  it('a malformed recheck --log-key is a usage error (exit 2) before any request, not a discrepancy', async () => {
+    for (const bad of ['not-a-key', 'proofboard.local/log+0123abcd+AAAA', '']) {
+      const r = await run(['recheck', 'a'.repeat(64), '--server', 'http://127.0.0.1:9', '--log-key', bad]);
+      expect(r.code, bad).toBe(EXIT.usage);
+      expect(r.stderr, bad).toContain('--log-key is not a C2SP verifier key');
+    }
+  });
+
   it('suggests within two edits and by prefix, never a distant word', () => {
     const usage = '--task T --metric V --metric-name N --beats-parent --parent C --evidence F --server URL';
     expect(closestFlag('--metirc', usage)).toBe('--metric');
