@@ -7,9 +7,16 @@ import cliProgress from 'cli-progress';
 import { parseWeightsJson } from '../zk/reference-evaluator.ts';
 import { proveClaim } from '../zk/prove.ts';
 import { shutdownZk } from '../zk/snarkjs-wrapper.ts';
+import { DIGITS_TASK_ID } from '../zk/example-task.ts';
+import { serverUrlFromEnv } from '../config.ts';
 import { defaultKeyPath, readKeyFile } from './key-file.ts';
+import { fetchTaskCircuit } from './task-circuit.ts';
 
-export const USAGE = `usage: proofboard prove --task T --weights FILE [--commit C] [--key KEYFILE] [--out FILE]
+export const USAGE = `usage: proofboard prove --task T --weights FILE [--commit C] [--key KEYFILE] [--out FILE] [--server URL] [--circuit ID]
+  --server   where a task's circuit is fetched from, when it is not the built-in digits-mlp one (default:
+             $PROOFBOARD_SERVER): the key, the witness generator, the proving key and the evaluation rows, each
+             checked against its pin before proving
+  --circuit  which of the task's circuits, when it has several
   --commit   git commit the claim is about (default: HEAD of the current repository)
   --key      submitter key file {publicKey, secretKey} (default: $PROOFBOARD_KEY or ~/.config/proofboard/key.json)
   --out      where to write the evidence JSON (default: stdout)`;
@@ -24,6 +31,8 @@ export async function proveCommand(argv: string[]): Promise<number> {
       commit: { type: 'string' },
       key: { type: 'string', default: defaultKeyPath() },
       out: { type: 'string' },
+      server: { type: 'string' },
+      circuit: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -43,11 +52,17 @@ export async function proveCommand(argv: string[]): Promise<number> {
     cliProgress.Presets.shades_classic,
   );
   let started = false;
+  // The example task proves with circuits/build; any other task with the circuit its operator registered.
+  const fetched =
+    values.task === DIGITS_TASK_ID && !values.server && !values.circuit
+      ? null
+      : await fetchTaskCircuit(values.server ?? serverUrlFromEnv(), values.task, values.circuit);
   try {
     const r = await proveClaim({
       weights,
       task: values.task,
       commit,
+      ...(fetched ? { artifacts: fetched.artifacts, rows: fetched.rows, circuitId: fetched.circuitId } : {}),
       submitterPublicKeyHex: key.publicKeyHex,
       onProgress: (done, total, stage) => {
         if (!started) {
@@ -68,6 +83,7 @@ export async function proveCommand(argv: string[]): Promise<number> {
     return 0;
   } finally {
     if (started) bar.stop();
+    fetched?.cleanup();
     await shutdownZk();
   }
 }

@@ -6,6 +6,8 @@ import { getLeaderboardJson } from '../../service/views/leaderboard.ts';
 import { cachedRead, etagMatches, toJsonBody, type JsonBody } from '../../service/storage/read-cache.ts';
 import { currentDifficulty } from '../../service/storage/stamps.ts';
 import { submissionContractOf, toProblems } from '../../attest/task-pack.ts';
+import { circuitRegistrationSchema } from '../../zk/circuit-build.ts';
+import { registerTaskCircuit } from '../../service/actions/circuits.ts';
 import { errorResponse } from '../errors.ts';
 import { requireOperator } from '../operator-auth.ts';
 import { anyJson, errorResponses, jsonOk, taskIdParam } from '../schemas.ts';
@@ -51,10 +53,16 @@ export function registerTaskRoutes(app: OpenAPIHono, ctx: AppContext) {
     }),
     async (c) => {
       const task = await getTask(ctx, c.req.valid('param').id);
+      // With each circuit, what `proofboard prove --task` needs: the key (checked against its pin), the eval-set layout
+      // and the build files by digest (GET /v1/blobs/{ref}).
       const circuits = (await listCircuits(ctx, task.id)).map((k) => ({
         id: k.id,
         protocol: k.protocol,
         vkeySha256: k.vkeySha256,
+        vkey: k.vkey,
+        params: k.params,
+        build: k.build,
+        logIndex: k.logIndex,
       }));
       // The difficulty a replay-bound claim must meet now; it moves with the queue, so clients read it before mining.
       const stamp = await currentDifficulty(ctx, task);
@@ -73,6 +81,19 @@ export function registerTaskRoutes(app: OpenAPIHono, ctx: AppContext) {
       responses: { 200: jsonOk(anyJson, 'The leaderboard'), 304: notModified, ...errorResponses },
     }),
     async (c) => sendJson(c, await getLeaderboardJson(ctx, c.req.valid('param').id)),
+  );
+
+  app.use('/v1/tasks/:id/circuits', requireOperator(ctx.config.operatorToken));
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/tasks/{id}/circuits',
+      summary: "Register a circuit for a task (operator): the key pinned by hash, the prover's files by digest",
+      security: [{ operator: [] }],
+      request: { params: taskIdParam, body: { required: true, content: { 'application/json': { schema: circuitRegistrationSchema } } } },
+      responses: { 201: jsonOk(anyJson, 'The registered circuit and its log index'), ...errorResponses },
+    }),
+    async (c) => c.json(await registerTaskCircuit(ctx, { kind: 'operator', name: 'token' }, c.req.valid('param').id, c.req.valid('json')), 201),
   );
 
   app.use('/v1/tasks', async (c, next) =>
