@@ -68,6 +68,8 @@ describe.each(databaseKinds())('a mirror outlives its origin on %s', (kind) => {
     expect(report.claims.map((c) => c.claimId).sort()).toEqual([...claims].sort());
     // The read side: the page, a bundle's git bundle byte for byte, and no writes.
     expect(await (await fetch(`${mirror.url}/`)).text()).toContain(TASK);
+    expect(await (await fetch(`${mirror.url}/tasks/${TASK}`)).text()).toContain(`/claims/${claims[0]}`);
+    expect(await (await fetch(`${mirror.url}/claims/${claims[0]}`)).text()).toMatch(/verified/);
     const bundle = (await (await fetch(`${mirror.url}/v1/claims/${claims[0]}/bundle`)).json()) as { envelope: { payload: string } };
     const ref = (JSON.parse(Buffer.from(bundle.envelope.payload, 'base64').toString()) as { bundle: string }).bundle;
     const blob = await fetch(`${mirror.url}/v1/blobs/${ref}`);
