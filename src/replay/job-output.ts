@@ -4,7 +4,7 @@
 // hard link to a file of another user. Each of these is refused here, and a refusal is an ordinary result: the
 // job's output was unusable, which is the job's fault and ends its claim.
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { lstat, open } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type JobOutputRefusal = 'missing' | 'symlink' | 'not_regular_file' | 'wrong_owner' | 'too_large' | 'unreadable';
@@ -55,6 +55,37 @@ export async function readJobOutput(workDir: string, name: string, maxBytes: num
   } finally {
     await handle.close().catch(() => undefined);
   }
+}
+
+/**
+ * Like readJobOutput for a relative path with folders (`out/model.bin`, a task's declared output). Each folder on the
+ * way is checked with lstat to be a real folder owned by the job, not a link: sound only because every process of the
+ * job is gone when outputs are read (the sandbox kills its whole cgroup before returning), so nothing can swap a
+ * folder for a link between this check and the open; the last component is opened with O_NOFOLLOW as above.
+ */
+export async function readJobOutputPath(workDir: string, path: string, maxBytes: number, ownerUid?: number): Promise<JobOutputRead> {
+  const parts = path.split('/');
+  const name = parts.pop()!;
+  if (!PLAIN_NAME.test(name) || !parts.every((p) => PLAIN_NAME.test(p))) {
+    throw new RangeError(`job output path must be plain names joined by /, got ${JSON.stringify(path)}`);
+  }
+  let dir = workDir;
+  for (const part of parts) {
+    dir = join(dir, part);
+    const info = await lstat(dir).catch((error: NodeJS.ErrnoException) => error);
+    if (info instanceof Error) {
+      if (info.code === 'ENOENT') return { ok: false, reason: 'missing', message: `training left no ${path}` };
+      return { ok: false, reason: 'unreadable', message: `${path} could not be opened (${info.code ?? 'error'})` };
+    }
+    if (info.isSymbolicLink()) return { ok: false, reason: 'symlink', message: `${path}: ${part} is a symbolic link; outputs must be regular files` };
+    if (!info.isDirectory()) return { ok: false, reason: 'not_regular_file', message: `${path}: ${part} is not a folder` };
+    if (ownerUid !== undefined && info.uid !== ownerUid) {
+      return { ok: false, reason: 'wrong_owner', message: `${path}: ${part} is not a folder the job made (owner uid ${info.uid})` };
+    }
+  }
+  const read = await readJobOutput(dir, name, maxBytes, ownerUid);
+  // Name the declared path in messages, not only its last component.
+  return read.ok || parts.length === 0 ? read : { ...read, message: `${path}: ${read.message}` };
 }
 
 function fileKind(info: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {

@@ -14,11 +14,25 @@ export const STATUS_FD = 3;
 export const SECCOMP_FD = 4;
 export const CGROUP_JOINED = 'cgroup-joined';
 
+/** A host folder mounted read-only at `target`, one of SANDBOX_MOUNT_TARGETS. */
+export type SandboxMount = { source: string; target: string };
+
+/**
+ * The only places an extra read-only folder may appear inside the sandbox: the two stages of a replay (training data
+ * for stage 1; the harness, hidden evaluation data and copied outputs for stage 2). A fixed list, so no task setting
+ * can mount over /proc, /dev, /usr or the work folder.
+ */
+export const SANDBOX_MOUNT_TARGETS = ['/data', '/harness', '/eval', '/output'] as const;
+
 export interface SandboxArgsOptions {
   uid: number;
   command: string[];
   workDir: string;
   inputDir?: string;
+  /** Host folders mounted read-only at the sandbox paths given (replay's /data, /harness, /eval, /output). */
+  mounts?: SandboxMount[];
+  /** The command's working directory: /work (the default) or one of the mounts' targets (stage 2 runs in /harness). */
+  cwd?: string;
   readOnlyPaths: string[];
   env: Record<string, string>;
   cpuSeconds: number;
@@ -96,7 +110,13 @@ export function buildSandboxArgs(options: SandboxArgsOptions): { file: string; a
   }
   for (const path of options.readOnlyPaths) bwrap.push('--ro-bind', path, path);
   if (options.inputDir !== undefined) bwrap.push('--ro-bind', options.inputDir, SANDBOX_INPUT_DIR);
-  bwrap.push('--bind', options.workDir, SANDBOX_WORK_DIR, '--chdir', SANDBOX_WORK_DIR);
+  for (const mount of options.mounts ?? []) {
+    if (!(SANDBOX_MOUNT_TARGETS as readonly string[]).includes(mount.target)) throw new Error(`sandbox: cannot mount at ${mount.target}`);
+    bwrap.push('--ro-bind', mount.source, mount.target);
+  }
+  const cwd = options.cwd ?? SANDBOX_WORK_DIR;
+  if (cwd !== SANDBOX_WORK_DIR && !(options.mounts ?? []).some((m) => m.target === cwd)) throw new Error(`sandbox: cannot start in ${cwd}`);
+  bwrap.push('--bind', options.workDir, SANDBOX_WORK_DIR, '--chdir', cwd);
   // The sandbox's own root (where /etc and the mount points live) and /dev are read-only too: /work, /tmp and
   // /dev/shm are the only places a job can write. /dev is a tmpfs of bwrap's, unbounded: writable, it would be a
   // store outside every size limit. The remount is not recursive, so /dev/shm and /dev/pts keep theirs, and it

@@ -9,7 +9,7 @@ import { chown, lstat, stat } from 'node:fs/promises';
 import { arch } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { buildSandboxArgs, CGROUP_JOINED, SANDBOX_INPUT_DIR, SANDBOX_WORK_DIR } from './sandbox-args.ts';
+import { buildSandboxArgs, CGROUP_JOINED, SANDBOX_INPUT_DIR, SANDBOX_WORK_DIR, type SandboxMount } from './sandbox-args.ts';
 import { createJobCgroup, findMissingCgroupControllers } from './sandbox-cgroup.ts';
 import { SandboxUnavailableError } from './sandbox-unavailable.ts';
 import { findMissingWorkFolderSupport, workFolderFree } from './work-folder.ts';
@@ -80,6 +80,10 @@ export interface SandboxSpec {
   workDir: string;
   /** Host folder mounted read-only at /input. */
   inputDir?: string;
+  /** Host folders mounted read-only at /data, /harness, /eval or /output (SANDBOX_MOUNT_TARGETS). */
+  mounts?: SandboxMount[];
+  /** Working directory inside: /work by default, or one of the mounts' targets. */
+  cwd?: string;
   /**
    * Host folders mounted read-only at the same path, for toolchains outside /usr (a Python environment
    * under /opt, say). Never a folder holding secrets: the job reads everything in it.
@@ -204,10 +208,12 @@ async function runPrepared(spec: SandboxSpec, tools: SandboxTools): Promise<Sand
   const uid = spec.uid ?? allocateSandboxUid();
   await assertReachable(workDir, uid);
   if (inputDir !== undefined) await assertReachable(inputDir, uid);
+  const mounts = (spec.mounts ?? []).map((m) => ({ source: resolve(m.source), target: m.target }));
+  for (const mount of mounts) await assertReachable(mount.source, uid);
   const readOnlyPaths = (spec.readOnlyPaths ?? []).map((path) => resolve(path));
   for (const path of readOnlyPaths) {
-    // Would cover the sandbox's own /proc, /dev, /input or /work, or hide its /tmp.
-    if (/^\/(?:(?:proc|sys|dev|input|work)(?:\/|$)|(?:tmp)?$)/.test(path)) {
+    // Would cover the sandbox's own /proc, /dev, /input, /work or a replay stage's mounts, or hide its /tmp.
+    if (/^\/(?:(?:proc|sys|dev|input|work|data|harness|eval|output)(?:\/|$)|(?:tmp)?$)/.test(path)) {
       throw new Error(`sandbox: cannot mount ${path} read-only`);
     }
     await assertReachable(path, uid);
@@ -229,6 +235,8 @@ async function runPrepared(spec: SandboxSpec, tools: SandboxTools): Promise<Sand
       command,
       workDir,
       ...(inputDir !== undefined ? { inputDir } : {}),
+      mounts,
+      ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
       readOnlyPaths,
       env,
       cpuSeconds: Math.max(1, Math.ceil(limits.cpuSeconds)),

@@ -8,7 +8,9 @@ import { toInertText } from '../attest/inert-text.ts';
 import { ed25519PublicKey } from '../attest/ed25519.ts';
 import { signAttestation } from '../attest/statement.ts';
 import { taskPolicySchema } from '../attest/policy.ts';
+import { taskPackSchema, type PackFile } from '../attest/task-pack.ts';
 import { runReplayJob, type JobInput, type MachineConfig } from './run-job.ts';
+import type { PackFileSource } from './pack-files.ts';
 import { removeStaleJobCgroups } from './sandbox-cgroup.ts';
 import { sweepStaleJobFolders } from './work-folder.ts';
 import { leaseResponseSchema, newWorkerInstanceId, signWorkerRequest, type LeasedJob, type WorkerRequest } from '../attest/worker-request.ts';
@@ -110,6 +112,8 @@ async function runLeasedJob(
     const started = Date.now();
     const bundle = await download(opts.server, `/v1/blobs/${job.claim.bundle}`);
     const policy = taskPolicySchema.parse(job.task.policy);
+    // A pack that does not parse is the server's fault: thrown, and the job goes back (infrastructure).
+    const pack = job.task.pack === undefined || job.task.pack === null ? undefined : taskPackSchema.parse(job.task.pack);
     const running = runReplayJob({
       claimId: job.claim.id,
       task: job.task.id,
@@ -119,6 +123,7 @@ async function runLeasedJob(
       bundleSha256: job.claim.bundle.slice('sha256:'.length),
       policy,
       replay: job.task.replay,
+      ...(pack ? { pack: { pack, source: packFileSource(opts.server, job.jobId, sign) } } : {}),
       gpus: (opts.gpus ?? 0) > 0,
       environment,
       ...(opts.machine ? { machine: opts.machine } : {}),
@@ -266,6 +271,23 @@ async function post<T = unknown>(server: string, path: string, body: unknown): P
   const text = await res.text();
   if (!res.ok) throw new HttpError(res.status, `${path}: ${res.status} ${text.slice(0, 300)}`);
   return JSON.parse(text) as T;
+}
+
+/**
+ * Downloads one file of the leased job's task pack: a signed `fetch` naming the job and the file, answered only while
+ * this worker holds the lease (hidden evaluation data included). The bytes are checked against the pin as they are
+ * written (pack-files.ts), so a server or proxy that sends others is caught before any sandbox sees them.
+ */
+function packFileSource(server: string, jobId: number, sign: (body: Omit<WorkerRequest, 'v' | 'verifierKey' | 'createdAt' | 'gpus' | 'worker'>) => unknown): PackFileSource {
+  return async (file: PackFile) => {
+    const res = await fetch(new URL(`/v1/replay/jobs/${jobId}/pack-files/sha256:${file.sha256}`, server), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ request: sign({ action: 'fetch', jobId, file: file.sha256 }) }),
+    });
+    if (!res.ok || !res.body) throw new HttpError(res.status, `pack file ${file.path}: ${res.status} ${(await res.text()).slice(0, 300)}`);
+    return res.body as unknown as AsyncIterable<Uint8Array>;
+  };
 }
 
 async function download(server: string, path: string): Promise<Buffer> {

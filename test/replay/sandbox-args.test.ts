@@ -60,3 +60,18 @@ it('bounds /tmp and /dev/shm and makes /dev read-only after every device node is
   expect(remountDev).toBeGreaterThan(args.indexOf('/dev/shm'));
   expect(remountDev).toBeLessThan(args.indexOf('--seccomp'));
 });
+
+it('mounts a replay stage\'s folders read-only at their fixed places only, and starts only in /work or one of them', () => {
+  const stage2 = { ...base, inputDir: undefined, mounts: [{ source: '/srv/jobs/1/eval', target: '/eval' }, { source: '/srv/jobs/1/harness', target: '/harness' }], cwd: '/harness' };
+  const text = buildSandboxArgs(stage2).args.join(' ');
+  expect(text).toContain('--ro-bind /srv/jobs/1/eval /eval');
+  expect(text).toContain('--ro-bind /srv/jobs/1/harness /harness');
+  expect(text).toContain('--bind /srv/jobs/1/work /work --chdir /harness');
+  expect(text).not.toContain('/input');
+  // A task setting must never mount over the system, /proc or the work folder, nor start anywhere else.
+  for (const target of ['/usr', '/proc', '/work', '/', '/eval/../usr', '/etc']) {
+    expect(() => buildSandboxArgs({ ...base, mounts: [{ source: '/srv/x', target }] }), target).toThrow(/cannot mount/);
+  }
+  expect(() => buildSandboxArgs({ ...base, cwd: '/eval' })).toThrow(/cannot start in/);
+  expect(buildSandboxArgs(base).args.join(' ')).toContain('--chdir /work');
+});
