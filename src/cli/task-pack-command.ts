@@ -1,7 +1,8 @@
 // proofboard admin task add DIR: registers a task pack from a folder (docs/define-a-task.md). Reads task.json and the
 // files under harness/, eval/ and data/, validates everything and lists every problem at once (exit 2, nothing
 // uploaded), then uploads each file by digest (eval/ through the operator's hidden route) and registers the task with
-// its pack. The server checks the pack again and refuses one whose files it does not hold.
+// its pack, and its circuit when the folder has one (circuit/). The server checks the pack again and refuses one whose
+// files it does not hold.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
@@ -15,13 +16,17 @@ import {
   type PackFile,
   type Problem,
 } from '../attest/task-pack.ts';
+import { circuitRegistrationSchema, type CircuitRegistration } from '../zk/circuit-build.ts';
 import { apiRequest } from './http-client.ts';
 
 /** The pack folder's parts: folder name, and where the file list goes. */
 const PARTS = { harness: 'harness', eval: 'evalData', data: 'trainData' } as const;
 type Part = keyof typeof PARTS;
 
-export type LoadedPack = { definition: Record<string, unknown>; files: Record<Part, (PackFile & { local: string })[]> };
+type LocalFile = { sha256: string; bytes: number; local: string };
+/** The optional circuit/ folder, registered after the task through POST /v1/tasks/{id}/circuits. */
+export type LoadedCircuit = { registration: CircuitRegistration; files: Record<keyof CircuitRegistration['build'], LocalFile> };
+export type LoadedPack = { definition: Record<string, unknown>; files: Record<Part, (PackFile & { local: string })[]>; circuit: LoadedCircuit | null };
 
 export type PackLoad = { ok: true; pack: LoadedPack } | { ok: false; problems: Problem[] };
 
@@ -52,7 +57,61 @@ export async function loadTaskPack(dir: string): Promise<PackLoad> {
   const definition = { ...task, pack };
   const checked = checkTaskDefinition(definition);
   if (!checked.ok) problems.push(...toFolderProblems(checked.problems, files));
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, pack: { definition, files } };
+  const circuit = await loadCircuitFolder(join(dir, 'circuit'), problems);
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, pack: { definition, files, circuit } };
+}
+
+/**
+ * DIR/circuit/, when present: verification_key.json, one *.wasm (witness generator), one *.zkey (proving key),
+ * eval.csv (the public rows the circuit scores) and params.json ({ id, evalSetCommitment, shardCommitments }).
+ */
+async function loadCircuitFolder(root: string, problems: Problem[]): Promise<LoadedCircuit | null> {
+  const st = await lstat(root).catch(() => null);
+  if (!st) return null;
+  if (!st.isDirectory()) {
+    problems.push({ path: 'circuit/', message: 'must be a folder' });
+    return null;
+  }
+  const names = (await readdir(root, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+  const one = (what: string, pick: (n: string) => boolean) => {
+    const found = names.filter(pick);
+    if (found.length !== 1) problems.push({ path: 'circuit/', message: `needs exactly one ${what} (found ${found.length})` });
+    return found.length === 1 ? join(root, found[0]!) : null;
+  };
+  const paths = {
+    vkey: one('verification_key.json', (n) => n === 'verification_key.json'),
+    params: one('params.json', (n) => n === 'params.json'),
+    wasm: one('*.wasm', (n) => n.endsWith('.wasm')),
+    zkey: one('*.zkey', (n) => n.endsWith('.zkey')),
+    evalData: one('eval.csv', (n) => n === 'eval.csv'),
+  };
+  if (Object.values(paths).some((p) => p === null)) return null;
+  const local = async (path: string): Promise<LocalFile> => ({ sha256: await sha256File(path), bytes: (await lstat(path)).size, local: path });
+  const built = { wasm: await local(paths.wasm!), zkey: await local(paths.zkey!), evalData: await local(paths.evalData!) };
+  let params: Record<string, unknown> = {};
+  try {
+    params = JSON.parse(await readFile(paths.params!, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    problems.push({ path: 'circuit/params.json', message: `cannot be read as JSON (${e instanceof Error ? e.message : String(e)})` });
+    return null;
+  }
+  const vkey = await readFile(paths.vkey!, 'utf8');
+  const { id, ...layout } = params;
+  const strip = ({ sha256, bytes }: LocalFile) => ({ sha256, bytes });
+  const candidate = {
+    id,
+    protocol: 'groth16',
+    vkey,
+    vkeySha256: createHash('sha256').update(vkey).digest('hex'),
+    params: layout,
+    build: { wasm: strip(built.wasm), zkey: strip(built.zkey), evalData: strip(built.evalData) },
+  };
+  const checked = circuitRegistrationSchema.safeParse(candidate);
+  if (!checked.success) {
+    for (const issue of checked.error.issues) problems.push({ path: `circuit/${issue.path.join('.')}`, message: issue.message });
+    return null;
+  }
+  return { registration: checked.data, files: built };
 }
 
 const FOLDER_OF: Record<string, Part> = { harness: 'harness', evalData: 'eval', trainData: 'data' };
@@ -160,8 +219,21 @@ export async function taskPackAdd(dir: string, opts: TaskAddOptions): Promise<nu
       uploaded++;
     }
   }
+  const { circuit } = loaded.pack;
+  // The circuit's files go first too: the task and its circuit are registered back to back, nothing left half done
+  // by a missing upload.
+  for (const f of circuit ? Object.values(circuit.files) : []) {
+    await apiRequest(opts.server, 'PUT', `/v1/blobs/sha256:${f.sha256}`, new Uint8Array(await readFile(f.local)));
+    uploaded++;
+  }
   const res = await apiRequest<{ id: string; definitionLogIndex?: number | null }>(opts.server, 'POST', '/v1/tasks', definition, headers);
-  if (opts.json) console.log(JSON.stringify(res.body));
-  else console.log(`task ${res.body.id} registered with its pack (${uploaded} file(s); definition at log index ${res.body.definitionLogIndex ?? '?'})`);
+  const registered = circuit
+    ? (await apiRequest<{ id: string; logIndex: number }>(opts.server, 'POST', `/v1/tasks/${encodeURIComponent(res.body.id)}/circuits`, circuit.registration, headers)).body
+    : null;
+  if (opts.json) console.log(JSON.stringify({ ...res.body, circuit: registered }));
+  else {
+    console.log(`task ${res.body.id} registered with its pack (${uploaded} file(s); definition at log index ${res.body.definitionLogIndex ?? '?'})`);
+    if (registered) console.log(`circuit ${registered.id} registered (log index ${registered.logIndex})`);
+  }
   return 0;
 }

@@ -4,11 +4,12 @@
 // it does not hold, naming each.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../src/api/app.ts';
 import { taskDefinitionDigestOf, toTaskPack, type SubmissionContract, type TaskPack } from '../../src/attest/task-pack.ts';
+import { circuitArtifacts, DIGITS_CIRCUIT_ID, DIGITS_EVAL_CSV, DIGITS_VKEY_SHA256, loadExampleTask } from '../../src/zk/example-task.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
 import { serveApp } from '../helpers/http-server.ts';
@@ -119,6 +120,32 @@ describe.each(databaseKinds())('task packs through the CLI and the API on %s', (
       expect(page).toContain('/usr/bin/python3 /input/train.py --seed {seed} --out /work/model.pt');
       expect(page).toContain(`sha256:${expected.evalDataSha256}`);
       expect(page).not.toContain('held-out');
+    },
+    CLI_TIMEOUT_MS,
+  );
+
+  it(
+    'registers a pack with its circuit (circuit/): the build files stored by digest, the circuit listed with the task',
+    async () => {
+      const dir = writePack(goodTask('pack-zk'), { harness: { 'score.py': SCORE_PY }, eval: { 'val.txt': VAL_TXT } });
+      dirs.push(dir);
+      const art = circuitArtifacts(DIGITS_CIRCUIT_ID);
+      mkdirSync(join(dir, 'circuit'));
+      copyFileSync(art.vkey, join(dir, 'circuit', 'verification_key.json'));
+      copyFileSync(art.wasm, join(dir, 'circuit', 'digits.wasm'));
+      copyFileSync(art.zkey, join(dir, 'circuit', 'digits.zkey'));
+      copyFileSync(DIGITS_EVAL_CSV, join(dir, 'circuit', 'eval.csv'));
+      const zk = await loadExampleTask();
+      writeFileSync(join(dir, 'circuit', 'params.json'), JSON.stringify({ id: 'pack-zk-groth16', evalSetCommitment: zk.evalSetCommitment, shardCommitments: zk.shardCommitments }));
+      const added = await admin('task', 'add', dir);
+      expect(added.code, added.stderr).toBe(0);
+      expect(added.stdout).toContain('circuit pack-zk-groth16 registered');
+      const task = (await (await get('/v1/tasks/pack-zk')).json()) as { circuits: { id: string; vkeySha256: string; build: { zkey: { sha256: string } } }[] };
+      expect(task.circuits).toHaveLength(1);
+      expect(task.circuits[0]).toMatchObject({ id: 'pack-zk-groth16', vkeySha256: DIGITS_VKEY_SHA256 });
+      const zkey = await get(`/v1/blobs/sha256:${task.circuits[0]!.build.zkey.sha256}`);
+      expect(zkey.status).toBe(200);
+      expect(Buffer.from(await zkey.arrayBuffer()).equals(readFileSync(art.zkey))).toBe(true);
     },
     CLI_TIMEOUT_MS,
   );
