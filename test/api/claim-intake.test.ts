@@ -12,7 +12,8 @@ import type { AppContext } from '../../src/service/context.ts';
 import { claims } from '../../db/schema.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext } from '../helpers/context.ts';
-import { newKey, postJson, putBlob, sha256Hex, withIntake } from '../helpers/claims.ts';
+import { newKey, onCommit, postJson, putBlob, withIntake } from '../helpers/claims.ts';
+import { syntheticCommit } from '../helpers/git-objects.ts';
 import { recheckOverApp } from '../helpers/recheck-app.ts';
 import { evidenceDigest } from '../../src/verdict/evidence-digest.ts';
 
@@ -40,12 +41,15 @@ describe.each(databaseKinds())('claim intake binding on %s', (kind) => {
     ctx = t.ctx;
     close = t.close;
     app = createApp(ctx, { log: () => {} });
-    await putBlob(app, 'bundle');
+    // The fixture's bundle, and one for each commit the claims below name.
+    for (const c of [syntheticCommit('zk-fixture'), ...['a1', 'b2', 'b3', 'c4'].map((l) => syntheticCommit(`intake-${l}`))]) {
+      expect((await putBlob(app, c.bundle)).status).toBe(201);
+    }
   });
   afterAll(async () => close());
 
   it('a copied claim cannot be posted first with junk evidence: the owner\'s proof still verifies it', async () => {
-    const alice = signClaim({ ...fixture, bundle: `sha256:${sha256Hex('bundle')}`, createdAt: '2026-12-07T06:00:00.000Z' }, aliceSecret);
+    const alice = signClaim({ ...fixture, createdAt: '2026-12-07T06:00:00.000Z' }, aliceSecret);
     const id = claimIdOf(Buffer.from(alice.payload, 'base64'));
     // The proof with one public signal changed: false evidence, which rejects a claim for good.
     const shard = (proof.shards as { publicSignals: string[] }[])[0]!;
@@ -70,7 +74,7 @@ describe.each(databaseKinds())('claim intake binding on %s', (kind) => {
 
   it('the same claim with the same evidence is one claim; with other evidence it is refused, not silently kept', async () => {
     const key = newKey();
-    const claim = signClaim({ ...fixture, submitter: key.hex, commit: 'a1'.repeat(20), bundle: `sha256:${sha256Hex('bundle')}`, createdAt: '2026-12-07T06:01:00.000Z' }, key.secretKey);
+    const claim = signClaim({ ...fixture, submitter: key.hex, ...onCommit(syntheticCommit('intake-a1')), createdAt: '2026-12-07T06:01:00.000Z' }, key.secretKey);
     // Junk proofs bound to another key: a false-evidence rejection is a final verdict, which is what a thief wanted.
     const first = await post(withIntake({ claim, evidence: [proof] }, key));
     expect(first.body).toMatchObject({ status: 'rejected', created: true });
@@ -82,10 +86,10 @@ describe.each(databaseKinds())('claim intake binding on %s', (kind) => {
 
   it('an intake for another deployment, or for another claim, is refused', async () => {
     const key = newKey();
-    const claim = signClaim({ ...fixture, submitter: key.hex, commit: 'b2'.repeat(20), bundle: `sha256:${sha256Hex('bundle')}`, createdAt: '2026-12-07T06:02:00.000Z' }, key.secretKey);
+    const claim = signClaim({ ...fixture, submitter: key.hex, ...onCommit(syntheticCommit('intake-b2')), createdAt: '2026-12-07T06:02:00.000Z' }, key.secretKey);
     const elsewhere = await post(withIntake({ claim, evidence: [] }, key, 'board.example.org/log'));
     expect([elsewhere.status, elsewhere.body.error?.code]).toEqual([422, 'wrong_audience']);
-    const otherClaim = signClaim({ ...fixture, submitter: key.hex, commit: 'b3'.repeat(20), bundle: `sha256:${sha256Hex('bundle')}` }, key.secretKey);
+    const otherClaim = signClaim({ ...fixture, submitter: key.hex, ...onCommit(syntheticCommit('intake-b3')) }, key.secretKey);
     const { intake } = withIntake({ claim: otherClaim, evidence: [] }, key);
     const misnamed = await post({ claim, evidence: [], intake });
     expect([misnamed.status, misnamed.body.error?.code]).toEqual([422, 'intake_mismatch']);
@@ -100,7 +104,7 @@ describe.each(databaseKinds())('claim intake binding on %s', (kind) => {
 
   it('the bundle carries the intake and a re-check verifies it; evidence swapped in storage is caught', async () => {
     const key = newKey();
-    const claim = signClaim({ ...fixture, submitter: key.hex, commit: 'c4'.repeat(20), bundle: `sha256:${sha256Hex('bundle')}`, createdAt: '2026-12-07T06:03:00.000Z' }, key.secretKey);
+    const claim = signClaim({ ...fixture, submitter: key.hex, ...onCommit(syntheticCommit('intake-c4')), createdAt: '2026-12-07T06:03:00.000Z' }, key.secretKey);
     const sent = await post(withIntake({ claim, evidence: [proof] }, key));
     expect(sent.body.created).toBe(true);
     const bundle = (await (await app.request(`/v1/claims/${sent.body.id}/bundle`)).json()) as { intake: { payloadType: string } };

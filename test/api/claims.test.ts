@@ -6,8 +6,9 @@ import { recordVerdict } from '../../src/service/storage/record-verdict.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
-import { claimPayload, newKey, postJson, putBlob, sha256Hex, signedClaim, stampedClaimBody, withIntake } from '../helpers/claims.ts';
+import { DEFAULT_COMMIT, claimPayload, putCommit, newKey, postJson, putBlob, sha256Hex, signedClaim, stampedClaimBody, withIntake } from '../helpers/claims.ts';
 import { signClaim } from '../../src/attest/claim.ts';
+import { syntheticCommit } from '../helpers/git-objects.ts';
 
 const auth = { authorization: `Bearer ${OPERATOR_TOKEN}` };
 
@@ -21,7 +22,7 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
     ctx = t.ctx;
     close = t.close;
     app = createApp(ctx, { log: () => {} });
-    expect((await putBlob(app, 'bundle')).status).toBe(201);
+    expect((await putBlob(app, DEFAULT_COMMIT.bundle)).status).toBe(201);
   });
   afterAll(async () => close());
 
@@ -34,7 +35,8 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
 
   it('accepts a signed claim without evidence as pending, queues a replay, and is idempotent', async () => {
     const key = newKey();
-    const envelope = signedClaim(key, { commit: 'a'.repeat(40) });
+    const a = syntheticCommit('claims-a');
+    const envelope = signedClaim(key, await putCommit(app, a));
     const unstamped = await postJson(app, '/v1/claims', withIntake({ claim: envelope, evidence: [] }, key));
     expect(unstamped.status).toBe(428);
     const first = await postJson(app, '/v1/claims', await stampedClaimBody(app, key, envelope));
@@ -52,7 +54,7 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
     const read = await app.request(`/v1/claims/${body.id}`);
     expect(read.status).toBe(200);
     const claim = (await read.json()) as { status: string; commit: string; replay: { state: string }[] };
-    expect(claim).toMatchObject({ status: 'pending', commit: 'a'.repeat(40) });
+    expect(claim).toMatchObject({ status: 'pending', commit: a.commit });
     expect(claim.replay[0]!.state).toBe('queued');
 
     const bundle = await app.request(`/v1/claims/${body.id}/bundle`);
@@ -78,7 +80,7 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
 
   it('refuses a claim by a banned key, and stores nothing of it; its earlier claims stay readable', async () => {
     const key = newKey();
-    const earlier = signedClaim(key, { commit: '7a'.repeat(20) });
+    const earlier = signedClaim(key);
     expect((await postJson(app, '/v1/claims', await stampedClaimBody(app, key, earlier))).status).toBe(202);
     await ctx.db.update(submitterKeys).set({ bannedAt: new Date(), banReason: 'test' }).where(eq(submitterKeys.publicKey, key.hex));
     const res = await postJson(app, '/v1/claims', withIntake({ claim: signedClaim(key, { commit: '7b'.repeat(20) }), evidence: [] }, key));
@@ -97,7 +99,7 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
     try {
       const key = newKey();
       const post = async (commit: string, over = {}) => {
-        const envelope = signedClaim(key, { commit: commit.repeat(20), ...over });
+        const envelope = signedClaim(key, { ...(await putCommit(app, syntheticCommit(`rate-${commit}`))), ...over });
         const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, key, envelope));
         return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { error?: { code: string } } };
       };
@@ -134,12 +136,14 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
   it('orders the leaderboard by the metric direction and shows lineage', async () => {
     const key = newKey();
     const ids: string[] = [];
+    const c1 = syntheticCommit('lineage-1');
+    const [c2, c3] = [syntheticCommit('lineage-2', [c1]), syntheticCommit('lineage-3', [c1])];
     for (const [commit, value, parent] of [
-      ['1'.repeat(40), 80, null],
-      ['2'.repeat(40), 95, '1'.repeat(40)],
-      ['3'.repeat(40), 88, '1'.repeat(40)],
+      [c1, 80, undefined],
+      [c2, 95, c1],
+      [c3, 88, c1],
     ] as const) {
-      const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, key, signedClaim(key, { commit, parent, metric: { name: 'correct', value } })));
+      const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, key, signedClaim(key, { ...(await putCommit(app, commit, parent)), metric: { name: 'correct', value } })));
       ids.push(((await res.json()) as { id: string }).id);
     }
     await ctx.db.transaction(async (tx) => {
@@ -151,7 +155,7 @@ describe.each(databaseKinds())('claims API on %s', (kind) => {
     const res = await app.request('/v1/tasks/digits-mlp/leaderboard');
     const board = (await res.json()) as { entries: { commit: string; rank: number; lineage: { parent: string | null; parentClaims: { claimId: string }[] } }[] };
     const mine = board.entries.filter((e) => ids.includes(((e as unknown) as { claimId: string }).claimId));
-    expect(mine.map((e) => e.commit[0])).toEqual(['2', '3', '1']);
+    expect(mine.map((e) => e.commit)).toEqual([c2.commit, c3.commit, c1.commit]);
     expect(mine[0]!.lineage.parentClaims.map((p) => p.claimId)).toEqual([ids[0]]);
     const [counts] = await ctx.db.select({ n: count() }).from(claims).where(eq(claims.submitter, key.hex));
     expect(counts!.n).toBe(3);

@@ -19,7 +19,7 @@ import { MAX_ATTESTATION_ITEM_BYTES, MAX_EVIDENCE_BYTES, MAX_EVIDENCE_ITEMS } fr
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
 import { replayAttestation } from '../helpers/attestations.ts';
-import { claimPayload, newKey, postJson, putBlob, sha256Hex, signedClaim, withIntakeIfKnown } from '../helpers/claims.ts';
+import { DEFAULT_COMMIT, poolCommit, claimPayload, newKey, postJson, putBlob, signedClaim, withIntakeIfKnown } from '../helpers/claims.ts';
 
 const auth = { authorization: `Bearer ${OPERATOR_TOKEN}` };
 const CODES = new Set(Object.keys(ERROR_STATUS));
@@ -46,7 +46,7 @@ describe.each(databaseKinds())('evidence bounds and strict signed JSON on %s', (
     ctx = t.ctx;
     close = t.close;
     app = createApp(ctx, { log: (m, e) => console.error(m, e) });
-    expect((await putBlob(app, 'bundle')).status).toBe(201);
+    expect((await putBlob(app, DEFAULT_COMMIT.bundle)).status).toBe(201);
     const policy = { quorum: 1, direction: 'higher', tolerance: { absolute: 0 }, runs: 1, seeds: [0] };
     const task = { ...exampleTask, id: TASK, policy, stampBaseBits: 0, auditFraction: 0, evalSetCommitment: null };
     expect((await postJson(app, '/v1/tasks', task, auth)).status).toBe(201);
@@ -74,7 +74,7 @@ describe.each(databaseKinds())('evidence bounds and strict signed JSON on %s', (
     return error;
   }
 
-  const nextCommit = () => sha256Hex(`bounds ${kind} ${++commits}`).slice(0, 40);
+  const nextCommit = () => poolCommit(++commits);
   const freshClaim = () => signedClaim(newKey(), { task: TASK, commit: nextCommit() });
   const post = (body: unknown) => postJson(app, '/v1/claims', withIntakeIfKnown(body));
   // An attestation-shaped item: a DSSE envelope of the in-toto type whose payload is `payloadChars` of base64.

@@ -9,7 +9,7 @@ import type { AppContext } from '../../src/service/context.ts';
 import { ERROR_STATUS } from '../../src/service/errors.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext } from '../helpers/context.ts';
-import { claimPayload, newKey, putBlob, sha256Hex, signedClaim } from '../helpers/claims.ts';
+import { DEFAULT_COMMIT, claimPayload, newKey, putBlob, sha256Hex, signedClaim } from '../helpers/claims.ts';
 import { signDsse } from '../../src/attest/dsse.ts';
 import { CLAIM_PAYLOAD_TYPE } from '../../src/attest/claim.ts';
 
@@ -60,7 +60,7 @@ describe.each(databaseKinds())('hostile input on %s', (kind) => {
     ctx.config = { ...ctx.config, maxBlobBytes: 64 * 1024, maxBodyBytes: 256 * 1024 };
     close = t.close;
     app = createApp(ctx, { log: (m, e) => console.error(m, e) });
-    await putBlob(app, 'bundle');
+    await putBlob(app, DEFAULT_COMMIT.bundle);
     before = await snapshot(ctx);
   });
   afterAll(async () => close());

@@ -12,7 +12,8 @@ import { claimIdOf } from '../../src/attest/claim.ts';
 import { exampleTask } from '../../src/service/example-task.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
-import { newKey, postJson, putBlob, sha256Hex, signedClaim, stampedClaimBody, withIntake } from '../helpers/claims.ts';
+import { DEFAULT_COMMIT, newKey, postJson, putBlob, putCommit, signedClaim, stampedClaimBody, withIntake } from '../helpers/claims.ts';
+import { syntheticCommit } from '../helpers/git-objects.ts';
 
 const auth = { authorization: `Bearer ${OPERATOR_TOKEN}` };
 
@@ -34,7 +35,7 @@ describe.each(databaseKinds())('replay queue on %s', (kind) => {
     ctx = t.ctx;
     close = t.close;
     app = createApp(ctx, { log: (m, e) => console.error(m, e) });
-    await putBlob(app, 'bundle');
+    await putBlob(app, DEFAULT_COMMIT.bundle);
     const task = { ...exampleTask, id: 'queue-task', stampBaseBits: 4, auditFraction: 0, evalSetCommitment: null };
     expect((await postJson(app, '/v1/tasks', task, auth)).status).toBe(201);
     expect((await postJson(app, '/v1/verifier-keys', { name: 'w', operator: 'lab-w', publicKey: worker.hex, tasks: ['queue-task'] }, auth)).status).toBe(201);
@@ -45,7 +46,7 @@ describe.each(databaseKinds())('replay queue on %s', (kind) => {
   async function enqueue(key = newKey(), n = 1) {
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
-      const env = signedClaim(key, { task: 'queue-task', commit: sha256Hex(`${key.hex}${i}`).slice(0, 40), createdAt: new Date(Date.now() + i).toISOString() });
+      const env = signedClaim(key, { task: 'queue-task', createdAt: new Date(Date.now() + i).toISOString() });
       const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, key, env));
       expect(res.status, await res.clone().text()).toBe(202);
       ids.push(((await res.json()) as { id: string }).id);
@@ -90,12 +91,13 @@ describe.each(databaseKinds())('replay queue on %s', (kind) => {
   it('refuses a claim whose stamp was mined for another claim, and one below the difficulty', async () => {
     const key = newKey();
     const { bits } = await difficulty();
-    const a = signedClaim(key, { task: 'queue-task', commit: '9'.repeat(40) });
+    const a = signedClaim(key, { task: 'queue-task', ...(await putCommit(app, syntheticCommit('queue-a'))) });
     const stampA = (await stampedClaimBody(app, key, a)).stamp;
     // Pick the other claim so that A's stamp is surely too weak for it (a random stamp passes with odds 2^-bits).
-    let b = signedClaim(key, { task: 'queue-task', commit: '8'.repeat(40) });
+    const onB = await putCommit(app, syntheticCommit('queue-b'));
+    let b = signedClaim(key, { task: 'queue-task', ...onB });
     for (let i = 0; stampBits(claimIdOf(Buffer.from(b.payload, 'base64')), stampA) >= bits; i++) {
-      b = signedClaim(key, { task: 'queue-task', commit: '8'.repeat(40), createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() });
+      b = signedClaim(key, { task: 'queue-task', ...onB, createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() });
     }
     const copied = await postJson(app, '/v1/claims', withIntake({ claim: b, evidence: [], stamp: stampA }, key));
     expect(copied.status).toBe(422);

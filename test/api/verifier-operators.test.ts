@@ -14,7 +14,7 @@ import { replayAttestation } from '../helpers/attestations.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { recheckOverApp } from '../helpers/recheck-app.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
-import { newKey, postJson, putBlob, sha256Hex, signedClaim, withIntake, type TestKey } from '../helpers/claims.ts';
+import { DEFAULT_COMMIT, poolCommit, newKey, postJson, putBlob, signedClaim, withIntake, type TestKey } from '../helpers/claims.ts';
 
 const auth = { authorization: `Bearer ${OPERATOR_TOKEN}` };
 const REFUSE = 'ops-self-refused';
@@ -38,7 +38,7 @@ describe.each(databaseKinds())('verifier operators on %s', (kind) => {
     const t = await makeTestContext(kind);
     close = t.close;
     app = createApp(t.ctx, { log: (m, e) => console.error(m, e) });
-    expect((await putBlob(app, 'bundle')).status).toBe(201);
+    expect((await putBlob(app, DEFAULT_COMMIT.bundle)).status).toBe(201);
     for (const [id, selfAttestation] of [[REFUSE, undefined], [ALLOW, 'allow']] as const) {
       const policy = { ...exampleTask.policy, ...(selfAttestation ? { selfAttestation } : {}) };
       const task = { ...exampleTask, id, title: id, policy, stampBaseBits: 0, auditFraction: 0, evalSetCommitment: null };
@@ -54,7 +54,7 @@ describe.each(databaseKinds())('verifier operators on %s', (kind) => {
   afterAll(async () => close());
 
   async function postClaim(task: string, evidence: (c: { id: string; commit: string }) => DsseEnvelope[] = () => []) {
-    const commit = sha256Hex(`operators ${kind} ${++n}`).slice(0, 40);
+    const commit = poolCommit(++n);
     const envelope = signedClaim(submitter, { task, commit, metric: { name: 'correct', value: VALUE }, createdAt: new Date().toISOString() });
     const id = claimIdOf(Buffer.from(envelope.payload, 'base64'));
     const items = evidence({ id, commit }).map((e) => ({ type: 'attestation', envelope: e }));

@@ -8,12 +8,16 @@ import { signClaim, claimIdOf, type ClaimPayload } from '../../src/attest/claim.
 import { mineStamp } from '../../src/attest/stamp.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext } from '../helpers/context.ts';
-import { newKey, postJson, putBlob, sha256Hex, withIntake } from '../helpers/claims.ts';
+import { newKey, onCommit, postJson, putBlob, withIntake } from '../helpers/claims.ts';
+import { syntheticCommit } from '../helpers/git-objects.ts';
 
 const fixture = JSON.parse(readFileSync(new URL('../zk/fixtures/claim.json', import.meta.url), 'utf8')) as ClaimPayload;
 const evidence = JSON.parse(readFileSync(new URL('../zk/fixtures/valid-evidence.json', import.meta.url), 'utf8')) as { circuit: string };
 // The fixtures' public test key (test/zk/fixtures/make-fixtures.ts): the proofs are bound to it.
 const fixtureSecret: Uint8Array = new Uint8Array(32).fill(7);
+// The fixture's commit and bundle (make-fixtures.ts), and another commit the proofs do not bind.
+const fixtureCommit = syntheticCommit('zk-fixture');
+const otherCommit = syntheticCommit('zk-other');
 
 type Answer = { id: string; status: string; verdict: { method: string | null; reasonCode: string | null; rule: string } | null };
 
@@ -21,7 +25,7 @@ describe.each(databaseKinds())('zk evidence at intake on %s', (kind) => {
   let ctx: AppContext;
   let app: Api;
   let close: () => Promise<void>;
-  const claim = (over: Partial<ClaimPayload> = {}) => ({ ...fixture, bundle: `sha256:${sha256Hex('bundle')}`, ...over });
+  const claim = (over: Partial<ClaimPayload> = {}) => ({ ...fixture, ...over });
   const submit = async (payload: ClaimPayload, ev: unknown[] = [evidence], secret = fixtureSecret, extra: object = {}) => {
     const res = await postJson(app, '/v1/claims', withIntake({ claim: signClaim(payload, secret), evidence: ev, ...extra }, secret));
     return { status: res.status, body: (await res.json()) as Answer };
@@ -32,7 +36,7 @@ describe.each(databaseKinds())('zk evidence at intake on %s', (kind) => {
     ctx = t.ctx;
     close = t.close;
     app = createApp(ctx, { log: (m, e) => console.error(m, e) });
-    await putBlob(app, 'bundle');
+    for (const c of [fixtureCommit, otherCommit]) expect((await putBlob(app, c.bundle)).status).toBe(201);
   });
   afterAll(async () => close());
 
@@ -54,7 +58,7 @@ describe.each(databaseKinds())('zk evidence at intake on %s', (kind) => {
   it('rejects proofs that do not bind to what the claim says', async () => {
     const metric = await submit(claim({ metric: { name: 'correct', value: fixture.metric.value + 1 }, createdAt: '2026-11-27T09:01:00Z' }));
     expect(metric.body.verdict?.reasonCode).toBe('zk_binding_metric');
-    const commit = await submit(claim({ commit: 'd'.repeat(40), createdAt: '2026-11-27T09:02:00Z' }));
+    const commit = await submit(claim({ ...onCommit(otherCommit), createdAt: '2026-11-27T09:02:00Z' }));
     expect(commit.body.verdict?.reasonCode).toBe('zk_binding_commit');
     const mallory = newKey();
     const moved = await submit(claim({ submitter: mallory.hex, createdAt: '2026-11-27T09:03:00Z' }), [evidence], mallory.secretKey);

@@ -8,6 +8,7 @@ import { mineStamp } from '../../src/attest/stamp.ts';
 import { toHex } from '../../src/attest/bytes.ts';
 import { generateEd25519Key } from '../../src/attest/ed25519.ts';
 import type { Api } from '../../src/api/app.ts';
+import { syntheticPool, type SyntheticCommit } from './git-objects.ts';
 
 export type TestKey = { publicKey: Uint8Array; secretKey: Uint8Array; hex: string };
 
@@ -20,17 +21,37 @@ export function sha256Hex(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/**
+ * The bundle of claimPayload's defaults: real commits in a real bundle (intake refuses a claim whose bundle does not
+ * hold its commit). DEFAULT_COMMIT.commit is the default claim's commit; poolCommit(i) gives 1,024 more in the same
+ * bundle. Upload it with `putBlob(app, DEFAULT_COMMIT.bundle)` before posting.
+ */
+const DEFAULT_POOL = syntheticPool('default', 1025);
+export const DEFAULT_COMMIT = { commit: DEFAULT_POOL.commits[0]!, bundle: DEFAULT_POOL.bundle, bundleRef: DEFAULT_POOL.bundleRef };
+
+/** The i-th (0-1023) distinct commit in DEFAULT_COMMIT's bundle, for claims that need a commit of their own. */
+export function poolCommit(i: number): string {
+  const c = DEFAULT_POOL.commits[i + 1];
+  if (c === undefined) throw new Error(`poolCommit(${i}): the default bundle holds 1024 commits`);
+  return c;
+}
+
+/** The claim fields naming a synthetic commit, its bundle and (given) its parent. Upload c.bundle first. */
+export function onCommit(c: SyntheticCommit, parent?: SyntheticCommit): Pick<ClaimPayload, 'commit' | 'bundle'> & Partial<Pick<ClaimPayload, 'parent'>> {
+  return { commit: c.commit, bundle: c.bundleRef, ...(parent ? { parent: parent.commit } : {}) };
+}
+
 export function claimPayload(key: TestKey, over: Partial<ClaimPayload> = {}): ClaimPayload {
   return {
     v: 1,
     task: 'digits-mlp',
-    commit: 'c'.repeat(40),
+    commit: DEFAULT_COMMIT.commit,
     parent: null,
     beatsParent: false,
     metric: { name: 'correct', value: 90 },
     submitter: key.hex,
     createdAt: '2026-11-27T08:00:00.000Z',
-    bundle: `sha256:${sha256Hex('bundle')}`,
+    bundle: DEFAULT_COMMIT.bundleRef,
     ...over,
   };
 }
@@ -51,6 +72,13 @@ export async function putBlob(app: Api, bytes: Uint8Array | string) {
     body: body as unknown as BodyInit,
     headers: { 'content-type': 'application/octet-stream' },
   });
+}
+
+/** Uploads a synthetic commit's bundle and gives the claim fields naming it (and its parent, when given). */
+export async function putCommit(app: Api, c: SyntheticCommit, parent?: SyntheticCommit) {
+  const res = await putBlob(app, c.bundle);
+  if (res.status !== 200 && res.status !== 201) throw new Error(`PUT bundle of ${c.commit}: HTTP ${res.status}`);
+  return onCommit(c, parent);
 }
 
 export function postJson(app: Api, path: string, body: unknown, headers: Record<string, string> = {}) {

@@ -95,3 +95,17 @@ export function packEntry(type: number, size: number, deflated: Buffer): Buffer 
 export function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
+
+export type CommitPool = { commits: string[]; bundle: Uint8Array; bundleRef: string };
+
+/**
+ * One bundle holding n distinct root commits (one shared tree, messages `${label} ${i}`): for tests that need many
+ * claims on distinct commits without uploading a bundle for each.
+ */
+export function syntheticPool(label: string, n: number): CommitPool {
+  const blob = gitObject('blob', `${label}\n`);
+  const tree = gitObject('tree', Buffer.concat([Buffer.from('100644 label.txt\0'), Buffer.from(blob.oid, 'hex')]));
+  const commits = Array.from({ length: n }, (_, i) => gitObject('commit', [`tree ${tree.oid}`, `author ${AUTHOR}`, `committer ${AUTHOR}`, '', `${label} ${i}`, ''].join('\n')));
+  const bundle = writeBundle({ refs: commits.map((c, i) => [c.oid, `refs/heads/c${i}`]), objects: [blob, tree, ...commits] });
+  return { commits: commits.map((c) => c.oid), bundle, bundleRef: `sha256:${sha256(bundle)}` };
+}

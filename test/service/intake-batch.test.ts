@@ -11,7 +11,7 @@ import { intakeBatchStats, storeCheckedClaim, type CheckedClaim } from '../../sr
 import { latestCheckpoint } from '../../src/service/views/log-read.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext } from '../helpers/context.ts';
-import { newKey, putBlob, signedClaim, withIntake } from '../helpers/claims.ts';
+import { DEFAULT_COMMIT, newKey, putBlob, signedClaim, withIntake } from '../helpers/claims.ts';
 
 let commitSeq = 0;
 const nextCommit = () => (++commitSeq).toString(16).padStart(40, '0');
@@ -45,7 +45,7 @@ describe.each(databaseKinds())('intake group commit on %s', (kind) => {
     const t = await makeTestContext(kind);
     ctx = t.ctx;
     close = t.close;
-    expect((await putBlob(createApp(ctx, { log: () => {} }), 'bundle')).status).toBe(201);
+    expect((await putBlob(createApp(ctx, { log: () => {} }), DEFAULT_COMMIT.bundle)).status).toBe(201);
   });
   afterAll(async () => close());
 

@@ -30,7 +30,7 @@ import { getTaskPage, listTaskSummaries } from '../../src/service/views/task-pag
 import { listTasks } from '../../src/service/actions/tasks.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
 import { databaseKinds } from '../helpers/databases.ts';
-import { newKey, postJson, putBlob, sha256Hex, signedClaim, withIntake, type TestKey } from '../helpers/claims.ts';
+import { DEFAULT_COMMIT, poolCommit, newKey, postJson, putBlob, signedClaim, withIntake, type TestKey } from '../helpers/claims.ts';
 
 /** A listener driven by hand: the in-memory fake of Database.listen. */
 function fakeListener() {
@@ -178,7 +178,7 @@ describe.each(databaseKinds())('read cache on %s', (kind) => {
     cache = t.readCache;
     close = t.close;
     app = createApp(ctx, { log: () => {} });
-    expect((await putBlob(app, 'bundle')).status).toBe(201);
+    expect((await putBlob(app, DEFAULT_COMMIT.bundle)).status).toBe(201);
     for (const [i, key] of verifiers.entries()) {
       const res = await postJson(app, '/v1/verifier-keys', { name: `v${i}`, operator: `v${i}`, publicKey: key.hex, tasks: ['digits-mlp'] }, { authorization: `Bearer ${OPERATOR_TOKEN}` });
       expect(res.status, await res.clone().text()).toBe(201);
@@ -210,7 +210,7 @@ describe.each(databaseKinds())('read cache on %s', (kind) => {
   /** A claim verified through the API: two trusted attestations inside the claim. */
   async function verifiedClaim(value: number): Promise<string> {
     commits++;
-    const commit = sha256Hex(`read-cache ${kind} ${commits}`).slice(0, 40);
+    const commit = poolCommit(commits);
     const envelope = signedClaim(newKey(), { commit, metric: { name: 'correct', value } } as Partial<ClaimPayload>);
     const id = claimIdOf(fromBase64(envelope.payload, 'payload'));
     const now = Date.now();
