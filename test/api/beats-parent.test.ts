@@ -12,7 +12,8 @@ import { replayAttestation } from '../helpers/attestations.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { recheckOverApp } from '../helpers/recheck-app.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
-import { newKey, postJson, putBlob, sha256Hex, signedClaim, stampedClaimBody, type TestKey } from '../helpers/claims.ts';
+import { DEFAULT_COMMIT, newKey, postJson, putBlob, signedClaim, stampedClaimBody, type TestKey } from '../helpers/claims.ts';
+import { syntheticCommit, type SyntheticCommit } from '../helpers/git-objects.ts';
 
 const auth = { authorization: `Bearer ${OPERATOR_TOKEN}` };
 const TASK = 'bpb-three-seeds';
@@ -32,15 +33,23 @@ describe.each(databaseKinds())('beats-parent claims on %s', (kind) => {
   let close: () => Promise<void>;
   const [alice, bob] = [newKey(), newKey()];
   const submitter = newKey();
+  // Real commits in real bundles (intake checks both, and that a parent is a known ancestor): every child below is
+  // built on the parent.
+  const parentOf = syntheticCommit(`parent ${kind}`);
+  const parentCommit = parentOf.commit;
+  const made = new Map<string, SyntheticCommit>([[parentCommit, parentOf]]);
   let n = 0;
-  const commit = () => sha256Hex(`beats-parent ${kind} ${++n}`).slice(0, 40);
-  const parentCommit = sha256Hex(`parent ${kind}`).slice(0, 40);
+  const commit = (parent = parentOf) => {
+    const c = syntheticCommit(`beats-parent ${kind} ${++n}`, [parent]);
+    made.set(c.commit, c);
+    return c.commit;
+  };
 
   beforeAll(async () => {
     const t = await makeTestContext(kind);
     close = t.close;
     app = createApp(t.ctx, { log: (m, e) => console.error(m, e) });
-    expect((await putBlob(app, 'bundle')).status).toBe(201);
+    expect((await putBlob(app, DEFAULT_COMMIT.bundle)).status).toBe(201);
     for (const [id, p] of [[TASK, policy], [ONCE, { ...policy, runs: 1, seeds: [0] }]] as const) {
       const task = { ...exampleTask, id, title: id, metricName: 'bpb', direction: 'lower', policy: p, stampBaseBits: 0, auditFraction: 0, evalSetCommitment: null };
       const res = await postJson(app, '/v1/tasks', task, auth);
@@ -66,7 +75,9 @@ describe.each(databaseKinds())('beats-parent claims on %s', (kind) => {
 
   async function submit(over: { commit: string; value: number; parent?: string | null; beatsParent?: boolean; task?: string }, runs: number[] | null) {
     const task = over.task ?? TASK;
-    const envelope = signedClaim(submitter, { task, commit: over.commit, parent: over.parent ?? null, beatsParent: over.beatsParent ?? false, metric: { name: 'bpb', value: over.value }, createdAt: new Date().toISOString() });
+    const bundle = made.get(over.commit)!;
+    expect((await putBlob(app, bundle.bundle)).status).toBeLessThan(300);
+    const envelope = signedClaim(submitter, { task, commit: over.commit, bundle: bundle.bundleRef, parent: over.parent ?? null, beatsParent: over.beatsParent ?? false, metric: { name: 'bpb', value: over.value }, createdAt: new Date().toISOString() });
     const id = claimIdOf(Buffer.from(envelope.payload, 'base64'));
     const evidence = runs ? [attest(alice, id, over.commit, runs, task), attest(bob, id, over.commit, runs, task)] : [];
     const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, submitter, envelope, evidence));
@@ -151,9 +162,14 @@ describe.each(databaseKinds())('beats-parent claims on %s', (kind) => {
   });
 
   it('refuses at intake a beats-parent claim no test could settle', async () => {
+    // A parent known to each task but not verified: still pending (a parent's claim must exist, or the child's lineage
+    // is refused as unknown_parent before the test is considered).
+    const pending = commit();
+    expect((await submit({ commit: pending, value: 0.99 }, null)).res.status).toBe(202);
+    expect((await submit({ commit: parentCommit, value: 0.99, task: ONCE }, null)).res.status).toBe(202);
     const cases: [string, Parameters<typeof submit>[0]][] = [
       ['no parent named', { commit: commit(), value: 0.95, beatsParent: true }],
-      ['parent never verified', { commit: commit(), value: 0.95, parent: 'f'.repeat(40), beatsParent: true }],
+      ['parent never verified', { commit: commit(made.get(pending)), value: 0.95, parent: pending, beatsParent: true }],
       ['a task that runs once', { commit: commit(), value: 0.95, parent: parentCommit, beatsParent: true, task: ONCE }],
     ];
     for (const [why, over] of cases) {

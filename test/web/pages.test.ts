@@ -8,7 +8,7 @@ import { databaseKinds } from '../helpers/databases.ts';
 import { tasks } from '../../db/schema.ts';
 import { exampleTask } from '../../src/service/example-task.ts';
 import { newKey } from '../helpers/claims.ts';
-import { addEvidence, seedLeaderboard, submitPending, type Seeded } from './seed.ts';
+import { addEvidence, commitOf, seedLeaderboard, submitPending, type Seeded } from './seed.ts';
 
 describe.each(databaseKinds())('web pages on %s', (kind) => {
   let ctx: AppContext;
@@ -68,7 +68,7 @@ describe.each(databaseKinds())('web pages on %s', (kind) => {
     expect(queued.html).toContain('replay queued');
     const running = await page(`/claims/${seeded.running}`);
     expect(running.html).toMatch(/replay running for 1m 3\d?s|replay running for \dm/);
-    const waiting = await submitPending(app, newKey(), 'e7'.repeat(20), 1499);
+    const waiting = await submitPending(app, newKey(), commitOf('e7'), 1499);
     await addEvidence(ctx, waiting, { type: 'attestation', envelope: { payloadType: 'application/vnd.in-toto+json', payload: '', signatures: [{ keyid: 'k1', sig: '' }] } });
     expect((await page(`/claims/${waiting}`)).html).toMatch(/waiting for attestations \(1 of 2\)<\/span>.*replay queued/s);
     const settled = await page(`/claims/${seeded.replayed}`);

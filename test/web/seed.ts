@@ -7,17 +7,32 @@ import type { AppContext } from '../../src/service/context.ts';
 import { recordVerdict } from '../../src/service/storage/record-verdict.ts';
 import type { Verdict } from '../../src/verdict/verdict.ts';
 import { evidenceDigest } from '../../src/verdict/evidence-digest.ts';
-import { newKey, postJson, putBlob, signedClaim, withIntake, type TestKey } from '../helpers/claims.ts';
+import { syntheticCommit, type SyntheticCommit } from '../helpers/git-objects.ts';
+import { DEFAULT_COMMIT, newKey, postJson, putBlob, signedClaim, withIntake, type TestKey } from '../helpers/claims.ts';
 
-export const commitOf = (pair: string) => pair.repeat(20);
+// Real commits in real bundles, built with the lineage the seeded board shows (intake checks that a bundle holds its
+// commit and that a named parent is a known ancestor). Any other label is a root commit.
+const LINEAGE: Record<string, string> = { b2: 'a1', c3: 'b2', d4: 'b2', f6: 'c3', a7: 'c3', b8: 'b2' };
+const seedCommits = new Map<string, SyntheticCommit>();
+function seedCommit(label: string): SyntheticCommit {
+  const parent = LINEAGE[label];
+  const c = syntheticCommit(`seed ${label}`, parent ? [seedCommit(parent)] : []);
+  seedCommits.set(c.commit, c);
+  return c;
+}
+export const commitOf = (label: string) => seedCommit(label).commit;
 
 export type Seeded = Awaited<ReturnType<typeof seedLeaderboard>>;
 
 export async function submitPending(app: Api, key: TestKey, commit: string, value: number, parent: string | null = null) {
+  const made = seedCommits.get(commit);
+  if (!made) throw new Error(`seed: ${commit} is not a commitOf(label)`);
+  const put = await putBlob(app, made.bundle);
+  if (put.status !== 201 && put.status !== 200) throw new Error(`bundle upload: ${put.status}`);
   const res = await postJson(
     app,
     '/v1/claims',
-    withIntake({ claim: signedClaim(key, { commit, parent, metric: { name: 'correct', value }, createdAt: new Date().toISOString() }), evidence: [] }),
+    withIntake({ claim: signedClaim(key, { commit, bundle: made.bundleRef, parent, metric: { name: 'correct', value }, createdAt: new Date().toISOString() }), evidence: [] }),
   );
   if (res.status !== 202) throw new Error(`seed claim refused: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { id: string }).id;
@@ -39,7 +54,7 @@ export async function seedLeaderboard(ctx: AppContext, app: Api) {
   // Seeded claims carry no evidence; without proof-of-work difficulty they need no stamp (the pages are under test,
   // not the intake's flood protection).
   await ctx.db.update(tasks).set({ stampBaseBits: 0 }).where(eq(tasks.id, 'digits-mlp'));
-  const put = await putBlob(app, 'bundle');
+  const put = await putBlob(app, DEFAULT_COMMIT.bundle);
   if (put.status !== 201 && put.status !== 200) throw new Error(`blob upload: ${put.status}`);
   const alice = newKey();
   const bob = newKey();
