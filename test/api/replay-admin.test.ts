@@ -15,7 +15,7 @@ import { newWorkerInstanceId, signWorkerRequest } from '../../src/attest/worker-
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
 import { replayAttestation } from '../helpers/attestations.ts';
-import { newKey, postJson, putBlob, sha256Hex, signedClaim, stampedClaimBody } from '../helpers/claims.ts';
+import { DEFAULT_COMMIT, newKey, postJson, putBlob, poolCommit, signedClaim, stampedClaimBody } from '../helpers/claims.ts';
 
 const auth = { authorization: `Bearer ${OPERATOR_TOKEN}` };
 const TASK = 'parked-task';
@@ -41,7 +41,7 @@ describe.each(databaseKinds())('parked replay jobs through the API on %s', (kind
     ctx = t.ctx;
     close = t.close;
     app = createApp(ctx, { log: (m, e) => console.error(m, e) });
-    expect((await putBlob(app, 'bundle')).status).toBe(201);
+    expect((await putBlob(app, DEFAULT_COMMIT.bundle)).status).toBe(201);
     const policy = { quorum: 1, direction: 'higher', tolerance: { absolute: 0 }, runs: 1, seeds: [0] };
     for (const task of [
       { ...exampleTask, id: TASK, policy, stampBaseBits: 0, auditFraction: 0, evalSetCommitment: null },
@@ -55,7 +55,7 @@ describe.each(databaseKinds())('parked replay jobs through the API on %s', (kind
 
   async function submit(task: string, evidence: (claimId: string, commit: string) => unknown[] = () => []) {
     commits += 1;
-    const commit = sha256Hex(`parked ${kind} ${commits}`).slice(0, 40);
+    const commit = poolCommit(commits);
     const submitter = newKey();
     const envelope = signedClaim(submitter, { task, commit, createdAt: now().toISOString() });
     const claimId = claimIdOf(Buffer.from(envelope.payload, 'base64'));
