@@ -16,7 +16,8 @@ import { replayAttestation } from '../helpers/attestations.ts';
 import { mineStamp } from '../../src/attest/stamp.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
-import { newKey, postJson, putBlob, sha256Hex, signedClaim, withIntake, type TestKey } from '../helpers/claims.ts';
+import { DEFAULT_COMMIT, newKey, onCommit, postJson, putBlob, signedClaim, withIntake, type TestKey } from '../helpers/claims.ts';
+import { syntheticCommit, type SyntheticCommit } from '../helpers/git-objects.ts';
 
 const auth = { authorization: `Bearer ${OPERATOR_TOKEN}` };
 const CLAIMED = 90;
@@ -49,7 +50,7 @@ describe.each(databaseKinds())('attestations API on %s', (kind) => {
     ctx = t.ctx;
     close = t.close;
     app = createApp(ctx, { log: () => {} });
-    expect((await putBlob(app, 'bundle')).status).toBe(201);
+    expect((await putBlob(app, DEFAULT_COMMIT.bundle)).status).toBe(201);
     for (const [name, key] of [['alice', alice], ['bob', bob], ['carol', carol]] as const) await trust(name, key);
   });
   afterAll(async () => close());
@@ -63,14 +64,20 @@ describe.each(databaseKinds())('attestations API on %s', (kind) => {
     return ((await res.json()) as { id: string }).id;
   }
 
+  // Each claim's real commit and bundle (intake checks that the bundle holds the commit), uploaded when it is posted.
+  const made = new Map<string, SyntheticCommit>();
   // A submitter key per claim keeps the per-key pending limit out of these tests.
   function freshClaimEnvelope(metric = CLAIMED) {
     commits += 1;
-    return signedClaim(newKey(), { commit: sha256Hex(`commit ${commits}`).slice(0, 40), metric: { name: 'correct', value: metric } });
+    const c = syntheticCommit(`attestations ${commits}`);
+    made.set(c.commit, c);
+    return signedClaim(newKey(), { ...onCommit(c), metric: { name: 'correct', value: metric } });
   }
 
   /** POST /v1/claims, mining the proof-of-work stamp the server asks for when the claim would go to replay. */
   async function submit(envelope: DsseEnvelope, evidence: unknown[] = []) {
+    const bundle = made.get(commitOf(envelope))?.bundle;
+    if (bundle) expect((await putBlob(app, bundle)).status).toBeLessThan(300);
     const first = await postJson(app, '/v1/claims', withIntake({ claim: envelope, evidence }));
     if (first.status !== 428) return first;
     const required = ((await first.json()) as ErrorJson).error.details?.requiredBits as number;
@@ -227,7 +234,7 @@ describe.each(databaseKinds())('attestations API on %s', (kind) => {
   it('refuses a statement about another commit, task or claim', async () => {
     const claim = await postClaim();
     // Another submitter's claim about the very same commit: a run for it must not be reused for this one.
-    const sameCommit = signedClaim(newKey(), { commit: commitOf(claim.envelope), metric: { name: 'correct', value: CLAIMED } });
+    const sameCommit = signedClaim(newKey(), { ...onCommit(made.get(commitOf(claim.envelope))!), metric: { name: 'correct', value: CLAIMED } });
     expect((await submit(sameCommit)).status).toBe(202);
     const other = { id: idOf(sameCommit), envelope: sameCommit };
     await expectRefused(claim.id, attest(claim, alice, { commit: 'd'.repeat(40) }), 'subject_commit_mismatch');

@@ -10,6 +10,7 @@ import { databaseKinds } from '../helpers/databases.ts';
 import { newKey } from '../helpers/claims.ts';
 import { cli, serverEnv, startServer, type Cleanup, type ServerProcess } from '../helpers/processes.ts';
 import { readClaim, registerReplayTask, submitReplayClaim, trustVerifier } from '../replay/replay-http.ts';
+import { syntheticCommit } from '../helpers/git-objects.ts';
 
 const TOKEN = 'jobs-admin-operator-token-0123456789';
 const TASK = 'parked-cli';
@@ -62,7 +63,9 @@ describe.each(databaseKinds())('proofboard admin jobs against a real server on %
   }
 
   it('lists a parked job, requeues it, and closes it when it parks again', async () => {
-    const claimId = await submitReplayClaim(server.url, newKey(), { task: TASK, commit: 'a'.repeat(40), bundle: Buffer.from('not a real bundle'), value: 90 });
+    // A real commit in a real bundle: intake checks that; the job never gets as far as checking it out.
+    const parkedCommit = syntheticCommit('parked-job');
+    const claimId = await submitReplayClaim(server.url, newKey(), { task: TASK, commit: parkedCommit.commit, bundle: Buffer.from(parkedCommit.bundle), value: 90 });
     const jobId = await useUpAttempts(MAX_ATTEMPTS);
 
     // Still queued, with the worker's error text: printed inert, nothing of it reaches the terminal as a control.

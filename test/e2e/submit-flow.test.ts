@@ -26,6 +26,9 @@ describe.each(databaseKinds())('submit flow through the real server and CLI on %
 
     const repo = await makeGitRepo([{ 'train.py': 'print(1)\n' }, { 'train.py': 'print(2)\n' }]);
     cleanups.push(() => rmSync(repo.dir, { recursive: true, force: true }));
+    // The parent first: intake refuses a parent that no claim of the task names (unknown_parent).
+    const parentClaim = await cli(['submit', repo.commits[0]!, '--server', server.url, '--task', 'digits-mlp', '--metric', '90', '--key', keyPath, '--json'], { cwd: repo.dir });
+    expect(parentClaim.code, parentClaim.stderr).toBe(0);
     const submit = await cli(
       ['submit', '--server', server.url, '--task', 'digits-mlp', '--metric', '91', '--parent', repo.commits[0]!, '--key', keyPath, '--json'],
       { cwd: repo.dir },
