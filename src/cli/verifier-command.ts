@@ -6,12 +6,15 @@ import { defaultVerifierKeyPath, writeNewKeyFile } from './key-file.ts';
 import { wantsHelp } from './usage.ts';
 
 export const USAGE = `usage: proofboard verifier keygen [--out FILE]
+       proofboard verifier replay --claim ID --out FILE [--server URL] [--gpus N]
        proofboard verifier [--server URL] [--key FILE] [--gpus N] [--tasks a,b] [--read-only DIR]... [--pass-env NAME]...
                            [--poll-ms MS] [--once]
 
   keygen --out FILE  where to write a new verifier key (default: $PROOFBOARD_VERIFIER_KEY or
                      ~/.config/proofboard/verifier-key.json); an existing file is never overwritten
-  Without keygen, runs the replay worker: it leases replay jobs, runs them in the sandbox, signs what the harness
+  replay --claim ID --out FILE   replays one claim here, in the worker's sandbox with the task's harness, and
+                     writes the result file for \`proofboard attest --result FILE\` (attesting by hand)
+  Otherwise, runs the replay worker: it leases replay jobs, runs them in the sandbox, signs what the harness
   measured and posts it.
   --server URL       the service (default: $PROOFBOARD_SERVER or http://127.0.0.1:8080)
   --key FILE         the verifier key (default: $PROOFBOARD_VERIFIER_KEY or ~/.config/proofboard/verifier-key.json)
@@ -25,6 +28,7 @@ export const USAGE = `usage: proofboard verifier keygen [--out FILE]
 
 export async function verifierCommand(argv: string[]): Promise<number> {
   if (argv[0] === 'keygen') return keygen(argv.slice(1));
+  if (argv[0] === 'replay') return (await import('./verifier-replay-command.ts')).verifierReplayCommand(argv.slice(1));
   if (argv[0] === 'help' || wantsHelp(argv)) {
     console.log(USAGE);
     return 0;

@@ -38,6 +38,7 @@ const COMMANDS = [
   ['recheck'],
   ['verifier'],
   ['verifier', 'keygen'],
+  ['verifier', 'replay'],
   ['attest'],
   ['admin', 'task', 'add'],
   ['admin', 'verifier', 'add'],
