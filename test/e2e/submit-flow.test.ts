@@ -22,7 +22,14 @@ describe.each(databaseKinds())('submit flow through the real server and CLI on %
     const keygen = await cli(['keygen', '--out', keyPath]);
     expect(keygen.code, keygen.stderr).toBe(0);
     expect(statSync(keyPath).mode & 0o777).toBe(0o600);
-    expect((await cli(['keygen', '--out', keyPath])).code).not.toBe(0);
+    const overwrite = await cli(['keygen', '--out', keyPath]);
+    expect(overwrite.code).toBe(1);
+    expect(overwrite.stderr).toContain('proofboard keygen never overwrites a key');
+    // What serve told its operator at start: one log key to publish, and what having no worker means.
+    expect(server.output()).toMatch(/log key: \S+\n/);
+    expect(server.output()).toContain("publish the log key above: third parties pin it with `proofboard recheck --log-key KEY`");
+    expect(server.output()).toContain('replay worker: off (PROOFBOARD_WORKER=off); claims without evidence stay pending');
+    if (kind === 'pglite') expect(server.output()).toContain('creating the embedded database in');
 
     const repo = await makeGitRepo([{ 'train.py': 'print(1)\n' }, { 'train.py': 'print(2)\n' }]);
     cleanups.push(() => rmSync(repo.dir, { recursive: true, force: true }));
