@@ -12,11 +12,14 @@ import { claimIdOf, signClaim, type ClaimPayload } from '../../src/attest/claim.
 import { mineStamp } from '../../src/attest/stamp.ts';
 import { hashLeaf, rootFromLeafHashes, equalHashes, verifyCheckpoint, verifyCheckpointConsistency, parseVerifierKey } from '../../src/log/index.ts';
 import { createPostgresDatabase, databaseKinds } from '../helpers/databases.ts';
-import { DEFAULT_LOG_ORIGIN, newKey, sha256Hex, withIntake } from '../helpers/claims.ts';
+import { DEFAULT_COMMIT, DEFAULT_LOG_ORIGIN, newKey, sha256Hex, withIntake } from '../helpers/claims.ts';
+import { syntheticCommit } from '../helpers/git-objects.ts';
 import { startServer, type ServerProcess } from '../helpers/processes.ts';
 
 const OPERATOR_TOKEN = 'fault-test-operator-token-0123456789';
-const BUNDLE = 'fault bundle';
+// Real git bundles: the plain claims' commit, and the zk fixture's (intake checks that a bundle holds its commit).
+const BUNDLE = Buffer.from(DEFAULT_COMMIT.bundle);
+const ZK_BUNDLE = Buffer.from(syntheticCommit('zk-fixture').bundle);
 const zkClaim = JSON.parse(readFileSync(new URL('../zk/fixtures/claim.json', import.meta.url), 'utf8')) as ClaimPayload;
 const zkEvidence = JSON.parse(readFileSync(new URL('../zk/fixtures/valid-evidence.json', import.meta.url), 'utf8')) as unknown;
 // The fixtures' public test key (test/zk/fixtures/make-fixtures.ts): the proofs are bound to it.
@@ -51,7 +54,7 @@ describe.each(databaseKinds())('SIGKILL under load on %s', (kind) => {
     cleanups.push(async () => void (await server.stop('SIGKILL')));
     const logKey = await pinnedLogKey(server);
 
-    expect((await fetch(`${server.url}/v1/blobs/sha256:${sha256Hex(BUNDLE)}`, { method: 'PUT', body: BUNDLE })).status).toBe(201);
+    for (const b of [BUNDLE, ZK_BUNDLE]) expect((await fetch(`${server.url}/v1/blobs/sha256:${sha256Hex(b)}`, { method: 'PUT', body: b })).status).toBe(201);
     const task = await fetch(`${server.url}/v1/tasks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${OPERATOR_TOKEN}` },
@@ -73,14 +76,14 @@ describe.each(databaseKinds())('SIGKILL under load on %s', (kind) => {
     const nextBody = () => {
       const i = n++;
       if (i % 4 === 3) {
-        const payload = { ...zkClaim, bundle: `sha256:${sha256Hex(BUNDLE)}`, createdAt: new Date(Date.UTC(2026, 10, 27, 9, 0, i)).toISOString() };
+        const payload = { ...zkClaim, createdAt: new Date(Date.UTC(2026, 10, 27, 9, 0, i)).toISOString() };
         return { body: withIntake({ claim: signClaim(payload, zkSecret), evidence: [zkEvidence] }, zkSecret, DEFAULT_LOG_ORIGIN), evidence: 1 };
       }
       const key = newKey();
       const payload: ClaimPayload = {
         v: 1,
         task: 'fault-plain',
-        commit: sha256Hex(`commit ${i}`).slice(0, 40),
+        commit: DEFAULT_COMMIT.commit,
         parent: null,
         beatsParent: false,
         metric: { name: 'correct', value: i },

@@ -12,7 +12,7 @@ import { exampleTask } from '../../src/service/example-task.ts';
 import { difficultyFor } from '../../src/service/storage/stamps.ts';
 import { databaseKinds, createPostgresDatabase } from '../helpers/databases.ts';
 import { startServer, type ServerProcess } from '../helpers/processes.ts';
-import { claimPayload, DEFAULT_LOG_ORIGIN, newKey, sha256Hex, withIntake } from '../helpers/claims.ts';
+import { poolCommit, DEFAULT_COMMIT, claimPayload, DEFAULT_LOG_ORIGIN, newKey, sha256Hex, withIntake } from '../helpers/claims.ts';
 
 const TOKEN = 'flood-operator-token-0123456789abcdef';
 const N = 1000;
@@ -25,7 +25,8 @@ describe.each(databaseKinds())('flood of fresh keys against the real server on %
   const cleanups: (() => Promise<void> | void)[] = [];
   let server: ServerProcess;
   const env: Record<string, string> = { PROOFBOARD_OPERATOR_TOKEN: TOKEN, PROOFBOARD_REQUESTS_PER_ADDRESS_PER_MINUTE: '100000' };
-  const bundle = Buffer.from('flood bundle');
+  // A real git bundle holding the claims' commits (intake checks that it holds each claim's commit).
+  const bundle = Buffer.from(DEFAULT_COMMIT.bundle);
 
   beforeAll(async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'proofboard-flood-'));
@@ -52,7 +53,7 @@ describe.each(databaseKinds())('flood of fresh keys against the real server on %
   function freshClaims(tag: string) {
     return Array.from({ length: N }, (_, i) => {
       const key = newKey();
-      const envelope = signClaim(claimPayload(key, { task: 'flood', commit: sha256Hex(`${tag} ${i}`).slice(0, 40), bundle: `sha256:${sha256Hex(bundle)}` }), key.secretKey);
+      const envelope = signClaim(claimPayload(key, { task: 'flood', bundle: `sha256:${sha256Hex(bundle)}` }), key.secretKey);
       return { envelope, key, id: claimIdOf(Buffer.from(envelope.payload, 'base64')) };
     });
   }
@@ -113,7 +114,7 @@ describe.each(databaseKinds())('flood of fresh keys against the real server on %
     const codes: string[] = [];
     let retryAfter: string | null = null;
     for (let i = 0; i < 12; i++) {
-      const envelope = signClaim(claimPayload(key, { task: 'flood', commit: sha256Hex(`per-key ${i}`).slice(0, 40), bundle: `sha256:${sha256Hex(bundle)}` }), key.secretKey);
+      const envelope = signClaim(claimPayload(key, { task: 'flood', commit: poolCommit(i), bundle: `sha256:${sha256Hex(bundle)}` }), key.secretKey);
       const r = await post(withIntake({ claim: envelope, evidence: [], stamp: mineStamp(claimIdOf(Buffer.from(envelope.payload, 'base64')), bits + 1).stamp }, key, DEFAULT_LOG_ORIGIN));
       codes.push(r.status === 202 ? 'ok' : r.body.error!.code);
       if (r.status === 429) retryAfter = r.retryAfter;
