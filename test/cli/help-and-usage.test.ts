@@ -3,7 +3,8 @@
 // from the parseArgs call itself, so an option added without its help line fails here.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.ts';
@@ -102,6 +103,33 @@ describe('proofboard --help, --version and usage errors', () => {
       const r = await run(['recheck', 'a'.repeat(64), '--server', 'http://127.0.0.1:9', '--log-key', bad]);
       expect(r.code, bad).toBe(EXIT.usage);
       expect(r.stderr, bad).toContain('--log-key is not a C2SP verifier key');
+    }
+  });
+
+  it('key-file errors say what to do: no file (which keygen), a malformed one (named), the verifier key from its variable', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'proofboard-keys-'));
+    try {
+      const missing = join(dir, 'none.json');
+      const submit = await run(['submit', '--task', 'digits-mlp', '--metric', '1', '--key', missing, '--server', 'http://127.0.0.1:9']);
+      expect(submit.code).toBe(EXIT.failed);
+      expect(submit.stderr).toContain(`no key file at ${missing}: run \`proofboard keygen\``);
+      const broken = join(dir, 'broken.json');
+      writeFileSync(broken, '{"publicKey": "00"}', { mode: 0o600 });
+      const bad = await run(['submit', '--task', 'digits-mlp', '--metric', '1', '--key', broken, '--server', 'http://127.0.0.1:9']);
+      expect(bad.stderr).toContain(`${broken}: not a key file`);
+      // The worker's default key is $PROOFBOARD_VERIFIER_KEY, read before anything else starts.
+      const previous = process.env.PROOFBOARD_VERIFIER_KEY;
+      process.env.PROOFBOARD_VERIFIER_KEY = join(dir, 'verifier.json');
+      try {
+        const worker = await run(['verifier', '--server', 'http://127.0.0.1:9', '--once']);
+        expect(worker.code).toBe(EXIT.failed);
+        expect(worker.stderr).toContain(`no key file at ${join(dir, 'verifier.json')}: run \`proofboard verifier keygen\``);
+      } finally {
+        if (previous === undefined) delete process.env.PROOFBOARD_VERIFIER_KEY;
+        else process.env.PROOFBOARD_VERIFIER_KEY = previous;
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -111,7 +111,7 @@ tr.disputed td s { text-decoration-thickness: 2px; text-decoration-color: var(--
 .evidence .claimed { margin: 0.2rem 0; color: var(--muted); }
 .refused-why { margin: 0.2rem 0; color: var(--disputed); }
 .evidence .runs { display: inline-block; max-width: 100%; margin: 0.3rem 0; }
-.evidence .runs caption { padding: 0.4rem 0.6rem; }
+.evidence .runs caption { padding: 0.4rem 0.6rem; white-space: nowrap; }
 .evidence .runs th, .evidence .runs td { padding: 0.3rem 0.6rem; }
 /* Hashes, keys and commits are long unbroken words: outside tables (which scroll) they wrap rather than widen the page. */
 .mono, .mono a { overflow-wrap: anywhere; }
