@@ -5,7 +5,6 @@
 //   npx tsx bench/zk-intake.ts [--rounds N --claims 1,8,32]
 // Every claim carries the committed fixture's valid proof under a new claim id: the first is verified, the rest are
 // refused as zk_statement_reused only after the proof was checked in full (the same work as a fresh claim).
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import { ed25519PublicKey } from '../src/attest/ed25519.ts';
 import { loadConfig } from '../src/config.ts';
 import { startService } from '../src/server.ts';
 import { zkPoolStats } from '../src/service/judging/judge-zk.ts';
+import { syntheticCommit } from '../test/helpers/git-objects.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '6' }, claims: { type: 'string', default: '1,8,32' } } });
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../test/zk/fixtures/${name}`, import.meta.url), 'utf8')) as unknown;
@@ -42,9 +42,10 @@ const service = await startService(
   }),
   () => {},
 );
-const bundle = new TextEncoder().encode('proofboard zk intake bench bundle\n');
-const bundleRef = `sha256:${createHash('sha256').update(bundle).digest('hex')}`;
-const put = await fetch(`${service.url}/v1/blobs/${bundleRef}`, { method: 'PUT', body: bundle, headers: { 'content-type': 'application/octet-stream' } });
+// The fixture's real git bundle (test/zk/fixtures/make-fixtures.ts): intake checks that it holds the claim's commit.
+const { bundle, bundleRef } = syntheticCommit('zk-fixture');
+if (bundleRef !== base.bundle) throw new Error('the fixture claim does not name syntheticCommit("zk-fixture")');
+const put = await fetch(`${service.url}/v1/blobs/${bundleRef}`, { method: 'PUT', body: bundle as unknown as BodyInit, headers: { 'content-type': 'application/octet-stream' } });
 if (!put.ok) throw new Error(`bundle upload: ${put.status} ${await put.text()}`);
 
 let serial = 0;
