@@ -5,6 +5,8 @@
 // The same file is also the body of its own pairing threads (workerData.role), since no other file is beside it.
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import type { PinnedCircuit } from '../recheck/pins.ts';
+import { MAX_RESPONSE_BYTES } from './http-client.ts';
+import { nodeHttpFetch } from './node-http-fetch.ts';
 
 type EmbeddedPin = { id: string; vkeySha256: string; vkey: string; evalSetCommitment: string; shardCommitments: string[] };
 declare const PROOFBOARD_EMBEDDED_PINS: EmbeddedPin[];
@@ -42,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
     pins: memoisedPins(pins),
     spawnPairingThread: () => new Worker(new URL(import.meta.url), { workerData: { role: ROLE } }),
     replayAvailable: false,
+    fetchImpl: nodeHttpFetch(MAX_RESPONSE_BYTES),
   });
 }
 
