@@ -87,6 +87,15 @@ describe.each(databaseKinds())('readers’ pages on %s', (kind) => {
     expect(own).toContain('not an independent lab');
     expect(own).not.toContain('data-revoked');
     expect(own).toMatch(/<td class="mono">1<\/td><td class="num">1507<\/td>/);
+    // Attested, not replayed: the page does not call it the service's replay.
+    expect(page).not.toContain('data-service-replay');
+  });
+
+  it('says when "replayed" means this service re-ran the claim itself', async () => {
+    const page = await html(`/claims/${extra.serviceReplayed}`);
+    expect(page).toContain('data-service-replay');
+    expect(page).toContain('The replay was run by this service itself');
+    expect(card(page, 'this service’s own worker')).toContain('<b>proofboard service worker</b>');
   });
 
   it('links the commit, parent, submitter, bundle and JSON, and prints recheck with --log-key', async () => {

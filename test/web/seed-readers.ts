@@ -53,7 +53,14 @@ export async function seedReaders(ctx: AppContext, app: Api, seeded: Seeded) {
     await addEvidence(ctx, attested, { type: 'attestation', envelope });
   }
   await decide(ctx, attested, { status: 'verified', method: 'attested', reasonCode: null, rule: 'quorum 2/2 within abs 2' }, new Date());
+  // A claim the service's own worker replayed (plain `npm start`): the page says the server re-ran it itself.
+  const serviceReplayed = await submitPending(app, seeded.keys.carol, commitOf('b9'), 1495);
+  await addEvidence(ctx, serviceReplayed, {
+    type: 'attestation',
+    envelope: replayAttestation(worker, { claimId: serviceReplayed, commit: commitOf('b9'), value: 1495, now: new Date(), predicate: { environment } }),
+  });
+  await decide(ctx, serviceReplayed, { status: 'verified', method: 'replayed', reasonCode: null, rule: 'replay by 1 verifier within abs 0' }, new Date());
   const revoked = await postJson(app, `/v1/verifier-keys/${labId}/revoke`, { reason: 'retired' }, auth);
   if (revoked.status !== 200) throw new Error(`revoke: ${revoked.status} ${await revoked.text()}`);
-  return { again, attested, labId };
+  return { again, attested, labId, serviceReplayed };
 }

@@ -68,6 +68,12 @@ export function ClaimPageView(props: {
         {jobText ? <span data-pending-text>{jobText}</span> : null}
       </div>
       <p>{statusSentence(claim.status, claim.method, claim.reasonCode, Boolean(claim.auditedAt))}</p>
+      {claim.status === 'verified' && claim.method === 'replayed' && [...(props.cards?.values() ?? [])].some((c) => c.signer?.service) ? (
+        <p class="note" data-service-replay>
+          The replay was run by this service itself, on its own machine with its own worker key: one operator, not an
+          independent verifier.
+        </p>
+      ) : null}
 
       <div class="grid two">
         <section class="panel" aria-labelledby="claim-h">
