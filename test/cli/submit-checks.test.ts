@@ -23,6 +23,7 @@ import { databaseKinds } from '../helpers/databases.ts';
 import { newKey } from '../helpers/claims.ts';
 import { replayAttestation } from '../helpers/attestations.ts';
 import { syntheticCommit } from '../helpers/git-objects.ts';
+import { cli } from '../helpers/processes.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'zk', 'fixtures');
 
@@ -194,6 +195,17 @@ describe.each(databaseKinds())('proofboard submit against a counting server on %
     const listed = (await (await fetch(`${url}/v1/claims?submitter=${publicKey}`)).json()) as { claims: { id: string }[] };
     expect(listed.claims.map((c) => c.id)).toEqual([id]);
     git(plainRepo, 'checkout', '-q', '--', 'train.py');
+  });
+
+  it('is one claim when two separate processes submit the same commit (the bundle does not depend on the process)', async () => {
+    const args = ['submit', '--server', url, '--task', 'digits-mlp', '--metric', '2', '--key', otherKey, '--repo', plainRepo, 'HEAD~1'];
+    const first = await cli(args);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await cli(args);
+    expect(second.code, second.stderr).toBe(0);
+    const id = /^claim ([0-9a-f]{64})/.exec(first.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect(second.stdout).toContain(`claim ${id} (already submitted: the same claim)`);
   });
 
   it('exits 1 when the server rejects the claim, and again when the same claim is sent again', async () => {
