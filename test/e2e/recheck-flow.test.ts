@@ -55,10 +55,11 @@ describe.each(databaseKinds())('recheck through the real server and CLI on %s', 
     }
     console.log(`[${kind}] zk claim status: ${zk.status}`);
 
-    // These claims carry placeholder bundles, not git bundles: a local replay cannot reproduce the verified claim,
-    // and recheck says so instead of passing it (test/replay/replay-flow.test.ts replays a real commit).
+    // These claims carry synthetic commits (a git bundle with one label file, no train.py): a local replay cannot
+    // reproduce the verified claim, and recheck says so instead of passing it (test/replay/replay-flow.test.ts
+    // replays a real commit).
     const replay = await cli(['recheck', attested.id, '--server', s.url, '--state', state, '--replay']);
-    expect(replay.stdout).toMatch(/replay: local replay failed \(bad_bundle/);
+    expect(replay.stdout).toMatch(/replay: local replay failed \(training_failed/);
     expect(replay.code).toBe(1);
   }, 240_000);
 

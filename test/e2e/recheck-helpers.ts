@@ -124,6 +124,9 @@ export async function submitZkFixture(server: string): Promise<SubmittedClaim> {
   const dir = join(import.meta.dirname, '..', 'zk', 'fixtures');
   const fixture = JSON.parse(readFileSync(join(dir, 'claim.json'), 'utf8')) as ClaimPayload;
   const evidence = JSON.parse(readFileSync(join(dir, 'valid-evidence.json'), 'utf8')) as unknown;
+  // The fixture's commit is syntheticCommit('zk-fixture') (make-fixtures.ts); its claim names that bundle.
+  const zk = syntheticCommit('zk-fixture');
+  bundles.set(zk.commit, zk.bundle);
   const payload = { ...fixture, bundle: await uploadBundle(server, fixture.commit) };
   const fixtureSecret = new Uint8Array(32).fill(7);
   const envelope = signClaim(payload, fixtureSecret);
