@@ -52,6 +52,9 @@ describe.each(databaseKinds())('readers’ pages on %s', (kind) => {
     const ranks = [...page.matchAll(/<td class="rank">(\d+)<\/td>/g)].map((m) => Number(m[1]));
     expect(ranks).toEqual(ranks.map((_, i) => i + 1));
     expect(page).toContain(`href="/submitters/${seeded.keys.alice.hex}"`);
+    for (const list of ['/claims?task=digits-mlp&amp;status=pending', '/claims?task=digits-mlp&amp;status=rejected', '/claims?task=digits-mlp"']) {
+      expect(page).toContain(`href="${list}`);
+    }
     // The chart's first point is where the record starts: n points are n - 1 improvements.
     const points = [...page.matchAll(/<circle class="point"/g)].length;
     expect(points).toBeGreaterThanOrEqual(2);

@@ -35,7 +35,13 @@ export function LeaderboardPage(props: { page: TaskPage; now: Date }) {
           <b>{page.entries.length}</b> verified
         </li>
         <li>
-          <b>{page.pendingCount}</b> pending
+          <a href={`/claims?task=${encodeURIComponent(task.id)}&status=pending`}>
+            <b>{page.pendingCount}</b> pending
+          </a>
+        </li>
+        <li>
+          <a href={`/claims?task=${encodeURIComponent(task.id)}&status=rejected`}>rejected</a> ·{' '}
+          <a href={`/claims?task=${encodeURIComponent(task.id)}`}>every claim</a>
         </li>
       </ul>
 
