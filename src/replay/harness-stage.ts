@@ -64,7 +64,7 @@ export type HarnessStageInput = {
   folders: PackFolders;
   outputDir: string;
   gpus: boolean;
-  machine?: { readOnlyPaths?: string[]; env?: Record<string, string> };
+  machine?: { readOnlyPaths?: string[]; env?: Record<string, string>; cpu?: { idle: boolean; shares?: number } };
 };
 
 export async function runHarnessStage(input: HarnessStageInput): Promise<HarnessStageResult> {
@@ -72,7 +72,12 @@ export async function runHarnessStage(input: HarnessStageInput): Promise<Harness
   const workDir = join(input.root, `harness-${input.seed}`);
   await createWorkFolder(workDir, { ...HARNESS_WORK_LIMITS, uid });
   try {
-    const limits: Partial<SandboxLimits> = { ...input.spec.harness.limits, ...HARNESS_WORK_LIMITS };
+    const cpu = input.machine?.cpu;
+    const limits: Partial<SandboxLimits> = {
+      ...input.spec.harness.limits,
+      ...HARNESS_WORK_LIMITS,
+      ...(cpu ? { cpuIdle: cpu.idle, ...(cpu.shares !== undefined ? { cpuShares: cpu.shares } : {}) } : {}),
+    };
     const result = await runInSandbox({
       uid,
       command: input.spec.harness.command,

@@ -57,7 +57,22 @@ export type JobInput = {
  * mounted read-only at the same path; `env` carries what its libraries need (e.g. LD_LIBRARY_PATH for the driver).
  * Never a folder holding secrets: the job reads everything in it.
  */
-export type MachineConfig = { readOnlyPaths?: string[]; env?: Record<string, string> };
+export type MachineConfig = {
+  readOnlyPaths?: string[];
+  env?: Record<string, string>;
+  /**
+   * How jobs share this machine's CPUs with its other processes (SandboxLimits cpuIdle, cpuShares). By default a job
+   * is an idle group, so an API beside it stays fast; a machine that only replays may give its jobs a plain share.
+   * Not a task's choice: it changes nothing a job can read or do, only how soon it gets a core.
+   */
+  cpu?: { idle: boolean; shares?: number };
+};
+
+/** The machine's CPU policy as sandbox limits (empty: the sandbox's defaults). */
+function cpuPolicy(machine: MachineConfig | undefined): Partial<SandboxLimits> {
+  if (!machine?.cpu) return {};
+  return { cpuIdle: machine.cpu.idle, ...(machine.cpu.shares !== undefined ? { cpuShares: machine.cpu.shares } : {}) };
+}
 
 export type JobOutcome =
   | { ok: true; statement: ReplayStatement; runs: RunTiming[] }
@@ -126,7 +141,7 @@ async function runInFolder(
       // The job's uid has no passwd entry: name it in the environment, where getpass and most tools look first.
       env: { ...input.machine?.env, USER: 'proofboard', LOGNAME: 'proofboard', HOME: SANDBOX_WORK_DIR, PYTHONDONTWRITEBYTECODE: '1', PYTHONHASHSEED: '0', PROOFBOARD_SEED: String(seed) },
       readOnlyPaths: input.machine?.readOnlyPaths ?? [],
-      limits,
+      limits: { ...limits, ...cpuPolicy(input.machine) },
       gpus: input.gpus,
     });
     if (result.killReason !== 'none' || result.exitCode !== 0) {
@@ -221,7 +236,7 @@ async function runPackInFolder(input: JobInput, root: string, spec: PackReplaySp
       mounts: [{ source: folders.dataDir, target: '/data' }],
       env: { ...input.machine?.env, USER: 'proofboard', LOGNAME: 'proofboard', HOME: SANDBOX_WORK_DIR, PYTHONDONTWRITEBYTECODE: '1', PYTHONHASHSEED: '0', PROOFBOARD_SEED: String(seed) },
       readOnlyPaths: input.machine?.readOnlyPaths ?? [],
-      limits,
+      limits: { ...limits, ...cpuPolicy(input.machine) },
       gpus: input.gpus,
     });
     if (result.killReason !== 'none' || result.exitCode !== 0) {
