@@ -22,12 +22,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDatabaseUnavailable } from '../../db/connection-errors.ts';
 import { claimIdOf, signClaim, type ClaimPayload } from '../../src/attest/claim.ts';
 import { mineStamp } from '../../src/attest/stamp.ts';
-import { newKey, sha256Hex } from '../helpers/claims.ts';
+import { DEFAULT_COMMIT, DEFAULT_LOG_ORIGIN, newKey, sha256Hex, withIntake } from '../helpers/claims.ts';
 import { findPostgresBin, startPgCluster, type PgCluster } from '../helpers/pg-cluster.ts';
 import { ROOT, startServer, type ServerProcess } from '../helpers/processes.ts';
 
 const TOKEN = 'db-restart-operator-token-0123456789';
-const BUNDLE = 'db restart bundle';
+// A real git bundle holding the claims' commit (intake checks that it does).
+const BUNDLE = Buffer.from(DEFAULT_COMMIT.bundle);
 const TASK = 'db-restart';
 /**
  * Claims started per second at most (the crash report: 20-50/s; about 25 are reached on two loaded cores), and at
@@ -143,7 +144,7 @@ describe.skipIf('missing' in found)('PostgreSQL restarts under load', () => {
       const payload: ClaimPayload = {
         v: 1,
         task: TASK,
-        commit: sha256Hex(`restart commit ${i}`).slice(0, 40),
+        commit: DEFAULT_COMMIT.commit,
         parent: null,
         beatsParent: false,
         metric: { name: 'correct', value: i },
@@ -159,7 +160,7 @@ describe.skipIf('missing' in found)('PostgreSQL restarts under load', () => {
         const res = await fetch(`${server.url}/v1/claims`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ claim, evidence: [], stamp }),
+          body: JSON.stringify(withIntake({ claim, evidence: [], stamp }, key, DEFAULT_LOG_ORIGIN)),
           signal: AbortSignal.timeout(HANG_BOUND_MS),
         });
         const json = (await res.json()) as { id?: string; error?: { code: string } };
