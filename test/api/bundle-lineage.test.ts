@@ -109,6 +109,17 @@ describe.each(databaseKinds())('bundle and lineage at intake on %s', (kind) => {
     expect((await submit(key, child.commit, child.bundle, { parent: parent.commit })).status).toBe(202);
   });
 
+  it('does not count a rejected claim as a known parent', async () => {
+    const key = newKey();
+    // The zk fixture's proofs under another commit: rejected at intake for false evidence (zk_binding_commit).
+    const parent = syntheticCommit('rejected-parent');
+    expect((await putBlob(app, parent.bundle)).status).toBeLessThan(300);
+    const res = await postJson(app, '/v1/claims', withIntake({ claim: signClaim({ ...zkClaim, commit: parent.commit, bundle: parent.bundleRef }, zkSecret), evidence: [zkEvidence] }, zkSecret));
+    expect(((await res.json()) as Answer).status).toBe('rejected');
+    const child = syntheticCommit('child-of-rejected', [parent]);
+    refused(await submit(key, child.commit, child.bundle, { parent: parent.commit }), 'unknown_parent');
+  });
+
   it('refuses a commit as its own parent, a parent outside the history, and a descendant as parent (a claimed cycle)', async () => {
     const key = newKey();
     const [a, b] = syntheticChain('cycle', 2) as [SyntheticCommit, SyntheticCommit];
