@@ -4,13 +4,13 @@
 // pack's pins. Each case below can fail: a training that could see the hidden file, a harness that could not, an
 // output link that was followed, a pack file other than its pin, would each change the outcome.
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { toTaskPack, type PackFile, type PackReplaySpec, type TaskPack } from '../../src/attest/task-pack.ts';
 import { parseMetricLine } from '../../src/replay/harness-stage.ts';
-import { PackFileMismatchError, type PackFileSource } from '../../src/replay/pack-files.ts';
+import { materializePack, PackFileMismatchError, type PackFileSource } from '../../src/replay/pack-files.ts';
 import { runReplayJob, type JobInput } from '../../src/replay/run-job.ts';
 import { bundleWorkTree, initRepo } from './git-fixtures.ts';
 import { makeTempDir } from './hostile.ts';
@@ -184,3 +184,33 @@ it('parseMetricLine takes only {"metric": <finite number>} on the last non-empty
   expect(parseMetricLine(Buffer.from('{"metric": 1}'), true).ok).toBe(false);
 });
 
+
+it('materializePack writes each pinned file under its path and stops a source that sends more than the pin', async () => {
+  const dir = await makeTempDir('pack-files');
+  try {
+    const a = Buffer.from('harness\n');
+    const b = Buffer.from('held out\n');
+    const pack = toTaskPack({
+      harness: { command: ['/usr/bin/true'], files: [fileOf('bin/run.py', a)], limits: {} },
+      evalData: { files: [fileOf('sets/one/val.txt', b)] },
+      trainData: { files: [] },
+    });
+    const byDigest = new Map([a, b].map((x) => [fileOf('x', x).sha256, x]));
+    const folders = await materializePack(join(dir, 'ok'), pack, async (f) => byDigest.get(f.sha256)!);
+    expect(readFileSync(join(folders.harnessDir, 'bin', 'run.py'))).toEqual(a);
+    expect(readFileSync(join(folders.evalDir, 'sets', 'one', 'val.txt'))).toEqual(b);
+    expect(statSync(join(folders.evalDir, 'sets', 'one', 'val.txt')).mode & 0o777).toBe(0o644);
+    // An endless source: cut off at the pinned size, before the disk fills.
+    let sent = 0;
+    async function* endless() {
+      for (;;) {
+        sent += 1024;
+        yield Buffer.alloc(1024, 0x61);
+      }
+    }
+    await expect(materializePack(join(dir, 'endless'), pack, async () => endless())).rejects.toThrow(/more than its pinned/);
+    expect(sent).toBeLessThanOrEqual(1024);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
