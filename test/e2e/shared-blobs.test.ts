@@ -1,17 +1,27 @@
 // Several machines, one board (issue 19): two API processes with separate data folders on one PostgreSQL. A bundle
-// uploaded to one is served by the other byte for byte, is already there when uploaded again, and the replay job of
-// a claim submitted to the first is leased and completed through the second, whose verifier fetches the bundle from
-// it. Needs PostgreSQL (PGlite is one process per data folder).
+// uploaded to one is served by the other byte for byte, and is already there when uploaded again. A claim submitted
+// with the real CLI to the first is replayed by a real `proofboard verifier` that talks only to the second: it leases
+// the job there, downloads the bundle the first stored, trains and scores the commit in the sandbox, and posts its
+// signed result there; the first then reports the claim verified by replay with the measured value. Needs PostgreSQL
+// (PGlite is one process per data folder), and the sandbox for the replay.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signWorkerRequest, newWorkerInstanceId } from '../../src/attest/worker-request.ts';
+import { openSingleSignerEnvelope } from '../../src/attest/dsse.ts';
+import { IN_TOTO_PAYLOAD_TYPE, parseReplayStatement } from '../../src/attest/statement.ts';
+import { writeNewKeyFile } from '../../src/cli/key-file.ts';
 import { createPostgresDatabase, databaseKinds } from '../helpers/databases.ts';
-import { startServer, type ServerProcess } from '../helpers/processes.ts';
-import { attestation, keyFrom, LOG_SEED_HEX, OPERATOR_TOKEN, randomCommit, registerVerifier, submitForReplay, TASK } from './recheck-helpers.ts';
+import { hostScore, makeDigitsRepo } from '../helpers/digits-repo.ts';
+import { BIN, cli, ROOT, startServer, type ServerProcess } from '../helpers/processes.ts';
+import { sandboxOrSkip } from '../helpers/sandbox-gate.ts';
+import { readClaim } from '../replay/replay-http.ts';
+import { LOG_SEED_HEX, OPERATOR_TOKEN, registerVerifier, TASK } from './recheck-helpers.ts';
+
+const sandboxReady = await sandboxOrSkip('a claim replayed through a second API process');
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -24,10 +34,20 @@ async function freePort(): Promise<number> {
   });
 }
 
-const post = async (server: string, path: string, body: unknown) => {
-  const res = await fetch(new URL(path, server), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-};
+/** "METHOD /path" of every request the server logged (one pino line per request, src/api/request-log.ts). */
+function requestsTo(s: ServerProcess): string[] {
+  const seen: string[] = [];
+  for (const line of s.output().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const entry = JSON.parse(line) as { msg?: string; method?: string; path?: string };
+      if (entry.msg === 'request') seen.push(`${entry.method} ${entry.path}`);
+    } catch {
+      // A line cut off at the end of the output so far.
+    }
+  }
+  return seen;
+}
 
 describe.runIf(databaseKinds().includes('postgres'))('two API processes on one PostgreSQL share their blobs', () => {
   const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -47,6 +67,8 @@ describe.runIf(databaseKinds().includes('postgres'))('two API processes on one P
         PROOFBOARD_OPERATOR_TOKEN: OPERATOR_TOKEN,
         PROOFBOARD_LOG_KEY: LOG_SEED_HEX,
         PROOFBOARD_LOG_ORIGIN: 'shared-blobs.proofboard/log',
+        // The request log is read back below: which process each request reached.
+        LOG_LEVEL: 'info',
       });
       cleanups.push(() => s.stop());
       return s;
@@ -71,35 +93,73 @@ describe.runIf(databaseKinds().includes('postgres'))('two API processes on one P
     expect((await put(b.url)).status).toBe(200);
   }, 60_000);
 
-  it('a claim submitted to one process is replayed through the other, which serves its bundle', async () => {
-    const verifier = keyFrom('shared-verifier');
-    await registerVerifier(a.url, 'shared-verifier', verifier);
-    const commit = randomCommit();
-    const claim = await submitForReplay(a.url, keyFrom('shared-submitter'), commit, 93);
-    expect(claim.status).toBe('pending');
+  it.skipIf(!sandboxReady)('a bundle uploaded to one process is replayed through the other by a real verifier', async () => {
+    const repo = makeDigitsRepo();
+    cleanups.push(repo.cleanup);
+    const keys = mkdtempSync(join(tmpdir(), 'proofboard-shared-keys-'));
+    cleanups.push(() => rmSync(keys, { recursive: true, force: true }));
+    // The oracle: what seed 0 of this commit scores when trained and scored here, outside any sandbox.
+    const real = hostScore(repo.dir);
 
-    // The verifier talks only to B: it leases the job there and fetches the bundle the claim names from there.
-    const worker = newWorkerInstanceId();
-    type Leased = { jobId: number; claim: { id: string; bundle: string } } | null;
-    let job: Leased = null;
-    for (let i = 0; i < 10 && job?.claim.id !== claim.id; i++) {
-      const leased = await post(b.url, '/v1/replay/lease', { request: signWorkerRequest(verifier.secretKey, { action: 'lease', worker, tasks: [TASK] }) });
-      expect(leased.status).toBe(200);
-      job = leased.json.job as Leased;
-      if (!job) break;
-    }
-    if (!job || job.claim.id !== claim.id) throw new Error('the job was not leased through B');
-    const bundle = await fetch(`${b.url}/v1/blobs/${job.claim.bundle}`);
-    expect(bundle.status).toBe(200);
-    const bundleBytes = new Uint8Array(await bundle.arrayBuffer());
-    expect(`sha256:${createHash('sha256').update(bundleBytes).digest('hex')}`).toBe(job.claim.bundle);
+    const verifierKeyPath = join(keys, 'verifier.json');
+    const verifier = writeNewKeyFile(verifierKeyPath, 'proofboard verifier keygen');
+    await registerVerifier(a.url, 'shared-verifier', { secretKey: verifier.secretKey, hex: verifier.publicKeyHex });
 
-    const done = await post(b.url, `/v1/replay/jobs/${job.jobId}/complete`, {
-      request: signWorkerRequest(verifier.secretKey, { action: 'complete', worker, jobId: job.jobId }),
-      attestation: attestation(claim.id, commit, 93, verifier),
+    // The real CLI uploads the commit's bundle to A and submits the claim there, with no evidence: it goes to replay.
+    const submitterKeyPath = join(keys, 'submitter.json');
+    writeNewKeyFile(submitterKeyPath);
+    const submitted = await cli(['submit', '--server', a.url, '--task', TASK, '--metric', String(real), '--key', submitterKeyPath, '--json'], { cwd: repo.dir });
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const { id } = JSON.parse(submitted.stdout) as { id: string };
+    expect((await readClaim(a.url, id)).status).toBe('pending');
+
+    // The verifier knows only B: it leases the job there, downloads the bundle A stored from there, trains and scores
+    // in the sandbox, and posts its signed result there. --once: it stops when it finds the queue empty.
+    const worker = spawn(process.execPath, [BIN, 'verifier', '--server', b.url, '--key', verifierKeyPath, '--tasks', TASK, '--once', '--poll-ms', '300'], {
+      cwd: ROOT,
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    expect(done.status, JSON.stringify(done.json)).toBe(200);
-    const seenByA = (await (await fetch(`${a.url}/v1/claims/${claim.id}`)).json()) as { status: string };
-    expect(seenByA.status).toBe('verified');
-  }, 120_000);
+    let said = '';
+    worker.stdout!.on('data', (d) => (said += d));
+    worker.stderr!.on('data', (d) => (said += d));
+    const exited = new Promise<number | null>((r) => worker.once('exit', (code) => r(code)));
+    cleanups.push(async () => {
+      if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
+      await exited;
+    });
+    expect(await exited, said).toBe(0);
+    expect(said).toContain(`measured ${real} (claimed ${real}): verified`);
+
+    // Read from A: verified by replay, once, on the one attestation the job produced.
+    const view = await readClaim(a.url, id);
+    expect(view, said).toMatchObject({ status: 'verified', method: 'replayed' });
+    expect(view.history).toHaveLength(1);
+    expect(view.replay).toEqual([expect.objectContaining({ kind: 'replay', state: 'done', attempts: 1 })]);
+    expect(view.evidence.filter((e) => e.kind === 'attestation')).toHaveLength(1);
+
+    // A serves the attestation B received: signed by the trusted verifier key, for this claim and commit, and
+    // carrying the value the sandbox measured, which is the host's.
+    const recheck = (await (await fetch(`${a.url}/v1/claims/${id}/bundle`)).json()) as { evidence: { kind: string; body: { envelope: unknown; source: string } }[] };
+    const [attested] = recheck.evidence.filter((e) => e.kind === 'attestation');
+    expect(attested!.body.source).toMatch(/^replay-job:\d+$/);
+    const opened = openSingleSignerEnvelope(attested!.body.envelope, IN_TOTO_PAYLOAD_TYPE, { what: 'attestation' });
+    if (!opened.ok) throw new Error(`attestation does not open: ${opened.reason}: ${opened.message}`);
+    expect(opened.keyid).toBe(verifier.publicKeyHex);
+    const parsed = parseReplayStatement(opened.payload);
+    if (!parsed.ok) throw new Error(`attestation statement does not parse: ${parsed.message}`);
+    expect(parsed.statement.subject[0].digest.gitCommit).toBe(repo.commit);
+    expect(parsed.statement.predicate).toMatchObject({ task: TASK, claimId: id, metric: 'correct', runs: [{ seed: 0, value: real }] });
+
+    // From each process's request log: the CLI uploaded the bundle the claim names to A, and B served it to the
+    // verifier; every replay request went to B, none to A.
+    const { bundle: blob } = (await (await fetch(`${a.url}/v1/claims/${id}`)).json()) as { bundle: string };
+    const replayRequests = (s: ServerProcess) => requestsTo(s).filter((r) => r.includes(' /v1/replay/'));
+    expect(requestsTo(a)).toEqual(expect.arrayContaining([`PUT /v1/blobs/${blob}`, 'POST /v1/claims']));
+    expect(requestsTo(a)).not.toContain(`GET /v1/blobs/${blob}`);
+    expect(requestsTo(b)).toContain(`GET /v1/blobs/${blob}`);
+    expect(requestsTo(b)).not.toContain(`PUT /v1/blobs/${blob}`);
+    expect(replayRequests(a)).toEqual([]);
+    expect(replayRequests(b)).toEqual(expect.arrayContaining(['POST /v1/replay/lease', expect.stringMatching(/^POST \/v1\/replay\/jobs\/\d+\/complete$/)]));
+  }, 300_000);
 });
