@@ -99,23 +99,26 @@ describe.each(kinds)('blob store contract on %s', (kind) => {
     expect(await store.open('../../etc/passwd')).toBeNull();
   });
 
-  it.runIf(kind !== 'fs')('sweeps the chunks a crashed upload left, and only those', async () => {
-    const pg = store as PgBlobStore;
-    const kept = randomBytes(300);
-    await pg.put(sha(kept), pieces(kept), CHUNK_BYTES);
-    await database!.db.execute(sql`insert into blob_chunks (upload_id, seq, data, created_at) values ('crashed', 0, '\\x00', now() - interval '2 hours')`);
-    await database!.db.execute(sql`insert into blob_chunks (upload_id, seq, data) values ('in-progress', 0, '\\x00')`);
-    expect(await pg.sweepOrphans(3600_000)).toBe(1);
-    expect((await readAll(store, sha(kept)))!.equals(kept)).toBe(true);
-    await database!.db.execute(sql`delete from blob_chunks where upload_id = 'in-progress'`);
-  });
+  // The database stores only: registered for them alone, so no run reports them as skipped.
+  if (kind !== 'fs') {
+    it('sweeps the chunks a crashed upload left, and only those', async () => {
+      const pg = store as PgBlobStore;
+      const kept = randomBytes(300);
+      await pg.put(sha(kept), pieces(kept), CHUNK_BYTES);
+      await database!.db.execute(sql`insert into blob_chunks (upload_id, seq, data, created_at) values ('crashed', 0, '\\x00', now() - interval '2 hours')`);
+      await database!.db.execute(sql`insert into blob_chunks (upload_id, seq, data) values ('in-progress', 0, '\\x00')`);
+      expect(await pg.sweepOrphans(3600_000)).toBe(1);
+      expect((await readAll(store, sha(kept)))!.equals(kept)).toBe(true);
+      await database!.db.execute(sql`delete from blob_chunks where upload_id = 'in-progress'`);
+    });
 
-  it.runIf(kind !== 'fs')('serves blobs of the data folder it replaced, and stores new ones in the database', async () => {
-    const folder = new FsBlobStore(join(dir, 'old'));
-    const old = randomBytes(1000);
-    await folder.put(sha(old), pieces(old), CHUNK_BYTES);
-    const withFallback = new PgBlobStore(database!.db, folder);
-    expect((await readAll(withFallback, sha(old)))!.equals(old)).toBe(true);
-    expect(await store.has(sha(old))).toBe(false);
-  });
+    it('serves blobs of the data folder it replaced, and stores new ones in the database', async () => {
+      const folder = new FsBlobStore(join(dir, 'old'));
+      const old = randomBytes(1000);
+      await folder.put(sha(old), pieces(old), CHUNK_BYTES);
+      const withFallback = new PgBlobStore(database!.db, folder);
+      expect((await readAll(withFallback, sha(old)))!.equals(old)).toBe(true);
+      expect(await store.has(sha(old))).toBe(false);
+    });
+  }
 });
