@@ -24,7 +24,8 @@ import { materializePack, type PackFileSource, type PackFolders } from './pack-f
 import { checkoutBundle } from './git-checkout.ts';
 import { harnessById, type Harness } from './harnesses.ts';
 import { readJobOutput, readJobOutputPath } from './job-output.ts';
-import { allocateSandboxUid, runInSandbox, SANDBOX_INPUT_DIR, SANDBOX_WORK_DIR, DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './sandbox.ts';
+import { allocateSandboxUid, runInSandbox, SANDBOX_INPUT_DIR, SANDBOX_WORK_DIR, DEFAULT_SANDBOX_LIMITS, type SandboxLimits, type SandboxResult } from './sandbox.ts';
+import type { SandboxMount } from './sandbox-args.ts';
 import { scoreInThread } from './scoring-thread.ts';
 import type { FailureCode } from '../attest/worker-request.ts';
 import { buildSeccompFilter, toSeccompArch } from './seccomp-filter.ts';
@@ -127,33 +128,9 @@ async function runInFolder(
   const runs: { seed: number; value: number; wallMs: number }[] = [];
   let modelSha256: string | null = null;
   for (const seed of seeds) {
-    input.onProgress?.(`train seed ${seed}`);
-    const workDir = join(root, `run-${seed}`);
-    // Each run writes into a file system of its own, capped in bytes and files (work-folder.ts): a job that fills it
-    // gets ENOSPC, never the host's disk.
-    const uid = allocateSandboxUid();
-    await createWorkFolder(workDir, { diskBytes: capped.diskBytes, maxInodes: capped.maxInodes, uid });
-    const result = await runInSandbox({
-      uid,
-      command: spec.train.map((a) => a.replaceAll('{seed}', String(seed))),
-      workDir,
-      inputDir: checkout.treeDir,
-      // The job's uid has no passwd entry: name it in the environment, where getpass and most tools look first.
-      env: { ...input.machine?.env, USER: 'proofboard', LOGNAME: 'proofboard', HOME: SANDBOX_WORK_DIR, PYTHONDONTWRITEBYTECODE: '1', PYTHONHASHSEED: '0', PROOFBOARD_SEED: String(seed) },
-      readOnlyPaths: input.machine?.readOnlyPaths ?? [],
-      limits: { ...limits, ...cpuPolicy(input.machine) },
-      gpus: input.gpus,
-    });
-    if (result.killReason !== 'none' || result.exitCode !== 0) {
-      // The tail is the job's own bytes: escaped here, so no terminal escape reaches a verdict, a log leaf or a screen.
-      const tail = toInertText(result.stderr.subarray(Math.max(0, result.stderr.length - TAIL)).toString('utf8'));
-      return {
-        ok: false,
-        code: 'training_failed',
-        killReason: result.killReason,
-        message: `seed ${seed}: ${stoppedBy(result.killReason, result.exitCode)}; stderr tail: ${tail}`,
-      };
-    }
+    const trained = await trainSeed(input, { root, treeDir: checkout.treeDir, train: spec.train, limits, capped }, seed);
+    if (!trained.ok) return trained;
+    const { workDir, result } = trained;
     input.onProgress?.(`score seed ${seed}`);
     // Read as root from a folder the job controlled: never through a link, never more than the cap (job-output.ts).
     const output = await readJobOutput(workDir, harness.output.path, harness.output.maxBytes, result.uid);
@@ -222,32 +199,12 @@ async function runPackInFolder(input: JobInput, root: string, spec: PackReplaySp
   const runs: RunTiming[] = [];
   let modelSha256: string | null = null;
   for (const seed of seeds) {
-    input.onProgress?.(`train seed ${seed}`);
-    const workDir = join(root, `run-${seed}`);
-    const uid = allocateSandboxUid();
-    await createWorkFolder(workDir, { diskBytes: capped.diskBytes, maxInodes: capped.maxInodes, uid });
     // Stage 1: the commit's code, its tree, the training data. The hidden evaluation data is on this host only in
     // root/pack/eval, which this sandbox does not mount: no path inside reaches it.
-    const result = await runInSandbox({
-      uid,
-      command: spec.train.map((a) => a.replaceAll('{seed}', String(seed))),
-      workDir,
-      inputDir: checkout.treeDir,
-      mounts: [{ source: folders.dataDir, target: '/data' }],
-      env: { ...input.machine?.env, USER: 'proofboard', LOGNAME: 'proofboard', HOME: SANDBOX_WORK_DIR, PYTHONDONTWRITEBYTECODE: '1', PYTHONHASHSEED: '0', PROOFBOARD_SEED: String(seed) },
-      readOnlyPaths: input.machine?.readOnlyPaths ?? [],
-      limits: { ...limits, ...cpuPolicy(input.machine) },
-      gpus: input.gpus,
-    });
-    if (result.killReason !== 'none' || result.exitCode !== 0) {
-      const tail = toInertText(result.stderr.subarray(Math.max(0, result.stderr.length - TAIL)).toString('utf8'));
-      return {
-        ok: false,
-        code: 'training_failed',
-        killReason: result.killReason,
-        message: `seed ${seed}: ${stoppedBy(result.killReason, result.exitCode)}; stderr tail: ${tail}`,
-      };
-    }
+    const mounts = [{ source: folders.dataDir, target: '/data' }];
+    const trained = await trainSeed(input, { root, treeDir: checkout.treeDir, train: spec.train, limits, capped, mounts }, seed);
+    if (!trained.ok) return trained;
+    const { workDir, result } = trained;
     input.onProgress?.(`score seed ${seed}`);
     // Read as root from a folder the job controlled (never through a link, never past the cap), then copied into a
     // folder of ours: stage 2 sees these bytes, not the job's folder.
@@ -310,6 +267,55 @@ function outputsSha256(outputs: { path: string; bytes: Buffer }[]): string {
   const digest = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
   if (outputs.length === 1) return digest(outputs[0]!.bytes);
   return digest(canonicalJson(outputs.map((o) => ({ path: o.path, sha256: digest(o.bytes), bytes: o.bytes.length }))));
+}
+
+type TrainingSetup = {
+  root: string;
+  treeDir: string;
+  /** argv with {seed} in it. */
+  train: readonly string[];
+  limits: Partial<SandboxLimits>;
+  capped: SandboxLimits;
+  mounts?: SandboxMount[];
+};
+
+/**
+ * One seed's training, the untrusted part of a replay: a fresh work folder of its own, capped in bytes and files
+ * (work-folder.ts), so a job that fills it gets ENOSPC, never the host's disk; a fresh sandbox uid. A run that is
+ * killed or exits non-zero is the claim's fault: `training_failed`, with the tail of its stderr made inert.
+ */
+async function trainSeed(
+  input: JobInput,
+  setup: TrainingSetup,
+  seed: number,
+): Promise<{ ok: true; workDir: string; result: SandboxResult } | Extract<JobOutcome, { ok: false }>> {
+  input.onProgress?.(`train seed ${seed}`);
+  const workDir = join(setup.root, `run-${seed}`);
+  const uid = allocateSandboxUid();
+  await createWorkFolder(workDir, { diskBytes: setup.capped.diskBytes, maxInodes: setup.capped.maxInodes, uid });
+  const result = await runInSandbox({
+    uid,
+    command: setup.train.map((a) => a.replaceAll('{seed}', String(seed))),
+    workDir,
+    inputDir: setup.treeDir,
+    ...(setup.mounts ? { mounts: setup.mounts } : {}),
+    // The job's uid has no passwd entry: name it in the environment, where getpass and most tools look first.
+    env: { ...input.machine?.env, USER: 'proofboard', LOGNAME: 'proofboard', HOME: SANDBOX_WORK_DIR, PYTHONDONTWRITEBYTECODE: '1', PYTHONHASHSEED: '0', PROOFBOARD_SEED: String(seed) },
+    readOnlyPaths: input.machine?.readOnlyPaths ?? [],
+    limits: { ...setup.limits, ...cpuPolicy(input.machine) },
+    gpus: input.gpus,
+  });
+  if (result.killReason !== 'none' || result.exitCode !== 0) {
+    // The tail is the job's own bytes: escaped here, so no terminal escape reaches a verdict, a log leaf or a screen.
+    const tail = toInertText(result.stderr.subarray(Math.max(0, result.stderr.length - TAIL)).toString('utf8'));
+    return {
+      ok: false,
+      code: 'training_failed',
+      killReason: result.killReason,
+      message: `seed ${seed}: ${stoppedBy(result.killReason, result.exitCode)}; stderr tail: ${tail}`,
+    };
+  }
+  return { ok: true, workDir, result };
 }
 
 function stoppedBy(killReason: string, exitCode: number | null): string {
