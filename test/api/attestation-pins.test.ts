@@ -13,10 +13,6 @@ import { toTaskPack, type TaskPack } from '../../src/attest/task-pack.ts';
 import { replayAttestation } from '../helpers/attestations.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { recheckOverApp } from '../helpers/recheck-app.ts';
-import { apiFetcher } from '../../src/cli/http-client.ts';
-import { repositoryPins } from '../../src/recheck/pins.ts';
-import { recheck } from '../../src/recheck/recheck.ts';
-import { readState } from '../../src/recheck/state-file.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
 import { newKey, postJson, putBlob, sha256Hex, signedClaim, withIntake } from '../helpers/claims.ts';
 import { makeGitRepo } from '../helpers/processes.ts';
@@ -142,22 +138,7 @@ describe.each(databaseKinds())('attestations against the pack pins on %s', (kind
   });
 
   it("a re-check of the whole task walks the log past the task's definition leaf", async () => {
-    const server = 'http://board.test';
-    const fetchImpl = ((input: URL | string) => {
-      const url = new URL(String(input));
-      return app.request(url.pathname + url.search);
-    }) as typeof fetch;
-    const { vkey } = (await (await app.request('/v1/log/key')).json()) as { vkey: string };
-    const { report } = await recheck(apiFetcher(server, fetchImpl), { taskId: TASK }, {
-      server,
-      pinnedVkey: vkey,
-      state: readState('/nonexistent/proofboard-recheck-state.json'),
-      pins: repositoryPins(),
-      replayRequested: false,
-      replay: null,
-      now: new Date(),
-      concurrency: 2,
-    });
+    const report = await recheckOverApp(app, { taskId: TASK });
     expect(report.ok, JSON.stringify(report, null, 1)).toBe(true);
     const { definitionLogIndex } = (await (await app.request(`/v1/tasks/${TASK}`)).json()) as { definitionLogIndex: number };
     const page = (await (await app.request(`/v1/log/entries?start=${definitionLogIndex}&end=${definitionLogIndex + 1}`)).json()) as { entries: { data: string }[] };

@@ -6,14 +6,15 @@ import { repositoryPins } from '../../src/recheck/pins.ts';
 import { recheck } from '../../src/recheck/recheck.ts';
 import { readState } from '../../src/recheck/state-file.ts';
 
-export async function recheckOverApp(app: Api, claimIds: string[]) {
+/** Re-checks the named claims, or a whole task (`{ taskId }`, as `recheck --task` does). */
+export async function recheckOverApp(app: Api, target: string[] | { taskId: string }) {
   const server = 'http://board.test';
   const fetchImpl = ((input: URL | string) => {
     const url = new URL(String(input));
     return app.request(url.pathname + url.search);
   }) as typeof fetch;
   const { vkey } = (await (await app.request('/v1/log/key')).json()) as { vkey: string };
-  const { report } = await recheck(apiFetcher(server, fetchImpl), { claimIds }, {
+  const { report } = await recheck(apiFetcher(server, fetchImpl), Array.isArray(target) ? { claimIds: target } : target, {
     server,
     pinnedVkey: vkey,
     state: readState('/nonexistent/proofboard-recheck-state.json'),
