@@ -1,4 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { Readable } from 'node:stream';
 import type { AppContext } from '../../service/context.ts';
 import { ServiceError } from '../../service/errors.ts';
@@ -14,6 +15,20 @@ const blobRefParam = z.object({
     .regex(/^sha256:[0-9a-f]{64}$/, 'blob address: sha256:<64 lowercase hex>')
     .openapi({ param: { name: 'ref', in: 'path' }, example: `sha256:${'0'.repeat(64)}` }),
 });
+
+/**
+ * The body of a blob upload as a stream. Refused early on the declared length; the store enforces the limit again on
+ * the bytes actually sent, since a client can declare anything.
+ */
+function uploadStream(c: Context, ctx: AppContext): Readable {
+  const declared = c.req.header('content-length');
+  if (declared !== undefined && Number(declared) > ctx.config.maxBlobBytes) {
+    throw new ServiceError('blob_too_large', `blob over the limit of ${ctx.config.maxBlobBytes} bytes`);
+  }
+  const body = c.req.raw.body;
+  if (!body) throw new ServiceError('bad_request', 'empty body');
+  return Readable.fromWeb(body as never);
+}
 
 export function registerBlobRoutes(app: OpenAPIHono, ctx: AppContext) {
   app.openapi(
@@ -33,14 +48,7 @@ export function registerBlobRoutes(app: OpenAPIHono, ctx: AppContext) {
     }),
     async (c) => {
       const sha256 = c.req.valid('param').ref.slice('sha256:'.length);
-      const declared = c.req.header('content-length');
-      // Refuse early on the declared length; the store enforces the limit again on the bytes actually sent.
-      if (declared !== undefined && Number(declared) > ctx.config.maxBlobBytes) {
-        throw new ServiceError('blob_too_large', `blob over the limit of ${ctx.config.maxBlobBytes} bytes`);
-      }
-      const body = c.req.raw.body;
-      if (!body) throw new ServiceError('bad_request', 'empty body');
-      const result = await uploadBlob(ctx, sha256, Readable.fromWeb(body as never));
+      const result = await uploadBlob(ctx, sha256, uploadStream(c, ctx));
       return c.json({ ref: `sha256:${result.sha256}`, size: result.size }, result.created ? 201 : 200);
     },
   );
@@ -60,13 +68,7 @@ export function registerBlobRoutes(app: OpenAPIHono, ctx: AppContext) {
     }),
     async (c) => {
       const sha256 = c.req.valid('param').ref.slice('sha256:'.length);
-      const declared = c.req.header('content-length');
-      if (declared !== undefined && Number(declared) > ctx.config.maxBlobBytes) {
-        throw new ServiceError('blob_too_large', `blob over the limit of ${ctx.config.maxBlobBytes} bytes`);
-      }
-      const body = c.req.raw.body;
-      if (!body) throw new ServiceError('bad_request', 'empty body');
-      const result = await uploadHiddenBlob(ctx, { kind: 'operator', name: 'token' }, sha256, Readable.fromWeb(body as never));
+      const result = await uploadHiddenBlob(ctx, { kind: 'operator', name: 'token' }, sha256, uploadStream(c, ctx));
       return c.json({ ref: `sha256:${result.sha256}`, size: result.size, hidden: true }, result.created ? 201 : 200);
     },
   );
