@@ -13,7 +13,12 @@ const headSchema = z.object({
   treeSize: z.number().int().nonnegative(),
   verifierKeys: z.array(z.unknown()).max(10_000),
 });
-const taskLineSchema = z.object({ kind: z.literal('task'), task: z.object({ id: z.string().max(64) }).passthrough() });
+const taskLineSchema = z.object({
+  kind: z.literal('task'),
+  task: z.object({ id: z.string().max(64) }).passthrough(),
+  // Absent from servers older than logged task definitions.
+  definitionLeaf: z.object({ index: z.number().int().nonnegative() }).passthrough().nullable().optional(),
+});
 const bundleLineSchema = z.object({
   kind: z.literal('bundle'),
   bundle: z.object({ claim: z.object({ task: z.string().max(64) }).passthrough(), log: z.object({ leaves: z.unknown() }) }).passthrough(),
@@ -28,7 +33,7 @@ const endSchema = z.object({ kind: z.literal('end'), bundles: z.number().int().n
 export async function readBulkBundles(lines: AsyncIterable<string>, onBundle: (bundle: ClaimBundle) => Promise<void>): Promise<Check> {
   const id = 'bulk.read';
   let head: z.infer<typeof headSchema> | undefined;
-  const tasks = new Map<string, unknown>();
+  const tasks = new Map<string, { task: unknown; definitionLeaf: { index: number } | null }>();
   let delivered = 0;
   let malformed = 0;
   let ended = false;
@@ -49,7 +54,7 @@ export async function readBulkBundles(lines: AsyncIterable<string>, onBundle: (b
         head = h.data;
       } else if (kind === 'task') {
         const t = taskLineSchema.safeParse(value);
-        if (t.success) tasks.set(t.data.task.id, t.data.task);
+        if (t.success) tasks.set(t.data.task.id, { task: t.data.task, definitionLeaf: t.data.definitionLeaf ?? null });
         else malformed += 1;
       } else if (kind === 'bundle') {
         const b = bundleLineSchema.safeParse(value);
@@ -58,11 +63,14 @@ export async function readBulkBundles(lines: AsyncIterable<string>, onBundle: (b
           continue;
         }
         const { bundle } = b.data;
+        const task = tasks.get(bundle.claim.task);
+        // The task's definition leaf comes once with its task line; the single bundle carries it among its leaves.
+        const leaves = Array.isArray(bundle.log.leaves) && task?.definitionLeaf ? withLeaf(bundle.log.leaves, task.definitionLeaf) : bundle.log.leaves;
         const full = bundleSchema.safeParse({
           ...bundle,
-          task: tasks.get(bundle.claim.task),
+          task: task?.task,
           verifierKeys: head.verifierKeys,
-          log: { checkpoint: head.checkpoint, treeSize: head.treeSize, leaves: bundle.log.leaves },
+          log: { checkpoint: head.checkpoint, treeSize: head.treeSize, leaves },
         });
         if (!full.success) {
           malformed += 1;
@@ -85,4 +93,11 @@ export async function readBulkBundles(lines: AsyncIterable<string>, onBundle: (b
   return problems.length
     ? warn(id, `${delivered} bundle(s) in one streamed answer; ${problems.join('; ')}; the rest fetched one by one`)
     : pass(id, `${delivered} bundle(s) in one streamed answer, every inclusion proof against one checkpoint (size ${head.treeSize})`);
+}
+
+/** The bundle's leaves with the task's definition leaf among them, in index order, once. */
+function withLeaf(leaves: unknown[], leaf: { index: number }): unknown[] {
+  const index = (l: unknown) => (l as { index?: unknown }).index;
+  if (leaves.some((l) => index(l) === leaf.index)) return leaves;
+  return [...leaves, leaf].sort((a, b) => Number(index(a)) - Number(index(b)));
 }

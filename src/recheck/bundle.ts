@@ -44,6 +44,9 @@ export const bundleSchema = z.object({
     replay: z.unknown().optional(),
     /** The task pack (src/attest/task-pack.ts): attestations count only with its harness and data digests. */
     pack: z.unknown().optional(),
+    evalSetCommitment: z.string().max(200).nullable().optional(),
+    /** The log entry that registered the task (task-definition.ts); null before definitions were logged. */
+    definitionLogIndex: z.number().int().nonnegative().nullable().optional(),
     circuits: z
       .array(z.object({ id: z.string().max(64), protocol: z.string().max(32), vkeySha256: z.string().max(64), vkey: z.string().max(1 << 20) }).passthrough())
       .max(64),

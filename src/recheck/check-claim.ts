@@ -20,6 +20,7 @@ import { AUDIT_AGREED, NEW_CLAIM, nextVerdict, replayPolicy, type AttestationsOu
 import type { ClaimStatus, VerificationMethod } from '../verdict/verdict.ts';
 import type { PinnedCircuit } from './pins.ts';
 import { fail, pass, skip, warn, type Check } from './report.ts';
+import { checkTaskDefinition } from './task-definition.ts';
 
 export type ClaimCheckInput = {
   claimId: string;
@@ -70,6 +71,9 @@ export async function checkClaimBundle(input: ClaimCheckInput): Promise<Check[]>
   const zkResults = new Map<string, ZkCheck>();
   for (const item of zkItems) zkResults.set(item.digest, await checkZkItem(item, claim, bundle, input.pins, input.checkProofs));
   checks.push(summariseZk(zkResults));
+
+  // 5b. The task judged with below (policy, pack pins) is the one its logged definition registered.
+  checks.push(checkTaskDefinition(bundle, input.checkpoint));
 
   // 6. Every attestation against the registry as it stood (trust granted later does not reach back) and the policy.
   const policy = taskPolicySchema.safeParse(bundle.task.policy);

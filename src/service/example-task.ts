@@ -4,7 +4,10 @@ import { eq } from 'drizzle-orm';
 import { circuits, tasks } from '../../db/schema.ts';
 import type { TaskPolicyInput } from '../attest/policy.ts';
 import { DIGITS_CIRCUIT_ID, DIGITS_VKEY_SHA256, loadExampleTask } from '../zk/example-task.ts';
+import { taskDefinitionSchema } from '../attest/task-pack.ts';
+import { createTask } from './actions/tasks.ts';
 import type { AppContext } from './context.ts';
+import { ServiceError } from './errors.ts';
 import { writeAudit } from './storage/audit-trail.ts';
 import type { CircuitParams } from './judging/judge-zk.ts';
 
@@ -36,27 +39,30 @@ export const exampleTask = {
 
 export async function seedExampleTask(ctx: AppContext): Promise<boolean> {
   const zk = await loadExampleTask();
-  return ctx.db.transaction(async (tx) => {
-    const rows = await tx
-      .insert(tasks)
-      .values({ ...exampleTask, evalSetCommitment: zk.evalSetCommitment })
+  const actor = { kind: 'system', name: 'first-start' } as const;
+  const [existing] = await ctx.db.select({ id: tasks.id }).from(tasks).where(eq(tasks.id, EXAMPLE_TASK_ID));
+  let created = false;
+  if (!existing) {
+    // Registered as an operator's task is (createTask): its definition becomes a log leaf, so a re-check proves which
+    // policy its verdicts were judged with (src/recheck/task-definition.ts).
+    try {
+      await createTask(ctx, actor, taskDefinitionSchema.parse({ ...exampleTask, evalSetCommitment: zk.evalSetCommitment }));
+      created = true;
+    } catch (e) {
+      // Another process started on the same database and registered it first.
+      if (!(e instanceof ServiceError && e.code === 'task_exists')) throw e;
+    }
+  }
+  const params: CircuitParams = { evalSetCommitment: zk.evalSetCommitment, shardCommitments: zk.shardCommitments };
+  await ctx.db.transaction(async (tx) => {
+    const inserted = await tx
+      .insert(circuits)
+      .values({ id: zk.circuit.id, taskId: EXAMPLE_TASK_ID, protocol: 'groth16', vkey: zk.circuit.vkeyJson, vkeySha256: zk.circuit.vkeySha256, params })
       .onConflictDoNothing()
-      .returning({ id: tasks.id });
-    if (rows.length === 0) return false;
-    const params: CircuitParams = { evalSetCommitment: zk.evalSetCommitment, shardCommitments: zk.shardCommitments };
-    await tx.insert(circuits).values({
-      id: zk.circuit.id,
-      taskId: EXAMPLE_TASK_ID,
-      protocol: 'groth16',
-      vkey: zk.circuit.vkeyJson,
-      vkeySha256: zk.circuit.vkeySha256,
-      params,
-    });
-    const actor = { kind: 'system', name: 'first-start' } as const;
-    await writeAudit(tx, actor, 'task.create', `task:${EXAMPLE_TASK_ID}`, { ...exampleTask, evalSetCommitment: zk.evalSetCommitment }, ctx.now());
-    await writeAudit(tx, actor, 'circuit.register', `circuit:${zk.circuit.id}`, { vkeySha256: zk.circuit.vkeySha256 }, ctx.now());
-    return true;
+      .returning({ id: circuits.id });
+    if (inserted.length > 0) await writeAudit(tx, actor, 'circuit.register', `circuit:${zk.circuit.id}`, { vkeySha256: zk.circuit.vkeySha256 }, ctx.now());
   });
+  return created;
 }
 
 /**

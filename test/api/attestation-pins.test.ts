@@ -14,6 +14,9 @@ import { replayAttestation } from '../helpers/attestations.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { recheckOverApp } from '../helpers/recheck-app.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
+import { tasks } from '../../db/schema.ts';
+import type { AppContext } from '../../src/service/context.ts';
+import { eq } from 'drizzle-orm';
 import { newKey, postJson, putBlob, sha256Hex, signedClaim, withIntake } from '../helpers/claims.ts';
 import { makeGitRepo } from '../helpers/processes.ts';
 
@@ -28,6 +31,7 @@ type ErrorJson = { error: { code: string; details?: { reason?: string } } };
 
 describe.each(databaseKinds())('attestations against the pack pins on %s', (kind) => {
   let app: Api;
+  let ctx: AppContext;
   let close: () => Promise<void>;
   let pack: TaskPack;
   const verifier = newKey();
@@ -40,6 +44,7 @@ describe.each(databaseKinds())('attestations against the pack pins on %s', (kind
   beforeAll(async () => {
     const t = await makeTestContext(kind);
     close = t.close;
+    ctx = t.ctx;
     app = createApp(t.ctx, { log: (m, e) => console.error(m, e) });
     // A real git bundle holding every commit the claims name (intake reads it: src/service/judging/bundle-lineage.ts).
     repo = await makeGitRepo(Array.from({ length: 8 }, (_, i) => ({ 'train.py': `print(${i})\n` })));
@@ -143,5 +148,22 @@ describe.each(databaseKinds())('attestations against the pack pins on %s', (kind
     const { definitionLogIndex } = (await (await app.request(`/v1/tasks/${TASK}`)).json()) as { definitionLogIndex: number };
     const page = (await (await app.request(`/v1/log/entries?start=${definitionLogIndex}&end=${definitionLogIndex + 1}`)).json()) as { entries: { data: string }[] };
     expect(JSON.parse(page.entries[0]!.data)).toMatchObject({ kind: 'task-definition', task: TASK, definition: { pack: { harnessSha256: pack.harnessSha256 } } });
+  });
+
+  it("pins swapped in the database, to count another harness's attestations, fail the re-check on its first visit", async () => {
+    // A server that wants attestations from another harness (or a leaked eval set) counted would change the pins the
+    // bundle shows. The definition leaf logged at registration says otherwise, and the re-check has no memory here.
+    const forged = { ...pack, harnessSha256: sha256Hex('another harness') };
+    await ctx.db.update(tasks).set({ pack: forged }).where(eq(tasks.id, TASK));
+    try {
+      const report = await recheckOverApp(app, settled.slice(0, 1));
+      expect(report.ok).toBe(false);
+      const checks = report.claims[0]!.checks;
+      expect(checks.find((c) => c.id === 'task.definition')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/differs from its logged definition \(entry \d+\) in pack/) });
+    } finally {
+      await ctx.db.update(tasks).set({ pack }).where(eq(tasks.id, TASK));
+    }
+    const again = await recheckOverApp(app, settled.slice(0, 1));
+    expect(again.claims[0]!.checks.find((c) => c.id === 'task.definition')?.status).toBe('pass');
   });
 });

@@ -110,12 +110,16 @@ describe.each(databaseKinds())('the one-file recheck against a real server on %s
     const [head, ...rest] = lines;
     expect(head!.kind).toBe('head');
     expect(rest.at(-1)).toEqual({ kind: 'end', bundles: claims.length, skipped: [] });
-    const task = rest.find((l) => l.kind === 'task')!.task as { id: string };
+    const taskLine = rest.find((l) => l.kind === 'task') as unknown as { task: { id: string; definitionLogIndex: number }; definitionLeaf: { index: number } };
+    const { task, definitionLeaf } = taskLine;
+    // The task's definition leaf comes once, with its task; a single bundle carries it among its leaves.
+    expect(definitionLeaf.index).toBe(task.definitionLogIndex);
     const bundles = rest.filter((l) => l.kind === 'bundle').map((l) => l.bundle as { claim: { id: string }; log: { leaves: unknown[] } });
     expect(bundles.map((b) => b.claim.id).sort()).toEqual(claims.map((c) => c.id).sort());
     for (const b of bundles) {
       const single = (await (await fetch(new URL(`/v1/claims/${b.claim.id}/bundle`, s.url))).json()) as Record<string, unknown>;
-      const rebuilt = { ...b, task, verifierKeys: head!.verifierKeys, log: { checkpoint: head!.checkpoint, treeSize: head!.treeSize, leaves: b.log.leaves } };
+      const leaves = [definitionLeaf, ...b.log.leaves];
+      const rebuilt = { ...b, task, verifierKeys: head!.verifierKeys, log: { checkpoint: head!.checkpoint, treeSize: head!.treeSize, leaves } };
       // Same fields, same values: a field added to one bundle and not the other fails here.
       expect(rebuilt).toEqual(single);
     }

@@ -250,7 +250,9 @@ describe.each(databaseKinds())('recheck keeps what it promised, and agrees with 
   it("a task's quorum lowered in the database", async () => {
     const claim = await submitAttested(s.url, submitter, randomCommit(), 81, [alice, bob]);
     expect(claim.status).toBe('verified');
-    expect((await recheck('quorum', claim.id)).code).toBe(0);
+    const before = await recheck('quorum', claim.id);
+    expect(before.code).toBe(0);
+    expect(checksOf(before.report, claim.id).find((c) => c.id === 'task.definition')).toMatchObject({ status: 'pass', detail: expect.stringMatching(/is the one defined at log entry \d+/) });
     // The number is inlined: postgres.js would send a string parameter for a jsonb as a JSON string ("1").
     const setQuorum = (n: 1 | 2) => s.edit(async (sql) => void (await sql(`update tasks set policy = jsonb_set(policy, '{quorum}', '${n}') where id = $1`, [TASK])));
     await setQuorum(1);
@@ -260,6 +262,14 @@ describe.each(databaseKinds())('recheck keeps what it promised, and agrees with 
       const r = await recheck('quorum', claim.id);
       expect(r.code).toBe(1);
       expect(checksOf(r.report, claim.id).find((c) => c.id === 'task.policy')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/quorum 2 became 1/) });
+      // Caught on a first visit too, with no memory: the task's definition is a log leaf, and the bundle's policy is
+      // held to it. Before, a machine that had not seen the task would have judged with the lowered quorum.
+      const first = await recheck('quorum-first-visit', claim.id);
+      expect(first.code).toBe(1);
+      expect(checksOf(first.report, claim.id).find((c) => c.id === 'task.definition')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringMatching(/task digits-mlp differs from its logged definition \(entry \d+\) in policy/),
+      });
       // Not forgotten: the changed policy is not remembered in place of the one first seen.
       expect((await recheck('quorum', claim.id)).code).toBe(1);
     } finally {

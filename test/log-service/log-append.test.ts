@@ -28,7 +28,7 @@ describe.each(databaseKinds())('transparency log service on %s', (kind) => {
   let logKey: ReturnType<typeof parseVerifierKey> & { ok: true };
 
   beforeAll(async () => {
-    ({ ctx, close } = await makeTestContext(kind));
+    ({ ctx, close } = await makeTestContext(kind, {}, { seedExampleTask: false }));
     app = createApp(ctx, { log: () => {} });
     const key = (await (await app.request('/v1/log/key')).json()) as { vkey: string; origin: string };
     const parsed = parseVerifierKey(key.vkey);

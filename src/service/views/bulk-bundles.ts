@@ -3,11 +3,11 @@
 //
 // The answer is NDJSON, one object a line:
 //   {"kind":"head","checkpoint":NOTE,"treeSize":N,"verifierKeys":[...]}   the parts every bundle shares, once
-//   {"kind":"task","task":{...}}                                           once per task, before its bundles
+//   {"kind":"task","task":{...},"definitionLeaf":{index,data,inclusionProof}|null}   once per task, before its bundles
 //   {"kind":"bundle","bundle":{claim,envelope,evidence,parent,log:{leaves}}}
 //   {"kind":"end","bundles":K,"skipped":[claim ids]}
-// A reader rebuilds each claim bundle (GET /v1/claims/{id}/bundle) by adding the task, the registry and the
-// checkpoint; both are built from the same parts (claim-bundle.ts) and test/e2e/recheck-one-file.test.ts holds them
+// A reader rebuilds each claim bundle (GET /v1/claims/{id}/bundle) by adding the task, the registry, the checkpoint
+// and the task's definition leaf to the bundle's leaves; both are built from the same parts (claim-bundle.ts) and test/e2e/recheck-one-file.test.ts holds them
 // equal. A claim with a verdict logged after the head's checkpoint is named in `skipped`, not served with a proof the
 // checkpoint cannot cover; the reader fetches it alone. Without the end line the answer was cut short, and a reader
 // must not take it as complete.
@@ -27,12 +27,14 @@ import { latestCheckpoint, latestCosignedCheckpoint, MAX_ENTRIES_PAGE } from './
 import { bundleClaimPart, bundleRegistryPart, bundleTaskPart } from './claim-bundle.ts';
 import type { ClaimView } from './read-claims.ts';
 
+type LeafWithProof = { index: number; leafHash: string; data: string; inclusionProof: string[] };
+
 /** Claims read and written per page: bounds the memory one answer holds at a time. */
 const PAGE = 100;
 
 export type BulkLine =
   | { kind: 'head'; checkpoint: string; treeSize: number; verifierKeys: unknown[] }
-  | { kind: 'task'; task: Awaited<ReturnType<typeof bundleTaskPart>> }
+  | { kind: 'task'; task: Awaited<ReturnType<typeof bundleTaskPart>>; definitionLeaf: LeafWithProof | null }
   | { kind: 'bundle'; bundle: Record<string, unknown> }
   | { kind: 'end'; bundles: number; skipped: string[] };
 
@@ -108,7 +110,7 @@ async function* bulkBundles(ctx: AppContext, claimIds: readonly string[]): Async
       if (!tasksSent.has(view.claim.taskId)) {
         const task = await getTask(ctx, view.claim.taskId);
         tasksSent.set(task.id, task);
-        yield { kind: 'task', task: await bundleTaskPart(ctx, task) };
+        yield { kind: 'task', task: await bundleTaskPart(ctx, task), definitionLeaf: await definitionLeafOf(ctx, task, checkpoint.size) };
       }
       const logged = view.verdicts.flatMap((v) => (v.logIndex !== null && leaves.has(v.logIndex) ? [leaves.get(v.logIndex)!] : []));
       served += 1;
@@ -126,6 +128,20 @@ async function* bulkBundles(ctx: AppContext, claimIds: readonly string[]): Async
     }
   }
   yield { kind: 'end', bundles: served, skipped };
+}
+
+/**
+ * The task's definition leaf with its proof against the head's checkpoint, once per task: a reader adds it to each
+ * rebuilt bundle's leaves, as GET /v1/claims/{id}/bundle serves it. Null for a task registered before definitions were
+ * logged, or after the checkpoint (none of its verdicts can be in that tree either).
+ */
+async function definitionLeafOf(ctx: AppContext, task: TaskRow, treeSize: number): Promise<LeafWithProof | null> {
+  const index = task.definitionLogIndex;
+  if (index === null || index >= treeSize) return null;
+  const [leaf] = await ctx.db.select().from(logLeaves).where(eq(logLeaves.index, index));
+  if (!leaf) return null;
+  const proof = await inclusionProofFrom(dbNodeReader(ctx.db), index, treeSize);
+  return { index, leafHash: leaf.leafHash, data: leaf.data, inclusionProof: proof.map(toBase64) };
 }
 
 /**

@@ -12,7 +12,9 @@ import { parentClaimOf } from '../judging/parent-runs.ts';
 export async function getClaimBundle(ctx: AppContext, claimId: string) {
   const view = await getClaim(ctx, claimId);
   const task = await getTask(ctx, view.claim.taskId);
-  const indexes = view.verdicts.map((v) => v.logIndex).filter((i): i is number => i !== null);
+  // The task's definition leaf rides with the verdict leaves: a re-check proves the policy and pins it judges with
+  // are the ones logged when the task was registered (src/recheck/task-definition.ts), not the server's word today.
+  const indexes = [...(task.definitionLogIndex !== null ? [task.definitionLogIndex] : []), ...view.verdicts.map((v) => v.logIndex).filter((i): i is number => i !== null)];
   const leaves = indexes.length
     ? await ctx.db.select().from(logLeaves).where(inArray(logLeaves.index, indexes)).orderBy(asc(logLeaves.index))
     : [];
@@ -57,6 +59,8 @@ export async function bundleTaskPart(ctx: AppContext, task: TaskRow) {
     replay: task.replay,
     pack: task.pack,
     evalSetCommitment: task.evalSetCommitment,
+    // Where the task's definition leaf is (null: registered before definitions were logged).
+    definitionLogIndex: task.definitionLogIndex,
     circuits: taskCircuits.map((k) => ({ id: k.id, protocol: k.protocol, vkeySha256: k.vkeySha256, vkey: k.vkey, params: k.params })),
   };
 }
