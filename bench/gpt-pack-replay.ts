@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packReplaySpecSchema, type TaskPack } from '../src/attest/task-pack.ts';
-import { loadTaskPack } from '../src/cli/task-pack-command.ts';
+import { loadTaskPack } from '../src/attest/task-pack-folder.ts';
 import { runReplayJob } from '../src/replay/run-job.ts';
 import { checkSandboxAvailable } from '../src/replay/sandbox.ts';
 

@@ -22,6 +22,8 @@ import { ed25519PublicKey, generateEd25519Key } from '../src/attest/ed25519.ts';
 import type { VerifierKey } from '../src/attest/registry.ts';
 import { signAttestation } from '../src/attest/statement.ts';
 import { verifyAttestation } from '../src/attest/verify-attestations.ts';
+import { packReplaySpecSchema } from '../src/attest/task-pack.ts';
+import { loadTaskPack } from '../src/attest/task-pack-folder.ts';
 import { runReplayJob, type JobInput } from '../src/replay/run-job.ts';
 import { checkSandboxAvailable } from '../src/replay/sandbox.ts';
 
@@ -129,10 +131,16 @@ const trainArgs = ['--seed', '{seed}', '--out', '/work/model.json'];
 if (values.epochs) trainArgs.push('--epochs', values.epochs);
 // Ask for CUDA explicitly on the GPU run: a GPU that did not reach the sandbox must fail the check, not fall back.
 if (values.trainer === 'torch') trainArgs.push('--device', gpus ? 'cuda' : 'cpu');
+// The digits task's pack (examples/digits/pack): its harness scores the model in a second sandbox, as on the board.
+const loadedPack = await loadTaskPack(join(values.data, 'pack'));
+if (!loadedPack.ok) fail(`the digits pack: ${loadedPack.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+const { definition, files } = loadedPack.pack;
+const localOf = new Map(Object.values(files).flat().map((f) => [f.sha256, f.local]));
 const replay = {
-  harness: 'digits-mlp-v1',
+  ...packReplaySpecSchema.parse(definition.replay),
   train: [python, `/input/${trainer}`, ...trainArgs],
   limits: { wallTimeMs: 10 * 60_000, cpuSeconds: 20 * 60, memoryBytes: 16 * 1024 ** 3 },
+  gpus: gpus ? 1 : 0,
 };
 
 // An ephemeral submitter claims "at least 0 correct": the check is about what the verifier measures and signs.
@@ -172,6 +180,7 @@ const outcome = await runReplayJob({
   bundleSha256,
   policy: { runs },
   replay,
+  pack: { pack: definition.pack, source: async (f) => readFileSync(localOf.get(f.sha256)!) },
   gpus,
   environment,
   machine: { readOnlyPaths, env },

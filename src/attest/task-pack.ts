@@ -101,8 +101,12 @@ export const taskPackSchema = z
     harness: z
       .object({ command: argvSchema, files: packFilesSchema.min(1, 'the harness needs at least one file'), limits: harnessLimitsSchema })
       .strict(),
-    /** Hidden: served only to workers holding a lease, never by the public blob route. */
-    evalData: z.object({ files: packFilesSchema.min(1, 'the hidden evaluation data must not be empty') }).strict(),
+    /**
+     * Hidden by default: served only to workers holding a lease, never by the public blob route. `public: true` is for
+     * a task whose evaluation set cannot be secret anyway (a zk task: the prover scores it, and the circuit commits to
+     * it): its files are public blobs, so a third party can replay a claim itself (recheck --replay).
+     */
+    evalData: z.object({ files: packFilesSchema.min(1, 'the evaluation data must not be empty'), public: z.literal(true).optional() }).strict(),
     trainData: z.object({ files: packFilesSchema }).strict(),
     /** What a verifier attests (statement environment harnessSha256): harnessDigestOf(harness). */
     harnessSha256: sha256HexSchema,
@@ -132,7 +136,7 @@ export function toTaskPack(parts: Omit<TaskPack, 'harnessSha256' | 'evalDataSha2
   const evalFiles = byPath(parts.evalData.files);
   return {
     harness,
-    evalData: { files: evalFiles },
+    evalData: { files: evalFiles, ...(parts.evalData.public ? { public: true as const } : {}) },
     trainData: { files: byPath(parts.trainData.files) },
     harnessSha256: harnessDigestOf(harness),
     evalDataSha256: evalDataDigestOf(evalFiles),
@@ -140,8 +144,8 @@ export function toTaskPack(parts: Omit<TaskPack, 'harnessSha256' | 'evalDataSha2
 }
 
 /**
- * A task as an operator registers it (POST /v1/tasks, `proofboard admin task add`). `replay` is either the pack form
- * above (with `pack`) or, for tasks registered before packs, the id of a harness compiled into the worker.
+ * A task as an operator registers it (POST /v1/tasks, `proofboard admin task add`). `replay` is the pack form above
+ * (with `pack`), or null for a task checked by proofs and attestations alone.
  */
 const taskFieldsSchema = z
   .object({
@@ -184,9 +188,13 @@ export const taskDefinitionSchema = taskFieldsSchema
     return { ...value, replay: replay.success ? replay.data : null };
   });
 
+// A replay that names a harness compiled into the worker (the form before packs) is refused: those harnesses are gone,
+// and every job of such a task would be handed back. Tasks stored in that form are still read (replay-spec.ts).
+const NO_REPLAY = z.null({ error: 'must be in the pack form ({ train, outputs, harness: { command, limits }, ... }) with a pack, or null for a task without replay' }).default(null);
+
 function replaySchemaFor(replay: unknown) {
   const packForm = typeof rec(replay).harness === 'object';
-  return packForm ? packReplaySpecSchema : replaySpecSchema.nullable().default(null);
+  return packForm ? packReplaySpecSchema : NO_REPLAY;
 }
 export type TaskDefinition = z.infer<typeof taskDefinitionSchema>;
 export type TaskDefinitionInput = z.input<typeof taskDefinitionSchema>;
@@ -235,7 +243,8 @@ function crossFieldProblems(raw: unknown): Problem[] {
 
   const replay = t.replay === undefined || t.replay === null ? null : rec(t.replay);
   const packForm = replay !== null && typeof replay.harness === 'object';
-  if (t.pack !== undefined && !packForm) add('replay', 'a task with a pack needs replay in the pack form ({ train, outputs, harness: { command }, ... })');
+  // (A replay in another form is refused by its schema already, at the same field.)
+  if (t.pack !== undefined && replay === null) add('replay', 'a task with a pack needs replay in the pack form ({ train, outputs, harness: { command }, ... })');
   if (t.pack === undefined && packForm) add('pack', 'replay in the pack form needs the pack (harness, evalData, trainData)');
   if (replay && packForm) {
     // Without {seed} every run of a multi-run policy would train the same thing: the runs would not be independent.

@@ -6,7 +6,9 @@ import { taskPolicySchema, withinTolerance } from '../attest/policy.ts';
 import type { ClaimBundle } from '../recheck/bundle.ts';
 import { fail, pass, skip, type Check } from '../recheck/report.ts';
 import { checkSandboxAvailable } from '../replay/sandbox.ts';
+import { isPackReplaySpec } from '../attest/task-pack.ts';
 import { runReplayJob } from '../replay/run-job.ts';
+import { publicPackOf } from './public-pack.ts';
 import { ApiError, apiDownload } from './http-client.ts';
 
 export async function runReplayForRecheck(bundle: ClaimBundle, opts: { server: string }): Promise<Check> {
@@ -19,6 +21,9 @@ export async function runReplayForRecheck(bundle: ClaimBundle, opts: { server: s
   if (!policy.success) return fail('replay', 'the task policy in the bundle is malformed');
   const replay = (bundle.task as { replay?: unknown }).replay;
   if (!replay) return skip('replay', `task ${bundle.task.id} has no replay spec`);
+  // The pack comes with the bundle; the task.definition check holds it to the one logged when the task was registered.
+  const pack = isPackReplaySpec(replay) ? publicPackOf(opts.server, bundle.task) : null;
+  if (pack && !pack.ok) return skip('replay', `replay not possible here: ${pack.reason}`);
   let bytes: Buffer;
   try {
     // No size cap beyond what the server accepted; the bytes must hash to the signed digest before anything runs.
@@ -38,6 +43,7 @@ export async function runReplayForRecheck(bundle: ClaimBundle, opts: { server: s
     bundleSha256: digest,
     policy: policy.data,
     replay,
+    ...(pack?.ok ? { pack: { pack: pack.pack, source: pack.source } } : {}),
     gpus: false,
     environment: { gpu: 'cpu', driver: null, runtimes: { node: process.versions.node } },
   });

@@ -7,7 +7,9 @@ import { parseArgs } from 'node:util';
 import { verifyClaimEnvelope } from '../attest/claim.ts';
 import { taskPolicySchema } from '../attest/policy.ts';
 import { checkSandboxAvailable } from '../replay/sandbox.ts';
+import { isPackReplaySpec } from '../attest/task-pack.ts';
 import { runReplayJob } from '../replay/run-job.ts';
+import { publicPackOf } from './public-pack.ts';
 import { describeEnvironment, GpuUnavailableError } from '../replay/worker.ts';
 import { serverUrlFromEnv } from '../config.ts';
 import type { ReplayResultFile } from './attest-command.ts';
@@ -40,7 +42,7 @@ export async function verifierReplayCommand(argv: string[]): Promise<number> {
   const sandbox = await checkSandboxAvailable();
   if (!sandbox.available) throw new Error(`sandbox unavailable, refusing to run submitted code: ${sandbox.missing.join('; ')}`);
 
-  const { body } = await apiRequest<{ envelope: unknown; task: { id: string; policy: unknown; replay?: unknown } }>(
+  const { body } = await apiRequest<{ envelope: unknown; task: { id: string; policy: unknown; replay?: unknown; pack?: unknown } }>(
     values.server,
     'GET',
     `/v1/claims/${values.claim}/bundle`,
@@ -53,10 +55,9 @@ export async function verifierReplayCommand(argv: string[]): Promise<number> {
   if (!policy.success) throw new Error(`task ${body.task.id}: its policy is malformed`);
   const replay = body.task.replay;
   if (!replay) throw new Error(`task ${body.task.id} has no replay spec: there is nothing to run`);
-  if (typeof replay === 'object' && typeof (replay as { harness?: unknown }).harness === 'object') {
-    // A pack's harness and hidden evaluation data go only to a worker holding a lease on the job.
-    throw new Error(`task ${body.task.id} is a task pack: its evaluation data is served only under a lease; run \`proofboard verifier --once\` instead`);
-  }
+  // A pack's files by digest from the public blob route; a hidden evaluation set goes only to a worker holding a lease.
+  const pack = isPackReplaySpec(replay) ? publicPackOf(values.server, body.task) : null;
+  if (pack && !pack.ok) throw new Error(`${pack.reason}; run \`proofboard verifier --once\` to take one of its replay jobs instead`);
   const bundle = Buffer.from(await apiDownload(values.server, `/v1/blobs/${signed.claim.bundle}`, Number.POSITIVE_INFINITY));
   const digest = signed.claim.bundle.slice('sha256:'.length);
   if (createHash('sha256').update(bundle).digest('hex') !== digest) throw new Error('the served bundle does not match the signed digest');
@@ -71,6 +72,7 @@ export async function verifierReplayCommand(argv: string[]): Promise<number> {
     bundleSha256: digest,
     policy: policy.data,
     replay,
+    ...(pack?.ok ? { pack: { pack: pack.pack, source: pack.source } } : {}),
     gpus: gpus > 0,
     environment,
     onProgress: (stage) => console.error(`  ${stage}`),

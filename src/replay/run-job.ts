@@ -1,11 +1,12 @@
 // Runs one replay job on this machine: verify and check out the commit's bundle, run its training command in the
 // sandbox once per seed, score what it produced with the task's trusted harness, and build the statement to sign.
 //
-// A task with a pack replays in two sandboxed stages per seed: stage 1 runs the commit's training with the commit at
-// /input and the pack's training data at /data, and nothing of the hidden evaluation data anywhere; its declared
-// outputs are read out safely (job-output.ts) and copied into a fresh folder; stage 2 runs the pack's harness on that
-// copy with the hidden data (harness-stage.ts). The attestation names the pack's pins. A task from before packs names a
-// harness compiled into the worker (harnesses.ts), scored on a thread.
+// A task replays in two sandboxed stages per seed: stage 1 runs the commit's training with the commit at /input and
+// the pack's training data at /data, and nothing of the evaluation data anywhere; its declared outputs are read out
+// safely (job-output.ts) and copied into a fresh folder; stage 2 runs the pack's harness on that copy with the
+// evaluation data (harness-stage.ts). The attestation names the pack's pins. (Tasks registered before packs named a
+// harness compiled into the worker; those harnesses are gone, and such a task's jobs are handed back as this
+// machine's failure, never held against a claim.)
 //
 // Two kinds of failure, kept apart because they end differently: what the submitted code or its output caused is an
 // outcome (`{ ok: false }` with a code that rejects the claim and counts against its key); what this machine caused
@@ -16,17 +17,14 @@ import { join } from 'node:path';
 import { buildReplayStatement, type ReplayStatement } from '../attest/statement.ts';
 import { toInertText } from '../attest/inert-text.ts';
 import type { TaskPolicy } from '../attest/policy.ts';
-import { replaySpecSchema, type ReplaySpec } from '../attest/replay-spec.ts';
 import { packReplaySpecSchema, type PackReplaySpec, type TaskPack } from '../attest/task-pack.ts';
 import { canonicalJson } from '../verdict/evidence-digest.ts';
 import { runHarnessStage, writeCopiedOutputs } from './harness-stage.ts';
 import { materializePack, type PackFileSource, type PackFolders } from './pack-files.ts';
 import { checkoutBundle } from './git-checkout.ts';
-import { harnessById, type Harness } from './harnesses.ts';
-import { readJobOutput, readJobOutputPath } from './job-output.ts';
+import { readJobOutputPath } from './job-output.ts';
 import { allocateSandboxUid, runInSandbox, SANDBOX_INPUT_DIR, SANDBOX_WORK_DIR, DEFAULT_SANDBOX_LIMITS, type SandboxLimits, type SandboxResult } from './sandbox.ts';
 import type { SandboxMount } from './sandbox-args.ts';
-import { scoreInThread } from './scoring-thread.ts';
 import type { FailureCode } from '../attest/worker-request.ts';
 import { buildSeccompFilter, toSeccompArch } from './seccomp-filter.ts';
 import { createJobRoot, createWorkFolder, removeJobTree } from './work-folder.ts';
@@ -85,88 +83,10 @@ export type RunTiming = { seed: number; value: number; wallMs: number; cpuMs?: n
 const TAIL = 400;
 
 export async function runReplayJob(input: JobInput): Promise<JobOutcome> {
-  if (input.replay && typeof input.replay === 'object' && typeof (input.replay as { harness?: unknown }).harness === 'object') {
-    return runPackReplayJob(input);
-  }
-  const spec = replaySpecSchema.safeParse(input.replay);
-  if (!spec.success) return { ok: false, code: 'infrastructure', message: 'task has no usable replay spec' };
-  const harness = harnessById(spec.data.harness);
-  // An unknown harness is this worker's problem (too old), not the claim's: give the job back.
-  if (!harness) return { ok: false, code: 'infrastructure', message: `this worker has no harness ${spec.data.harness}` };
-  if (harness.metric !== input.metricName) return { ok: false, code: 'infrastructure', message: 'harness measures another metric' };
-  if (createHash('sha256').update(input.bundle).digest('hex') !== input.bundleSha256) {
-    return { ok: false, code: 'infrastructure', message: 'downloaded bundle does not match its digest' };
-  }
-
-  // Mode 0711: the job's uid reaches its own work folder inside, but cannot list its neighbours.
-  const root = await createJobRoot();
-  try {
-    return await runInFolder(input, root, spec.data, harness);
-  } finally {
-    // The job's folder is hostile too (a 3000-deep chain, folders without permissions): removing it must not turn
-    // an outcome already computed into an error. What is left is swept when a worker starts.
-    await removeJobTree(root).catch((error: Error) => input.onCleanupError?.(error));
-  }
-}
-
-async function runInFolder(
-  input: JobInput,
-  root: string,
-  spec: ReplaySpec,
-  harness: Harness,
-): Promise<JobOutcome> {
-  const bundlePath = join(root, 'commit.bundle');
-  await writeFile(bundlePath, input.bundle);
-  input.onProgress?.('checkout');
-  const checkout = await checkoutBundle({ bundlePath, commit: input.commit, destDir: join(root, 'checkout') });
-  if (!checkout.ok) return { ok: false, code: 'bad_bundle', message: toInertText(`${checkout.reason}: ${checkout.detail}`) };
-
-  const limits: Partial<SandboxLimits> = { ...spec.limits };
-  const capped = { ...DEFAULT_SANDBOX_LIMITS, ...limits };
-  const seeds = input.policy.seeds ?? Array.from({ length: input.policy.runs }, (_, i) => i);
-  const startedAt = new Date();
-  const runs: { seed: number; value: number; wallMs: number }[] = [];
-  let modelSha256: string | null = null;
-  for (const seed of seeds) {
-    const trained = await trainSeed(input, { root, treeDir: checkout.treeDir, train: spec.train, limits, capped }, seed);
-    if (!trained.ok) return trained;
-    const { workDir, result } = trained;
-    input.onProgress?.(`score seed ${seed}`);
-    // Read as root from a folder the job controlled: never through a link, never more than the cap (job-output.ts).
-    const output = await readJobOutput(workDir, harness.output.path, harness.output.maxBytes, result.uid);
-    if (!output.ok) return { ok: false, code: 'harness_failed', message: `seed ${seed}: ${output.message}` };
-    const scored = await scoreInThread(harness.id, output.bytes);
-    if (!scored.ok) return { ok: false, code: 'harness_failed', message: `seed ${seed}: ${toInertText(scored.message)}` };
-    if (seed === seeds[0]) modelSha256 = createHash('sha256').update(output.bytes).digest('hex');
-    runs.push({ seed, value: scored.value, wallMs: result.wallMs });
-    // The run's files live in RAM (a tmpfs charged to a job that is gone): free them before the next seed.
-    await removeJobTree(workDir);
-  }
-  const statement = buildReplayStatement({
-    commit: input.commit,
-    modelSha256,
-    predicate: {
-      task: input.task,
-      claimId: input.claimId,
-      metric: input.metricName,
-      runs: runs.map(({ seed, value }) => ({ seed, value })),
-      environment: {
-        ...input.environment,
-        runnerVersion: RUNNER_VERSION,
-        harnessSha256: harness.harnessSha256,
-        datasetSha256: harness.datasetSha256,
-        sandboxProfileSha256: sandboxProfileSha256(limits, input.machine?.readOnlyPaths),
-      },
-      startedAt: startedAt.toISOString(),
-      finishedAt: new Date().toISOString(),
-    },
-  });
-  return { ok: true, statement, runs };
-}
-
-async function runPackReplayJob(input: JobInput): Promise<JobOutcome> {
   const parsed = packReplaySpecSchema.safeParse(input.replay);
-  if (!parsed.success) return { ok: false, code: 'infrastructure', message: 'task has no usable replay spec' };
+  if (!parsed.success) {
+    return { ok: false, code: 'infrastructure', message: 'the task has no replay spec in the pack form (tasks that named a compiled-in harness must be registered again as a pack)' };
+  }
   // The server sends the pack with the lease; one that is missing or names another harness is its fault, not the claim's.
   if (!input.pack) return { ok: false, code: 'infrastructure', message: 'the task replays in two stages but its pack was not sent' };
   if (canonicalJson(input.pack.pack.harness.command) !== canonicalJson(parsed.data.harness.command)) {

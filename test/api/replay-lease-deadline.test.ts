@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type Api } from '../../src/api/app.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { exampleTask } from '../../src/service/example-task.ts';
-import { replayJobBudgetMs } from '../../src/attest/replay-spec.ts';
+import { packReplayJobBudgetMs, type PackReplaySpec } from '../../src/attest/task-pack.ts';
 import { leaseResponseSchema, newWorkerInstanceId, signWorkerRequest } from '../../src/attest/worker-request.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
@@ -14,7 +14,8 @@ import { DEFAULT_COMMIT, newKey, postJson, putBlob, signedClaim, stampedClaimBod
 
 const auth = { authorization: `Bearer ${OPERATOR_TOKEN}` };
 const TASK = 'deadline-task';
-const replay = { harness: 'digits-mlp-v1', train: ['/usr/bin/python3', '/input/train.py'], limits: { wallTimeMs: 1_000 } };
+// The digits pack's replay (its files are stored by the seeded example task), with a one-second training budget.
+const replay = { ...(exampleTask.replay as PackReplaySpec), limits: { wallTimeMs: 1_000 } };
 
 describe.each(databaseKinds())('replay lease deadline on %s', (kind) => {
   let ctx: AppContext;
@@ -53,7 +54,7 @@ describe.each(databaseKinds())('replay lease deadline on %s', (kind) => {
     const { job } = leaseResponseSchema.parse(await leased.json());
     if (!job) throw new Error('no job leased');
     expect(job.attempt).toBe(1);
-    const deadline = start + skew + replayJobBudgetMs(replay, 1);
+    const deadline = start + skew + packReplayJobBudgetMs(replay, 1);
 
     // A live worker heartbeats every 40 s of the service's clock (well inside the 60 s lease) for as long as it may.
     let answer: Response;
@@ -71,7 +72,7 @@ describe.each(databaseKinds())('replay lease deadline on %s', (kind) => {
     expect(answer.status).toBe(409);
     expect(await answer.json()).toMatchObject({ error: { code: 'conflict', details: { reason: 'lease_overdue' } } });
     // About the budget's worth of heartbeats was granted (14 min at 40 s each), not one more.
-    expect(beats).toBe(Math.floor((replayJobBudgetMs(replay, 1) - 1) / 40_000));
+    expect(beats).toBe(Math.floor((packReplayJobBudgetMs(replay, 1) - 1) / 40_000));
 
     // Another worker takes the job once the last lease has run out.
     skew += 61_000;
@@ -82,7 +83,9 @@ describe.each(databaseKinds())('replay lease deadline on %s', (kind) => {
   it('refuses at registration a replay spec that no worker could run', async () => {
     const base = { ...exampleTask, policy: { quorum: 1, direction: 'higher', tolerance: { absolute: 0 }, runs: 1 }, evalSetCommitment: null };
     for (const [id, spec] of [
-      ['no-train', { harness: 'digits-mlp-v1' }],
+      ['no-train', { ...replay, train: undefined }],
+      ['compiled-in-harness', { harness: 'digits-mlp-v1', train: ['/usr/bin/python3', '/input/train.py'] }],
+      ['no-seed', { ...replay, train: ['/usr/bin/python3', '/input/train.py'] }],
       ['extra-field', { ...replay, shell: 'sh -c' }],
       ['negative-wall', { ...replay, limits: { wallTimeMs: -1 } }],
       ['unknown-limit', { ...replay, limits: { gpuMemory: 1 } }],

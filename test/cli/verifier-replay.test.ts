@@ -1,11 +1,15 @@
 // Attesting by hand: `proofboard verifier replay` replays a claim in the real sandbox with the task's harness and
 // writes the result file, whose measured value is what the training really reaches (scored on the host, outside any
-// sandbox, as an independent oracle); `proofboard attest` signs that file and the server counts it.
+// sandbox, as an independent oracle); `proofboard attest` signs that file and the server counts it. The example task's
+// evaluation data is public (examples/digits/pack/public-eval), so its files come from the public blob route by digest;
+// a task whose evaluation data is hidden is refused here and skipped by `recheck --replay`, each naming why.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp } from '../../src/api/app.ts';
+import { createApp, type Api } from '../../src/api/app.ts';
+import { toTaskPack } from '../../src/attest/task-pack.ts';
+import { EXAMPLE_PACK_DIR, exampleTask } from '../../src/service/example-task.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { main } from '../../src/cli/main.ts';
 import { readResultFile } from '../../src/cli/attest-command.ts';
@@ -27,12 +31,13 @@ describe.skipIf(!run)('proofboard verifier replay, then attest', () => {
   const keyPath = join(dir, 'verifier.json');
   let claimId = '';
   let honest = 0;
+  let app: Api;
 
   beforeAll(async () => {
     const t = await makeTestContext('pglite');
     ctx = t.ctx;
     close = t.close;
-    const app = createApp(ctx, { log: () => {} });
+    app = createApp(ctx, { log: () => {} });
     server = await serveApp(app);
     const key = writeNewKeyFile(keyPath);
     const trusted = await postJson(app, '/v1/verifier-keys', { name: 'Lab by hand', operator: 'lab-hand', publicKey: key.publicKeyHex, tasks: ['digits-mlp'] }, { authorization: `Bearer ${OPERATOR_TOKEN}` });
@@ -81,6 +86,31 @@ describe.skipIf(!run)('proofboard verifier replay, then attest', () => {
     expect(attested.stdout).toContain('status pending (1 of 2 attestations from distinct operators: waiting for 1 more)');
     const claim = (await (await fetch(`${server.url}/v1/claims/${claimId}`)).json()) as { evidence: { kind: string }[] };
     expect(claim.evidence.map((e) => e.kind)).toEqual(['attestation']);
+  });
+
+  it('refuses a claim of a task whose evaluation data is hidden, and recheck --replay skips it, each saying why', async () => {
+    const auth = { authorization: `Bearer ${OPERATOR_TOKEN}` };
+    // The same task with its evaluation split hidden (other bytes than the public one: hiding is per digest).
+    const csv = `${readFileSync(join(EXAMPLE_PACK_DIR, 'public-eval', 'eval.csv'), 'utf8')}\n`;
+    const hidden = await app.request(`/v1/blobs/hidden/sha256:${sha256Hex(csv)}`, { method: 'PUT', body: csv, headers: auth });
+    expect(hidden.status, await hidden.clone().text()).toBe(201);
+    const base = exampleTask.pack!;
+    const pack = toTaskPack({ harness: base.harness, evalData: { files: [{ path: 'eval.csv', sha256: sha256Hex(csv), bytes: Buffer.byteLength(csv) }] }, trainData: base.trainData });
+    const task = { ...exampleTask, id: 'digits-hidden', stampBaseBits: 0, pack };
+    const registered = await postJson(app, '/v1/tasks', task, auth);
+    expect(registered.status, await registered.clone().text()).toBe(201);
+    const submitter = newKey();
+    const env = signedClaim(submitter, { task: 'digits-hidden', commit: repo.commit, bundle: `sha256:${sha256Hex(repo.bundle)}`, metric: { name: 'correct', value: honest }, createdAt: new Date().toISOString() });
+    const res = await postJson(app, '/v1/claims', await stampedClaimBody(app, submitter, env));
+    expect(res.status, await res.clone().text()).toBe(202);
+    const id = ((await res.json()) as { id: string }).id;
+
+    const r = await cli(['verifier', 'replay', '--claim', id, '--out', join(dir, 'hidden.json'), '--server', server.url]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/task digits-hidden keeps its evaluation data hidden: only a worker holding a lease on one of its jobs can replay it; run `proofboard verifier --once`/);
+    const re = await cli(['recheck', id, '--server', server.url, '--state', join(dir, 'state.json'), '--replay', '--json']);
+    const report = JSON.parse(re.stdout) as { claims: { checks: { id: string; status: string; detail: string }[] }[] };
+    expect(report.claims[0]!.checks.find((c) => c.id === 'replay')).toMatchObject({ status: 'skip', detail: expect.stringMatching(/keeps its evaluation data hidden/) });
   });
 
   it('refuses a claim it cannot replay, naming why', async () => {

@@ -11,7 +11,7 @@ import { countCorrect, parseDigitsCsv, parseWeightsJson } from '../../src/zk/ref
 import { ROOT } from '../helpers/processes.ts';
 
 const PACK = join(ROOT, 'examples', 'digits', 'pack');
-const rows = parseDigitsCsv(readFileSync(join(PACK, 'eval', 'eval.csv'), 'utf8'));
+const rows = parseDigitsCsv(readFileSync(join(PACK, 'public-eval', 'eval.csv'), 'utf8'));
 const reference = JSON.parse(readFileSync(join(ROOT, 'examples', 'digits', 'model.json'), 'utf8')) as Record<string, number[] | number[][] | string>;
 const outDir = mkdtempSync(join(tmpdir(), 'proofboard-digits-harness-'));
 
@@ -29,7 +29,7 @@ function pythonScore(bytes: Buffer): Score {
   writeFileSync(join(outDir, 'model.json'), bytes);
   try {
     const out = execFileSync('/usr/bin/python3', [join(PACK, 'harness', 'evaluate.py')], {
-      env: { PATH: '/usr/bin:/bin', PROOFBOARD_OUTPUT_DIR: outDir, PROOFBOARD_EVAL_DIR: join(PACK, 'eval') },
+      env: { PATH: '/usr/bin:/bin', PROOFBOARD_OUTPUT_DIR: outDir, PROOFBOARD_EVAL_DIR: join(PACK, 'public-eval') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const last = out.toString('utf8').trim().split('\n').at(-1)!;
@@ -114,7 +114,7 @@ describe('the digits pack harness agrees with the TypeScript reference', () => {
   }, 60_000);
 
   it('scores the eval split that examples/digits commits (the pack holds the same bytes)', () => {
-    expect(readFileSync(join(PACK, 'eval', 'eval.csv'))).toEqual(readFileSync(join(ROOT, 'examples', 'digits', 'eval.csv')));
+    expect(readFileSync(join(PACK, 'public-eval', 'eval.csv'))).toEqual(readFileSync(join(ROOT, 'examples', 'digits', 'eval.csv')));
     expect(readFileSync(join(PACK, 'data', 'train.csv'))).toEqual(readFileSync(join(ROOT, 'examples', 'digits', 'train.csv')));
   });
 });

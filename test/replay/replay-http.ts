@@ -3,6 +3,8 @@
 // upload a bundle and submit a stamped claim (submitter), and read the claim back.
 import { claimIdOf, signClaim } from '../../src/attest/claim.ts';
 import { mineStamp } from '../../src/attest/stamp.ts';
+import type { PackReplaySpec } from '../../src/attest/task-pack.ts';
+import { exampleTask } from '../../src/service/example-task.ts';
 import { logOrigin, sha256Hex, withIntake, type TestKey } from '../helpers/claims.ts';
 
 export type ReplayLimits = { wallTimeMs?: number; memoryBytes?: number; cpuSeconds?: number; diskBytes?: number };
@@ -38,10 +40,12 @@ async function expectStatus(res: Response, status: number, what: string): Promis
 }
 
 /**
- * A test task scored by the digits harness, with one run, exact agreement, no stamp work and its own limits.
- * `train` is the sandbox argv; the commit's tree is at /input.
+ * A test task scored by the digits pack's harness (examples/digits/pack, whose files the server stored when it seeded
+ * the example task), with one run, exact agreement, no stamp work and its own limits. `train` is the sandbox argv (the
+ * commit's tree is at /input); `--seed {seed}` is added when it does not pass the seed, as a pack-form task must.
  */
 export async function registerReplayTask(url: string, token: string, id: string, train: string[], limits: ReplayLimits = {}) {
+  const spec = exampleTask.replay as PackReplaySpec;
   const body = {
     id,
     title: `test task ${id}`,
@@ -49,7 +53,8 @@ export async function registerReplayTask(url: string, token: string, id: string,
     direction: 'higher',
     policy: { quorum: 1, direction: 'higher', tolerance: { absolute: 0 }, runs: 1 },
     stampBaseBits: 0,
-    replay: { harness: 'digits-mlp-v1', train, limits },
+    replay: { ...spec, train: train.some((a) => a.includes('{seed}')) ? train : [...train, '--seed', '{seed}'], limits },
+    pack: exampleTask.pack,
   };
   await expectStatus(await request(url, '/v1/tasks', { method: 'POST', json: body, headers: { authorization: `Bearer ${token}` } }), 201, `register task ${id}`);
 }
