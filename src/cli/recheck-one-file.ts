@@ -3,7 +3,9 @@
 // checkout, this file carries: the pinned circuits' verification keys and eval-set layouts, written in at build time
 // by scripts/build-recheck.ts from the committed files (and checked against the pinned hashes again when used).
 // The same file is also the body of its own pairing threads (workerData.role), since no other file is beside it.
+import { setFlagsFromString } from 'node:v8';
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
+import { z } from 'zod';
 import type { PinnedCircuit } from '../recheck/pins.ts';
 import { MAX_RESPONSE_BYTES } from './http-client.ts';
 import { nodeHttpFetch } from './node-http-fetch.ts';
@@ -25,6 +27,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(`proofboard-recheck built from commit ${PROOFBOARD_BUILD.commit}`);
     return 0;
   }
+  tuneForColdStart(argv);
   const { recheckCommand } = await import('./recheck-command.ts');
   const pins = new Map<string, PinnedCircuit>(
     PROOFBOARD_EMBEDDED_PINS.map((p) => [
@@ -45,7 +48,27 @@ async function main(argv: string[]): Promise<number> {
     spawnPairingThread: () => new Worker(new URL(import.meta.url), { workerData: { role: ROLE } }),
     replayAvailable: false,
     fetchImpl: nodeHttpFetch(MAX_RESPONSE_BYTES),
+    prepareKeysEarly: true,
   });
+}
+
+/** Up to this many named claims (and no --task), the process is set up for a cold start (tuneForColdStart). */
+const FEW_CLAIMS = 16;
+
+/**
+ * Settings of the engines under this process that only change how fast it gets going, not what it checks. A re-check
+ * of a few named claims is mostly start-up (docs/recheck.md "Speed"); a board (--task) or many claims keep the
+ * defaults, which pay off over many parses and pairings.
+ * - zod without its JIT: it compiles a parser for each object schema the first time one is parsed (new Function),
+ *   which a process that parses a handful of answers never earns back. Read when schemas are built, so set before
+ *   the command's modules load. Results are the same: the JIT is only a faster path to them.
+ * - WebAssembly (the pairing library) on V8's baseline compiler only: the optimising tier recompiles the hot pairing
+ *   code on a background thread and swaps it in, which costs more than it saves on the pairings of a few claims.
+ */
+function tuneForColdStart(argv: string[]): void {
+  if (argv.includes('--task') || argv.filter((a) => /^[0-9a-f]{64}$/.test(a)).length > FEW_CLAIMS) return;
+  z.config({ jitless: true });
+  setFlagsFromString('--liftoff-only');
 }
 
 /** Each pin loaded once per process, however many proofs use it. */

@@ -4,7 +4,6 @@ import { toBase64, utf8 } from '../attest/bytes.ts';
 import { hashLeaf, rootFromLeafHashes, verifyCheckpoint, equalHashes, type Checkpoint, type WitnessPolicy } from '../log/index.ts';
 import type { Groth16Checker } from '../zk/groth16-batch.ts';
 import { bundleSchema, leaderboardSchema, logEntriesSchema, type ClaimBundle } from './bundle.ts';
-import { readBulkBundles } from './bulk.ts';
 import { checkClaimBundle } from './check-claim.ts';
 import { checkConsistency, checkWitnesses, establishLog, type TrustedLog } from './check-log.ts';
 import type { Fetcher } from './http.ts';
@@ -33,6 +32,11 @@ export type RecheckOptions = {
   onProgress?: (done: number, total: number) => void;
   /** Witnesses the reader pins (--witness, --witnesses-needed): checkpoints relied on need that many cosignatures. */
   witnesses?: WitnessPolicy | undefined;
+  /**
+   * Work to start once the first requests are on their way, so that it runs while their answers are awaited (the CLI
+   * prepares the pinned keys' pairings there). It must not throw, and nothing waits for it.
+   */
+  whileWaiting?: () => void;
 };
 
 export type RecheckTarget = { claimIds: string[] } | { taskId: string };
@@ -41,7 +45,14 @@ export type RecheckTarget = { claimIds: string[] } | { taskId: string };
 export async function recheck(fetcher: Fetcher, target: RecheckTarget, opts: RecheckOptions): Promise<{ report: RecheckReport; state: RecheckState }> {
   const key = serverKey(opts.server);
   const remembered = opts.state.servers[key];
-  const { checks: logChecks, log } = await establishLog(fetcher, { pinnedVkey: opts.pinnedVkey, remembered, witnesses: opts.witnesses, now: opts.now });
+  const concurrency = Math.max(1, opts.concurrency ?? 4);
+  const established = establishLog(fetcher, { pinnedVkey: opts.pinnedVkey, remembered, witnesses: opts.witnesses, now: opts.now });
+  // The first named claims' bundles are asked for together with the checkpoint, not after it: a cold re-check of one
+  // entry waits for one round trip instead of two. Nothing in them is looked at before the log is established.
+  const early = new Map(('claimIds' in target ? target.claimIds.slice(0, concurrency) : []).map((id) => [id, fetchBundle(fetcher, id)]));
+  // setImmediate: after this turn's connections are made and the requests written, not before.
+  if (opts.whileWaiting) setImmediate(opts.whileWaiting);
+  const { checks: logChecks, log } = await established;
   const report: RecheckReport = {
     server: opts.server,
     ok: false,
@@ -49,7 +60,10 @@ export async function recheck(fetcher: Fetcher, target: RecheckTarget, opts: Rec
     log: logChecks,
     claims: [],
   };
-  if (!log) return { report, state: opts.state };
+  if (!log) {
+    await Promise.all(early.values());
+    return { report, state: opts.state };
+  }
 
   const consistency = new Map<string, Promise<Check>>();
   const notes = new Map<string, ReturnType<typeof verifyCheckpoint>>();
@@ -90,7 +104,7 @@ export async function recheck(fetcher: Fetcher, target: RecheckTarget, opts: Rec
   if ('taskId' in target) {
     // The log walk (which claims the log shows verified) and the task's bundles, streamed, at the same time.
     const bulk = fetcher.lines
-      ? readBulkBundles(fetcher.lines(`/v1/tasks/${encodeURIComponent(target.taskId)}/bundles`), async (bundle) => {
+      ? (await import('./bulk.ts')).readBulkBundles(fetcher.lines(`/v1/tasks/${encodeURIComponent(target.taskId)}/bundles`), async (bundle) => {
           if (results.has(bundle.claim.id) || streamed.has(bundle.claim.id)) return;
           streamed.add(bundle.claim.id);
           await launch(bundle.claim.id, bundle);
@@ -111,17 +125,14 @@ export async function recheck(fetcher: Fetcher, target: RecheckTarget, opts: Rec
   const fetchWorker = async () => {
     while (next < single.length) {
       const claimId = single[next++]!;
-      let bundle: ClaimBundle;
-      try {
-        bundle = await fetcher.json(`/v1/claims/${encodeURIComponent(claimId)}/bundle`, bundleSchema);
-      } catch (e) {
-        record(claimId, { checks: [fail('bundle', e instanceof Error ? e.message : String(e))] });
-        continue;
-      }
-      await launch(claimId, bundle);
+      const asked = early.get(claimId);
+      early.delete(claimId);
+      const got = await (asked ?? fetchBundle(fetcher, claimId));
+      if ('error' in got) record(claimId, { checks: [fail('bundle', got.error)] });
+      else await launch(claimId, got.bundle);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 4, single.length)) }, fetchWorker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, single.length) }, fetchWorker));
   while (inFlight.size) await Promise.race(inFlight);
   report.claims = claimIds.map((id) => results.get(id)!);
   report.ok = !failed(report.log) && report.claims.every((c) => c.ok);
@@ -150,6 +161,15 @@ export async function recheck(fetcher: Fetcher, target: RecheckTarget, opts: Rec
 
 /** Bundles whose checks may run at once: bounds memory, and is the most claims one pooled pairing check can take. */
 const CHECKS_IN_FLIGHT = 128;
+
+/** One claim's bundle, or why there is none (the `bundle` check's failure): never a rejected promise. */
+async function fetchBundle(fetcher: Fetcher, claimId: string): Promise<{ bundle: ClaimBundle } | { error: string }> {
+  try {
+    return { bundle: await fetcher.json(`/v1/claims/${encodeURIComponent(claimId)}/bundle`, bundleSchema) };
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
+}
 
 async function checkBundle(
   fetcher: Fetcher,

@@ -14,25 +14,32 @@ export type PreparedKey = {
   negDelta: mcl.G2;
   ic: mcl.G1[];
 };
-const prepared = new Map<string, PreparedKey>();
+// Promises, so that a key being prepared (a warm-up while the first answers are awaited) is not prepared twice by a
+// proof that arrives meanwhile. A key that failed is forgotten: the next use fails again, naming why.
+const prepared = new Map<string, Promise<PreparedKey>>();
 
 /** One proof as the equation takes it: checked points and the public-input scalars. */
 export type ProofPoints = { a: mcl.G1; b: mcl.G2; c: mcl.G1; signals: readonly bigint[] };
 
 /** A registered circuit's key, prepared on first use; its pin and safety are checked again first (registeredKey). */
-export async function preparedKey(circuit: RegisteredCircuit): Promise<PreparedKey> {
+export function preparedKey(circuit: RegisteredCircuit): Promise<PreparedKey> {
   const hit = prepared.get(circuit.vkeySha256);
   if (hit) return hit;
+  const p = prepareKey(circuit);
+  prepared.set(circuit.vkeySha256, p);
+  p.catch(() => prepared.delete(circuit.vkeySha256));
+  return p;
+}
+
+async function prepareKey(circuit: RegisteredCircuit): Promise<PreparedKey> {
   await initMcl();
   const v = registeredKey(circuit);
-  const p: PreparedKey = {
+  return {
     alphaBeta: mcl.pairing(g1From(v.vk_alpha_1, 'vk.alpha'), g2From(v.vk_beta_2, 'vk.beta')),
     negGamma: mcl.neg(g2From(v.vk_gamma_2, 'vk.gamma')),
     negDelta: mcl.neg(g2From(v.vk_delta_2, 'vk.delta')),
     ic: v.IC.map((pt, i) => g1From(pt, `vk.IC[${i}]`)),
   };
-  prepared.set(circuit.vkeySha256, p);
-  return p;
 }
 
 /**

@@ -176,4 +176,24 @@ describe.each(databaseKinds())('the one-file recheck against a real server on %s
     // The others still pass: one tampered entry fails alone.
     expect(report.claims.filter((c) => !c.ok).map((c) => c.claimId)).toEqual([target.id]);
   }, 120_000);
+
+  it('checks a named zk claim as a board does: a proof changed in the database fails its pairing', async () => {
+    // A few named claims run set up for a cold start (src/cli/recheck-one-file.ts tuneForColdStart, the pairing keys
+    // prepared while the answers are awaited): the same checks must still catch a false proof. A and C swapped are
+    // valid curve points, so only the pairing can refuse them.
+    const target = claims[3]!;
+    await s.edit(async (sql) => {
+      await sql(
+        `UPDATE evidence SET body = jsonb_set(jsonb_set(body, '{shards,0,proof,pi_a}', body #> '{shards,0,proof,pi_c}'), '{shards,0,proof,pi_c}', body #> '{shards,0,proof,pi_a}')
+         WHERE claim_id = $1 AND kind = 'zk'`,
+        [target.id],
+      );
+    });
+    const r = await oneFileRecheck([target.id, '--server', s.url, '--log-key', s.logKey, '--state', state, '--json']);
+    const report = JSON.parse(r.stdout || '{}') as Report;
+    expect(r.code, r.stderr).toBe(1);
+    const checks = report.claims[0]!.checks;
+    expect(checks.find((c) => c.id === 'zk.proofs')!.detail).toMatch(/zk_pairing_failed/);
+    expect(checks.find((c) => c.id === 'verdict.rule')).toMatchObject({ status: 'fail' });
+  }, 120_000);
 });
