@@ -11,7 +11,8 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { circuitArtifacts, DIGITS_CIRCUIT_ID, DIGITS_VKEY_SHA256, loadExampleTask } from '../src/zk/example-task.ts';
 
@@ -62,6 +63,30 @@ const fastWasmDecode: Plugin = {
   },
 };
 
+// zod's `z` is one namespace object holding all of zod (every locale, JSON Schema conversion, ...), and esbuild cannot
+// leave out what a namespace object holds: about 460 KB of the file, parsed at every start. So each source file's
+// `import { z } from 'zod'` is bundled as `import * as z from` zod's classic API module, the module `z` is
+// (zod/index.js: `import * as z from "./v4/classic/external.js"`), whose unused exports esbuild then leaves out
+// (about 100 KB remain). The same functions, so the same behaviour. The build fails if zod's layout moves, or if a
+// source file imports zod's values another way, rather than ship all of zod again unnoticed.
+const ZOD_DIR = dirname(createRequire(import.meta.url).resolve('zod'));
+if (!readFileSync(join(ZOD_DIR, 'index.js'), 'utf8').includes('import * as z from "./v4/classic/external.js";')) {
+  throw new Error(`${ZOD_DIR}: zod's \`z\` is no longer its classic API module; update scripts/build-recheck.ts`);
+}
+const ZOD_IMPORT = /^import \{ z \} from 'zod';$/m;
+const zodUsedParts: Plugin = {
+  name: 'zod-used-parts',
+  setup(b) {
+    b.onResolve({ filter: /^zod-classic-api$/ }, () => ({ path: join(ZOD_DIR, 'v4', 'classic', 'external.js') }));
+    b.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const rewritten = source.replace(ZOD_IMPORT, "import * as z from 'zod-classic-api';");
+      if (/^import (?!type )[^;]*from 'zod[/']/m.test(rewritten)) throw new Error(`${args.path}: imports zod other than as \`import { z } from 'zod'\`; update scripts/build-recheck.ts`);
+      return rewritten === source ? undefined : { contents: rewritten, loader: 'ts' };
+    });
+  },
+};
+
 mkdirSync(dirname(OUT), { recursive: true });
 await build({
   absWorkingDir: ROOT,
@@ -79,7 +104,7 @@ await build({
     PROOFBOARD_EMBEDDED_PINS: JSON.stringify(pins),
     PROOFBOARD_BUILD: JSON.stringify({ commit: headCommit() }),
   },
-  plugins: [noRepositoryPins, fastWasmDecode],
+  plugins: [noRepositoryPins, fastWasmDecode, zodUsedParts],
   logLevel: 'warning',
 });
 const bytes = readFileSync(OUT);
