@@ -25,6 +25,7 @@ import { loadConfig } from '../src/config.ts';
 import { startService } from '../src/server.ts';
 import { logVerifierKey } from '../src/service/views/log-read.ts';
 import { syntheticCommit } from '../test/helpers/git-objects.ts';
+import { EXAMPLE_PINS } from '../test/helpers/attestations.ts';
 import { BENCH_SUBMITTER_SECRET, benchCommit, cachedEntries, CACHE_DIR, makeEntries } from './recheck-fixtures.ts';
 
 const N = Number(process.argv[2] ?? 200);
@@ -121,7 +122,7 @@ for (let i = 0; i < N; i++) {
               claimId: id,
               metric: 'correct',
               runs: [{ seed: 0, value }],
-              environment: { gpu: 'cpu', driver: null, runtimes: { python: '3.11.2' }, runnerVersion: 'bench/1', harnessSha256: 'a'.repeat(64), datasetSha256: 'b'.repeat(64), sandboxProfileSha256: 'c'.repeat(64) },
+              environment: { gpu: 'cpu', driver: null, runtimes: { python: '3.11.2' }, runnerVersion: 'bench/1', ...EXAMPLE_PINS, sandboxProfileSha256: 'c'.repeat(64) },
               startedAt,
               finishedAt,
             },
