@@ -16,8 +16,8 @@ const headSchema = z.object({
 const taskLineSchema = z.object({
   kind: z.literal('task'),
   task: z.object({ id: z.string().max(64) }).passthrough(),
-  // Absent from servers older than logged task definitions.
-  definitionLeaf: z.object({ index: z.number().int().nonnegative() }).passthrough().nullable().optional(),
+  // The task's definition and circuit registration leaves; absent from servers older than logged task definitions.
+  taskLeaves: z.array(z.object({ index: z.number().int().nonnegative() }).passthrough()).max(128).optional(),
 });
 const bundleLineSchema = z.object({
   kind: z.literal('bundle'),
@@ -33,7 +33,7 @@ const endSchema = z.object({ kind: z.literal('end'), bundles: z.number().int().n
 export async function readBulkBundles(lines: AsyncIterable<string>, onBundle: (bundle: ClaimBundle) => Promise<void>): Promise<Check> {
   const id = 'bulk.read';
   let head: z.infer<typeof headSchema> | undefined;
-  const tasks = new Map<string, { task: unknown; definitionLeaf: { index: number } | null }>();
+  const tasks = new Map<string, { task: unknown; taskLeaves: { index: number }[] }>();
   let delivered = 0;
   let malformed = 0;
   let ended = false;
@@ -54,7 +54,7 @@ export async function readBulkBundles(lines: AsyncIterable<string>, onBundle: (b
         head = h.data;
       } else if (kind === 'task') {
         const t = taskLineSchema.safeParse(value);
-        if (t.success) tasks.set(t.data.task.id, { task: t.data.task, definitionLeaf: t.data.definitionLeaf ?? null });
+        if (t.success) tasks.set(t.data.task.id, { task: t.data.task, taskLeaves: t.data.taskLeaves ?? [] });
         else malformed += 1;
       } else if (kind === 'bundle') {
         const b = bundleLineSchema.safeParse(value);
@@ -64,8 +64,8 @@ export async function readBulkBundles(lines: AsyncIterable<string>, onBundle: (b
         }
         const { bundle } = b.data;
         const task = tasks.get(bundle.claim.task);
-        // The task's definition leaf comes once with its task line; the single bundle carries it among its leaves.
-        const leaves = Array.isArray(bundle.log.leaves) && task?.definitionLeaf ? withLeaf(bundle.log.leaves, task.definitionLeaf) : bundle.log.leaves;
+        // The task's leaves come once with its task line; the single bundle carries them among its leaves.
+        const leaves = Array.isArray(bundle.log.leaves) && task ? withLeaves(bundle.log.leaves, task.taskLeaves) : bundle.log.leaves;
         const full = bundleSchema.safeParse({
           ...bundle,
           task: task?.task,
@@ -95,9 +95,10 @@ export async function readBulkBundles(lines: AsyncIterable<string>, onBundle: (b
     : pass(id, `${delivered} bundle(s) in one streamed answer, every inclusion proof against one checkpoint (size ${head.treeSize})`);
 }
 
-/** The bundle's leaves with the task's definition leaf among them, in index order, once. */
-function withLeaf(leaves: unknown[], leaf: { index: number }): unknown[] {
-  const index = (l: unknown) => (l as { index?: unknown }).index;
-  if (leaves.some((l) => index(l) === leaf.index)) return leaves;
-  return [...leaves, leaf].sort((a, b) => Number(index(a)) - Number(index(b)));
+/** The bundle's leaves with the task's leaves among them, in index order, each once. */
+function withLeaves(leaves: unknown[], extra: { index: number }[]): unknown[] {
+  const index = (l: unknown) => Number((l as { index?: unknown }).index);
+  const byIndex = new Map<number, unknown>(extra.map((l) => [l.index, l]));
+  for (const l of leaves) byIndex.set(index(l), l);
+  return [...byIndex.values()].sort((a, b) => index(a) - index(b));
 }

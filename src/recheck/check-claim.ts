@@ -21,6 +21,7 @@ import type { ClaimStatus, VerificationMethod } from '../verdict/verdict.ts';
 import type { PinnedCircuit } from './pins.ts';
 import { fail, pass, skip, warn, type Check } from './report.ts';
 import { checkTaskDefinition } from './task-definition.ts';
+import { withLoggedCircuits, type CircuitPins } from './logged-circuits.ts';
 
 export type ClaimCheckInput = {
   claimId: string;
@@ -65,11 +66,13 @@ export async function checkClaimBundle(input: ClaimCheckInput): Promise<Check[]>
 
   // 4. Every circuit of the task against the hash committed in this repository.
   const zkItems = bundle.evidence.filter((e) => e.kind === 'zk');
-  checks.push(checkCircuitPins(bundle, input.pins, zkItems));
+  //    Circuits an operator registered through the API are pinned by their registration leaf in the log instead.
+  const circuitPins = withLoggedCircuits(input.pins, bundle, input.checkpoint);
+  checks.push(checkCircuitPins(bundle, circuitPins, zkItems));
 
   // 5. Every proof, with the repository's key and eval layout.
   const zkResults = new Map<string, ZkCheck>();
-  for (const item of zkItems) zkResults.set(item.digest, await checkZkItem(item, claim, bundle, input.pins, input.checkProofs));
+  for (const item of zkItems) zkResults.set(item.digest, await checkZkItem(item, claim, bundle, circuitPins.pins, input.checkProofs));
   checks.push(summariseZk(zkResults));
 
   // 5b. The task judged with below (policy, pack pins) is the one its logged definition registered.
@@ -159,9 +162,10 @@ function checkClaimFields(bundle: ClaimBundle, claim: ClaimPayload, claimId: str
     : pass('claim.fields', `task ${claim.task}, commit ${claim.commit.slice(0, 12)}, ${claim.metric.name} = ${claim.metric.value} as signed`);
 }
 
-function checkCircuitPins(bundle: ClaimBundle, pins: ReadonlyMap<string, PinnedCircuit>, zkItems: Evidence[]): Check {
+function checkCircuitPins(bundle: ClaimBundle, circuitPins: CircuitPins, zkItems: Evidence[]): Check {
+  const { pins } = circuitPins;
   const used = new Set(zkItems.map((e) => circuitOf(e.body)));
-  const problems: string[] = [];
+  const problems: string[] = [...circuitPins.problems];
   const unpinned: string[] = [];
   for (const c of bundle.task.circuits) {
     const pin = pins.get(c.id);
@@ -169,13 +173,14 @@ function checkCircuitPins(bundle: ClaimBundle, pins: ReadonlyMap<string, PinnedC
     if (actual !== c.vkeySha256) problems.push(`circuit ${c.id}: the server's verification key does not hash to its own pin`);
     if (!pin) unpinned.push(c.id);
     else if (actual !== pin.vkeySha256 || c.vkeySha256 !== pin.vkeySha256) {
-      problems.push(`circuit ${c.id}: verification key swapped (server sha256:${actual.slice(0, 16)}…, repository pins sha256:${pin.vkeySha256.slice(0, 16)}…)`);
+      problems.push(`circuit ${c.id}: verification key swapped (server sha256:${actual.slice(0, 16)}…, pinned sha256:${pin.vkeySha256.slice(0, 16)}…)`);
     }
   }
-  for (const id of used) if (!pins.has(id)) problems.push(`circuit ${id} used by a proof has no pin in this repository`);
+  for (const id of used) if (!pins.has(id)) problems.push(`circuit ${id} used by a proof has no pin in this repository or the log`);
   if (problems.length) return fail('circuits.pinned', problems.join('; '));
   if (unpinned.length) return warn('circuits.pinned', `circuit(s) ${unpinned.join(', ')} not pinned here and not used by this claim`);
-  return pass('circuits.pinned', `${bundle.task.circuits.length} circuit key(s) match the hashes committed in this repository`);
+  const logged = circuitPins.logged.length ? `; pinned by their registration in the log: ${circuitPins.logged.join(', ')}` : '';
+  return pass('circuits.pinned', `${bundle.task.circuits.length} circuit key(s) match their pins (the hashes committed in this repository${logged})`);
 }
 
 function circuitOf(body: unknown): string {

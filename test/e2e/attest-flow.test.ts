@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { databaseKinds } from '../helpers/databases.ts';
 import { cli, makeGitRepo, serverEnv, startServer } from '../helpers/processes.ts';
 import { sha256Hex } from '../helpers/claims.ts';
+import { EXAMPLE_PINS } from '../helpers/attestations.ts';
 
 // Every CLI call starts node and tsx (seconds each on a loaded 2-core machine); the flow makes about fifteen.
 const CLI_HEAVY_TIMEOUT_MS = 600_000;
@@ -72,8 +73,8 @@ describe.each(databaseKinds())('verifier operators through the real server and C
         driver: null,
         runtimes: { node: process.versions.node },
         runnerVersion: 'proofboard-verifier/e2e',
-        harnessSha256: sha256Hex('harness'),
-        datasetSha256: sha256Hex('dataset'),
+        harnessSha256: EXAMPLE_PINS.harnessSha256,
+        datasetSha256: EXAMPLE_PINS.datasetSha256,
         sandboxProfileSha256: sha256Hex('sandbox'),
       },
       startedAt: new Date(now - 120_000).toISOString(),

@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
+import { circuits } from '../../db/schema.ts';
 import { createApp } from '../../src/api/app.ts';
 import { claimIdOf } from '../../src/attest/claim.ts';
 import { exampleTask } from '../../src/service/example-task.ts';
@@ -34,12 +36,13 @@ describe.each(databaseKinds())('a circuit registered through the API on %s', (ki
   const bytes = { wasm: readFileSync(files.wasm), zkey: readFileSync(files.zkey), evalData: readFileSync(DIGITS_EVAL_CSV) };
   const vkey = readFileSync(files.vkey, 'utf8');
   let registration: Record<string, unknown>;
+  let t: Awaited<ReturnType<typeof makeTestContext>>;
 
   beforeAll(async () => {
-    const t = await makeTestContext(kind);
+    t = await makeTestContext(kind);
     close = t.close;
     server = await serveApp(createApp(t.ctx, { log: (m, e) => console.error(m, e) }));
-    const task = { ...exampleTask, id: TASK, title: 'Digits, second zk task', replay: null, stampBaseBits: 0, auditFraction: 0, evalSetCommitment: null };
+    const task = { ...exampleTask, id: TASK, title: 'Digits, second zk task', replay: null, pack: undefined, stampBaseBits: 0, auditFraction: 0, evalSetCommitment: null };
     const res = await fetch(`${server.url}/v1/tasks`, { method: 'POST', headers: auth, body: JSON.stringify(task) });
     expect(res.status, await res.clone().text()).toBe(201);
     const zk = await loadExampleTask();
@@ -71,7 +74,8 @@ describe.each(databaseKinds())('a circuit registered through the API on %s', (ki
     const body = (await missing.json()) as { error: { code: string; details: { problems: { path: string }[] } } };
     expect(missing.status, JSON.stringify(body)).toBe(422);
     expect(body.error.code).toBe('bad_task');
-    expect(body.error.details.problems.map((p) => p.path).sort()).toEqual(['build.evalData', 'build.wasm', 'build.zkey']);
+    // Every file not uploaded is named (the evaluation split is stored already: the example task's pack holds it).
+    expect(body.error.details.problems.map((p) => p.path).sort()).toEqual(['build.wasm', 'build.zkey']);
   });
 
   it(
@@ -128,6 +132,36 @@ describe.each(databaseKinds())('a circuit registered through the API on %s', (ki
       const id = claimIdOf(Buffer.from(envelope.payload, 'base64'));
       const claim = (await (await fetch(`${server.url}/v1/claims/${id}`)).json()) as { status: string; method: string | null };
       expect(claim).toMatchObject({ status: 'verified', method: 'zk' });
+
+      // A third party re-checks it: the circuit is not pinned by the repository, but by its registration leaf, which
+      // the bundle carries with its inclusion proof. Before, recheck failed every claim of such a task.
+      type Report = { ok: boolean; claims: { checks: { id: string; status: string; detail: string }[] }[] };
+      const recheck = async (state: string) => {
+        const r = await cli(['recheck', id, '--server', server.url, '--state', join(work, state), '--json']);
+        return { code: r.code, report: JSON.parse(r.stdout) as Report };
+      };
+      const first = await recheck('honest.json');
+      expect(first.code, JSON.stringify(first.report, null, 1)).toBe(0);
+      expect(first.report.claims[0]!.checks.find((c) => c.id === 'circuits.pinned')?.detail).toContain(`pinned by their registration in the log: ${CIRCUIT} (entry`);
+      expect(first.report.claims[0]!.checks.find((c) => c.id === 'zk.proofs')?.detail).toContain('verifies');
+      // The operator's database swaps the key (to another setup's, pinned consistently in the row) or the eval layout:
+      // the logged registration says otherwise, on a first visit.
+      const other = readFileSync(join(ROOT, 'circuits', 'build', 'other-key', 'other-key.vkey.json'), 'utf8');
+      const edits: [string, Record<string, unknown>, RegExp][] = [
+        ['key', { vkey: other, vkeySha256: sha(other) }, /key swapped/],
+        ['layout', { params: { evalSetCommitment: '1', shardCommitments: ['1'] } }, /differs from its logged registration/],
+      ];
+      for (const [what, edit, why] of edits) {
+        const [before] = await t.ctx.db.select().from(circuits).where(eq(circuits.id, CIRCUIT));
+        await t.ctx.db.update(circuits).set(edit).where(eq(circuits.id, CIRCUIT));
+        try {
+          const r = await recheck(`${what}.json`);
+          expect(r.code, what).toBe(1);
+          expect(r.report.claims[0]!.checks.find((c) => c.id === 'circuits.pinned'), what).toMatchObject({ status: 'fail', detail: expect.stringMatching(why) });
+        } finally {
+          await t.ctx.db.update(circuits).set({ vkey: before!.vkey, vkeySha256: before!.vkeySha256, params: before!.params }).where(eq(circuits.id, CIRCUIT));
+        }
+      }
 
       // A task with no registered circuit: prove refuses before doing any work.
       const wrongTask = await cli(['prove', '--task', 'no-such-task', '--server', server.url, '--weights', join(ROOT, 'examples', 'digits', 'model.json'), '--commit', commit, '--key', keyPath]);

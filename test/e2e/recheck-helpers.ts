@@ -22,6 +22,10 @@ import type { AppContext } from '../../src/service/context.ts';
 import { loadConfig } from '../../src/config.ts';
 import { buildContext } from '../../src/server.ts';
 import { loadSecrets } from '../../src/service/storage/secrets.ts';
+import { environmentPinsOf } from '../../src/attest/task-pack.ts';
+import { exampleTask } from '../../src/service/example-task.ts';
+
+const EXAMPLE_PINS = environmentPinsOf(exampleTask.pack)!;
 
 export const OPERATOR_TOKEN = 'recheck-test-operator-token-0123456789';
 export const LOG_SEED_HEX = '5a'.repeat(32);
@@ -76,8 +80,9 @@ export function attestation(claimId: string, commit: string, value: number, veri
         driver: null,
         runtimes: { python: '3.11.2' },
         runnerVersion: 'recheck-test/1',
-        harnessSha256: 'a'.repeat(64),
-        datasetSha256: 'b'.repeat(64),
+        // The example task's pack pins: only an attestation that names them counts (environment_mismatch).
+        harnessSha256: EXAMPLE_PINS.harnessSha256,
+        datasetSha256: EXAMPLE_PINS.datasetSha256,
         sandboxProfileSha256: 'c'.repeat(64),
       },
       startedAt: new Date(finished.getTime() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z'),

@@ -3,6 +3,11 @@
 import type { DsseEnvelope } from '../../src/attest/dsse.ts';
 import { buildReplayStatement, signAttestation, type ReplayResultPredicate } from '../../src/attest/statement.ts';
 import { sha256Hex, type TestKey } from './claims.ts';
+import { environmentPinsOf } from '../../src/attest/task-pack.ts';
+import { exampleTask } from '../../src/service/example-task.ts';
+
+/** The example task's pack pins (examples/digits/pack): what an attestation of it, or of a task with its pack, must name. */
+export const EXAMPLE_PINS = environmentPinsOf(exampleTask.pack)!;
 
 export type ReplayAttestationOptions = {
   claimId: string;
@@ -30,8 +35,9 @@ export function replayAttestation(key: TestKey, o: ReplayAttestationOptions): Ds
         driver: null,
         runtimes: { node: '20.19.0' },
         runnerVersion: 'proofboard-verifier/test',
-        harnessSha256: sha256Hex('harness'),
-        datasetSha256: sha256Hex('dataset'),
+        // The example task's pack pins: an attestation of a task with a pack counts only with them (environment_mismatch).
+        harnessSha256: EXAMPLE_PINS.harnessSha256,
+        datasetSha256: EXAMPLE_PINS.datasetSha256,
         sandboxProfileSha256: sha256Hex('sandbox'),
       },
       startedAt: seconds(new Date(o.now.getTime() - 120_000)),

@@ -16,6 +16,7 @@ import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
 import { newKey, postJson, putBlob, sha256Hex, signedClaim, withIntake, type TestKey } from '../helpers/claims.ts';
 import { serveApp } from '../helpers/http-server.ts';
 import { hostScore, makeDigitsRepo } from '../helpers/digits-repo.ts';
+import { EXAMPLE_PINS } from '../helpers/attestations.ts';
 
 const auth = { authorization: `Bearer ${OPERATOR_TOKEN}` };
 
@@ -80,7 +81,7 @@ describe.skipIf(!sandboxReady).each(databaseKinds())('audit replays on %s', (kin
         claimId,
         metric: 'correct',
         runs: [{ seed: 0, value }],
-        environment: { gpu: 'cpu', driver: null, runtimes: {}, runnerVersion: 'test', harnessSha256: 'a'.repeat(64), datasetSha256: 'b'.repeat(64), sandboxProfileSha256: 'c'.repeat(64) },
+        environment: { gpu: 'cpu', driver: null, runtimes: {}, runnerVersion: 'test', harnessSha256: EXAMPLE_PINS.harnessSha256, datasetSha256: EXAMPLE_PINS.datasetSha256, sandboxProfileSha256: 'c'.repeat(64) },
         startedAt: now,
         finishedAt: now,
       },

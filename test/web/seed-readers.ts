@@ -4,7 +4,7 @@
 import type { Api } from '../../src/api/app.ts';
 import type { AppContext } from '../../src/service/context.ts';
 import { ensureServiceWorkerKey } from '../../src/service/actions/service-worker-key.ts';
-import { replayAttestation } from '../helpers/attestations.ts';
+import { EXAMPLE_PINS, replayAttestation } from '../helpers/attestations.ts';
 import { newKey, postJson } from '../helpers/claims.ts';
 import { OPERATOR_TOKEN } from '../helpers/context.ts';
 import { addEvidence, commitOf, decide, submitPending, type Seeded } from './seed.ts';
@@ -35,8 +35,8 @@ export async function seedReaders(ctx: AppContext, app: Api, seeded: Seeded) {
     driver: '550.90.07',
     runtimes: { python: '3.11.2', torch: '2.5.1' },
     runnerVersion: 'proofboard-verifier/0.1.0',
-    harnessSha256: 'a'.repeat(64),
-    datasetSha256: 'b'.repeat(64),
+    harnessSha256: EXAMPLE_PINS.harnessSha256,
+    datasetSha256: EXAMPLE_PINS.datasetSha256,
     sandboxProfileSha256: 'c'.repeat(64),
   };
   for (const [key, values] of [

@@ -3,11 +3,11 @@
 //
 // The answer is NDJSON, one object a line:
 //   {"kind":"head","checkpoint":NOTE,"treeSize":N,"verifierKeys":[...]}   the parts every bundle shares, once
-//   {"kind":"task","task":{...},"definitionLeaf":{index,data,inclusionProof}|null}   once per task, before its bundles
+//   {"kind":"task","task":{...},"taskLeaves":[{index,data,inclusionProof}]}   once per task, before its bundles
 //   {"kind":"bundle","bundle":{claim,envelope,evidence,parent,log:{leaves}}}
 //   {"kind":"end","bundles":K,"skipped":[claim ids]}
 // A reader rebuilds each claim bundle (GET /v1/claims/{id}/bundle) by adding the task, the registry, the checkpoint
-// and the task's definition leaf to the bundle's leaves; both are built from the same parts (claim-bundle.ts) and test/e2e/recheck-one-file.test.ts holds them
+// and the task's leaves (definition, circuit registrations) to the bundle's leaves; both are built from the same parts (claim-bundle.ts) and test/e2e/recheck-one-file.test.ts holds them
 // equal. A claim with a verdict logged after the head's checkpoint is named in `skipped`, not served with a proof the
 // checkpoint cannot cover; the reader fetches it alone. Without the end line the answer was cut short, and a reader
 // must not take it as complete.
@@ -24,7 +24,7 @@ import { getTask, type TaskRow } from '../actions/tasks.ts';
 import { listVerifierKeys } from '../actions/verifier-keys.ts';
 import { dbNodeReader } from '../storage/log-store.ts';
 import { latestCheckpoint, latestCosignedCheckpoint, MAX_ENTRIES_PAGE } from './log-read.ts';
-import { bundleClaimPart, bundleRegistryPart, bundleTaskPart } from './claim-bundle.ts';
+import { bundleClaimPart, bundleRegistryPart, bundleTaskPart, taskLeafIndexes } from './claim-bundle.ts';
 import type { ClaimView } from './read-claims.ts';
 
 type LeafWithProof = { index: number; leafHash: string; data: string; inclusionProof: string[] };
@@ -34,7 +34,7 @@ const PAGE = 100;
 
 export type BulkLine =
   | { kind: 'head'; checkpoint: string; treeSize: number; verifierKeys: unknown[] }
-  | { kind: 'task'; task: Awaited<ReturnType<typeof bundleTaskPart>>; definitionLeaf: LeafWithProof | null }
+  | { kind: 'task'; task: Awaited<ReturnType<typeof bundleTaskPart>>; taskLeaves: LeafWithProof[] }
   | { kind: 'bundle'; bundle: Record<string, unknown> }
   | { kind: 'end'; bundles: number; skipped: string[] };
 
@@ -110,7 +110,8 @@ async function* bulkBundles(ctx: AppContext, claimIds: readonly string[]): Async
       if (!tasksSent.has(view.claim.taskId)) {
         const task = await getTask(ctx, view.claim.taskId);
         tasksSent.set(task.id, task);
-        yield { kind: 'task', task: await bundleTaskPart(ctx, task), definitionLeaf: await definitionLeafOf(ctx, task, checkpoint.size) };
+        const part = await bundleTaskPart(ctx, task);
+        yield { kind: 'task', task: part, taskLeaves: await taskLeavesOf(ctx, part, checkpoint.size) };
       }
       const logged = view.verdicts.flatMap((v) => (v.logIndex !== null && leaves.has(v.logIndex) ? [leaves.get(v.logIndex)!] : []));
       served += 1;
@@ -131,17 +132,18 @@ async function* bulkBundles(ctx: AppContext, claimIds: readonly string[]): Async
 }
 
 /**
- * The task's definition leaf with its proof against the head's checkpoint, once per task: a reader adds it to each
- * rebuilt bundle's leaves, as GET /v1/claims/{id}/bundle serves it. Null for a task registered before definitions were
- * logged, or after the checkpoint (none of its verdicts can be in that tree either).
+ * The task's own leaves (its definition, its circuits' registrations) with their proofs against the head's checkpoint,
+ * once per task: a reader adds them to each rebuilt bundle's leaves, as GET /v1/claims/{id}/bundle serves them. A leaf
+ * past the checkpoint is left out (no verdict that depends on it can be in that tree either).
  */
-async function definitionLeafOf(ctx: AppContext, task: TaskRow, treeSize: number): Promise<LeafWithProof | null> {
-  const index = task.definitionLogIndex;
-  if (index === null || index >= treeSize) return null;
-  const [leaf] = await ctx.db.select().from(logLeaves).where(eq(logLeaves.index, index));
-  if (!leaf) return null;
-  const proof = await inclusionProofFrom(dbNodeReader(ctx.db), index, treeSize);
-  return { index, leafHash: leaf.leafHash, data: leaf.data, inclusionProof: proof.map(toBase64) };
+async function taskLeavesOf(ctx: AppContext, task: Awaited<ReturnType<typeof bundleTaskPart>>, treeSize: number): Promise<LeafWithProof[]> {
+  const indexes = taskLeafIndexes(task).filter((i) => i < treeSize);
+  if (indexes.length === 0) return [];
+  const rows = await ctx.db.select().from(logLeaves).where(inArray(logLeaves.index, indexes)).orderBy(asc(logLeaves.index));
+  const reader = dbNodeReader(ctx.db);
+  return Promise.all(
+    rows.map(async (l) => ({ index: l.index, leafHash: l.leafHash, data: l.data, inclusionProof: (await inclusionProofFrom(reader, l.index, treeSize)).map(toBase64) })),
+  );
 }
 
 /**

@@ -12,9 +12,11 @@ import { parentClaimOf } from '../judging/parent-runs.ts';
 export async function getClaimBundle(ctx: AppContext, claimId: string) {
   const view = await getClaim(ctx, claimId);
   const task = await getTask(ctx, view.claim.taskId);
-  // The task's definition leaf rides with the verdict leaves: a re-check proves the policy and pins it judges with
-  // are the ones logged when the task was registered (src/recheck/task-definition.ts), not the server's word today.
-  const indexes = [...(task.definitionLogIndex !== null ? [task.definitionLogIndex] : []), ...view.verdicts.map((v) => v.logIndex).filter((i): i is number => i !== null)];
+  const taskPart = await bundleTaskPart(ctx, task);
+  // The task's own leaves (its definition, its circuits' registrations) ride with the verdict leaves: a re-check proves
+  // the policy, pins and keys it judges with are the ones logged at registration (src/recheck/task-definition.ts,
+  // logged-circuits.ts), not the server's word today.
+  const indexes = [...taskLeafIndexes(taskPart), ...view.verdicts.map((v) => v.logIndex).filter((i): i is number => i !== null)];
   const leaves = indexes.length
     ? await ctx.db.select().from(logLeaves).where(inArray(logLeaves.index, indexes)).orderBy(asc(logLeaves.index))
     : [];
@@ -24,7 +26,7 @@ export async function getClaimBundle(ctx: AppContext, claimId: string) {
     envelope,
     intake,
     evidence,
-    task: await bundleTaskPart(ctx, task),
+    task: taskPart,
     verifierKeys: bundleRegistryPart(await listVerifierKeys(ctx)),
     parent,
     // Leaves first, then the checkpoint: every committed leaf is covered by the latest checkpoint (log-append.ts).
@@ -61,8 +63,14 @@ export async function bundleTaskPart(ctx: AppContext, task: TaskRow) {
     evalSetCommitment: task.evalSetCommitment,
     // Where the task's definition leaf is (null: registered before definitions were logged).
     definitionLogIndex: task.definitionLogIndex,
-    circuits: taskCircuits.map((k) => ({ id: k.id, protocol: k.protocol, vkeySha256: k.vkeySha256, vkey: k.vkey, params: k.params })),
+    // logIndex: the circuit's registration leaf (null for a circuit registered with the code, pinned by it).
+    circuits: taskCircuits.map((k) => ({ id: k.id, protocol: k.protocol, vkeySha256: k.vkeySha256, vkey: k.vkey, params: k.params, logIndex: k.logIndex })),
   };
+}
+
+/** The log entries that registered the task and its circuits, which every bundle of the task carries. */
+export function taskLeafIndexes(task: { definitionLogIndex: number | null; circuits: { logIndex: number | null }[] }): number[] {
+  return [task.definitionLogIndex, ...task.circuits.map((c) => c.logIndex)].filter((i): i is number => i !== null);
 }
 
 /** The verifier registry; registeredAt lets a re-check refuse trust granted after the fact (a back-dated validFrom). */
