@@ -15,7 +15,7 @@ const treeNumber = (name: string) =>
     .transform(Number);
 
 const ndjson = (description: string) => ({
-  description: `${description}. NDJSON, one object a line: {kind:"head", checkpoint, treeSize, verifierKeys}, then {kind:"task", task} before a task's first bundle, {kind:"bundle", bundle:{claim, envelope, evidence, parent, log:{leaves}}} per claim, and last {kind:"end", bundles, skipped}. A bundle here plus its task, the head's verifierKeys and {checkpoint, treeSize} is the claim's GET /v1/claims/{id}/bundle; every inclusion proof is against the head's checkpoint. Claims with a verdict logged after that checkpoint are listed in skipped (fetch them alone). No end line: the answer was cut short.`,
+  description: `${description}. NDJSON, one object a line: {kind:"head", checkpoint, treeSize, verifierKeys}, then {kind:"task", task, taskLeaves} before a task's first bundle (taskLeaves: the task's definition and circuit registration leaves with their proofs), {kind:"bundle", bundle:{claim, envelope, evidence, parent, log:{leaves}}} per claim, and last {kind:"end", bundles, skipped}. A bundle here plus its task, the head's verifierKeys, {checkpoint, treeSize} and the task's taskLeaves among its leaves is the claim's GET /v1/claims/{id}/bundle; every inclusion proof is against the head's checkpoint. Claims with a verdict logged after that checkpoint are listed in skipped (fetch them alone). No end line: the answer was cut short.`,
   content: { 'application/x-ndjson': { schema: z.string() } },
 });
 
