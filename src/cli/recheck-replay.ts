@@ -34,20 +34,29 @@ export async function runReplayForRecheck(bundle: ClaimBundle, opts: { server: s
   }
   const digest = signed.claim.bundle.slice('sha256:'.length);
   if (createHash('sha256').update(bytes).digest('hex') !== digest) return fail('replay', 'the served bundle does not match the signed digest');
-  const outcome = await runReplayJob({
-    claimId: signed.claimId,
-    task: signed.claim.task,
-    commit: signed.claim.commit,
-    metricName: signed.claim.metric.name,
-    bundle: bytes,
-    bundleSha256: digest,
-    policy: policy.data,
-    replay,
-    ...(pack?.ok ? { pack: { pack: pack.pack, source: pack.source } } : {}),
-    gpus: false,
-    environment: { gpu: 'cpu', driver: null, runtimes: { node: process.versions.node } },
-  });
+  let outcome: Awaited<ReturnType<typeof runReplayJob>>;
+  try {
+    outcome = await runReplayJob({
+      claimId: signed.claimId,
+      task: signed.claim.task,
+      commit: signed.claim.commit,
+      metricName: signed.claim.metric.name,
+      bundle: bytes,
+      bundleSha256: digest,
+      policy: policy.data,
+      replay,
+      ...(pack?.ok ? { pack: { pack: pack.pack, source: pack.source } } : {}),
+      gpus: false,
+      environment: { gpu: 'cpu', driver: null, runtimes: { node: process.versions.node } },
+    });
+  } catch (e) {
+    // A pack file the server does not serve, or serves with other bytes than its pin: nothing was measured.
+    return fail('replay', `the replay could not run: ${e instanceof Error ? e.message : String(e)}`);
+  }
   const serverSays = bundle.claim.status;
+  // This machine's failure (a pack that did not arrive, a sandbox that could not start) measured nothing: it agrees
+  // with no verdict, a rejection included.
+  if (!outcome.ok && outcome.code === 'infrastructure') return fail('replay', `the replay could not run here: ${outcome.message.slice(0, 300)}`);
   if (!outcome.ok) {
     const consistent = serverSays === 'rejected' || serverSays === 'disputed';
     const detail = `local replay failed (${outcome.code}: ${outcome.message.slice(0, 200)}); the server says ${serverSays}`;

@@ -14,6 +14,7 @@ import type { Check } from '../recheck/report.ts';
 import type { RecheckState } from '../recheck/state-file.ts';
 import type { BlobStore } from '../blobs/blob-store.ts';
 import { answer, type MirrorSnapshot } from './snapshot.ts';
+import { taskPackSchema } from '../attest/task-pack.ts';
 
 /** What the copy reads from the origin: raw text at an API path, and a blob's bytes. */
 export type Origin = {
@@ -145,13 +146,23 @@ export async function copyBoard(origin: Origin, opts: CopyOptions): Promise<Copy
   return { ok: true, snapshot, state, checked };
 }
 
-/** Public blobs the bundles name (a claim's git bundle); each is verified against its digest as it is stored. */
+/**
+ * Public blobs the bundles name: a claim's git bundle, and its task pack's public files (harness, training data, and
+ * the evaluation data when the pack declares it public), so that `recheck --replay` works against the mirror too. Each
+ * is verified against its digest as it is stored.
+ */
 async function copyBlobs(origin: Origin, claims: MirrorSnapshot['claims'], opts: CopyOptions): Promise<string[]> {
   const digests = new Set<string>();
   for (const { bundle } of Object.values(claims)) {
-    const head = bundleHeadSchema.parse(JSON.parse(bundle));
+    const parsed = JSON.parse(bundle) as { task?: { pack?: unknown } };
+    const head = bundleHeadSchema.parse(parsed);
     const payload = JSON.parse(new TextDecoder().decode(fromBase64(head.envelope.payload, 'claim payload'))) as { bundle?: unknown };
     if (typeof payload.bundle === 'string' && /^sha256:[0-9a-f]{64}$/.test(payload.bundle)) digests.add(payload.bundle.slice(7));
+    const pack = taskPackSchema.safeParse(parsed.task?.pack);
+    if (pack.success) {
+      const { harness, trainData, evalData } = pack.data;
+      for (const f of [...harness.files, ...trainData.files, ...(evalData.public ? evalData.files : [])]) digests.add(f.sha256);
+    }
   }
   for (const digest of digests) {
     if (await opts.blobs.has(digest)) continue;

@@ -4,7 +4,7 @@
 // evaluation data is public (examples/digits/pack/public-eval), so its files come from the public blob route by digest;
 // a task whose evaluation data is hidden is refused here and skipped by `recheck --replay`, each naming why.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type Api } from '../../src/api/app.ts';
@@ -32,12 +32,14 @@ describe.skipIf(!run)('proofboard verifier replay, then attest', () => {
   let claimId = '';
   let honest = 0;
   let app: Api;
+  let blobsDir = '';
 
   beforeAll(async () => {
     const t = await makeTestContext('pglite');
     ctx = t.ctx;
     close = t.close;
     app = createApp(ctx, { log: () => {} });
+    blobsDir = join(t.dir, 'blobs');
     server = await serveApp(app);
     const key = writeNewKeyFile(keyPath);
     const trusted = await postJson(app, '/v1/verifier-keys', { name: 'Lab by hand', operator: 'lab-hand', publicKey: key.publicKeyHex, tasks: ['digits-mlp'] }, { authorization: `Bearer ${OPERATOR_TOKEN}` });
@@ -111,6 +113,23 @@ describe.skipIf(!run)('proofboard verifier replay, then attest', () => {
     const re = await cli(['recheck', id, '--server', server.url, '--state', join(dir, 'state.json'), '--replay', '--json']);
     const report = JSON.parse(re.stdout) as { claims: { checks: { id: string; status: string; detail: string }[] }[] };
     expect(report.claims[0]!.checks.find((c) => c.id === 'replay')).toMatchObject({ status: 'skip', detail: expect.stringMatching(/keeps its evaluation data hidden/) });
+  });
+
+  it('a server that serves a pack file with other bytes than its pin gets no replay: recheck --replay fails, saying so', async () => {
+    // The harness that scores every claim, swapped on the server's disk for one that scores anything as the best.
+    const harness = exampleTask.pack!.harness.files[0]!;
+    const stored = join(blobsDir, 'sha256', harness.sha256.slice(0, 2), harness.sha256);
+    const original = readFileSync(stored);
+    chmodSync(stored, 0o644);
+    writeFileSync(stored, 'print(\'{"metric": 64}\')\n');
+    try {
+      const re = await cli(['recheck', claimId, '--server', server.url, '--state', join(dir, 'swapped.json'), '--replay', '--json']);
+      const report = JSON.parse(re.stdout) as { claims: { checks: { id: string; status: string; detail: string }[] }[] };
+      expect(report.claims[0]!.checks.find((c) => c.id === 'replay')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/the replay could not run: .*evaluate\.py/) });
+      expect(re.code).toBe(1);
+    } finally {
+      writeFileSync(stored, original);
+    }
   });
 
   it('refuses a claim it cannot replay, naming why', async () => {

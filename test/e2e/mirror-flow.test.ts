@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../helpers/databases.ts';
 import { BIN, cli, ROOT, startServer } from '../helpers/processes.ts';
 import { keyFrom, randomCommit, registerVerifier, startTamperableServer, submitAttested, TASK, type TamperableServer } from './recheck-helpers.ts';
+import { createHash } from 'node:crypto';
+import { exampleTask } from '../../src/service/example-task.ts';
 
 type Check = { id: string; status: string; detail: string };
 type Report = { ok: boolean; log: Check[]; claims: { claimId: string; ok: boolean; checks: Check[] }[] };
@@ -57,8 +59,9 @@ describe.each(databaseKinds())('a mirror outlives its origin on %s', (kind) => {
     const dir = join(dataDir, 'mirror');
     const once = await cli(['mirror', '--from', s.url, '--dir', dir, '--log-key', s.logKey, '--once']);
     expect(once.code, once.stderr + once.stdout).toBe(0);
-    // Three entries: the example task's definition, then the two claims' verdicts.
-    expect(once.stdout).toMatch(/copied .*log size 3, 2 claims, 2 re-checked, 2 blobs/);
+    // Three entries: the example task's definition, then the two claims' verdicts. Five blobs: the two git bundles and
+    // the example pack's three public files (harness, training and evaluation data), for recheck --replay.
+    expect(once.stdout).toMatch(/copied .*log size 3, 2 claims, 2 re-checked, 5 blobs/);
 
     await s.stop();
     const mirror = await startMirror(['--from', s.url, '--dir', dir, '--log-key', s.logKey, '--listen', '127.0.0.1:0']);
@@ -75,6 +78,10 @@ describe.each(databaseKinds())('a mirror outlives its origin on %s', (kind) => {
     const ref = (JSON.parse(Buffer.from(bundle.envelope.payload, 'base64').toString()) as { bundle: string }).bundle;
     const blob = await fetch(`${mirror.url}/v1/blobs/${ref}`);
     expect(blob.status).toBe(200);
+    const harness = exampleTask.pack!.harness.files[0]!;
+    const served = await fetch(`${mirror.url}/v1/blobs/sha256:${harness.sha256}`);
+    expect(served.status).toBe(200);
+    expect(createHash('sha256').update(Buffer.from(await served.arrayBuffer())).digest('hex')).toBe(harness.sha256);
     expect((await fetch(`${mirror.url}/v1/claims`, { method: 'POST', body: '{}' })).status).toBe(405);
     await mirror.stop();
     s.server = await startServer(s.env);
