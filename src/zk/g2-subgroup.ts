@@ -19,18 +19,17 @@ type F2 = readonly [bigint, bigint];
 const fq = (v: bigint) => ((v % BASE_FIELD_MODULUS) + BASE_FIELD_MODULUS) % BASE_FIELD_MODULUS;
 const f2mul = (a: F2, b: F2): F2 => [fq(a[0] * b[0] - a[1] * b[1]), fq(a[0] * b[1] + a[1] * b[0])];
 const f2conj = (a: F2): F2 => [a[0], fq(-a[1])];
-function f2pow(a: F2, e: bigint): F2 {
-  let r: F2 = [1n, 0n];
-  let b = a;
-  for (; e > 0n; e >>= 1n) {
-    if (e & 1n) r = f2mul(r, b);
-    b = f2mul(b, b);
-  }
-  return r;
-}
-const XI: F2 = [9n, 1n]; // the BN254 sextic non-residue ξ = 9 + u of the twist y² = x³ + 3/ξ
-const PSI_X = f2pow(XI, (BASE_FIELD_MODULUS - 1n) / 3n);
-const PSI_Y = f2pow(XI, (BASE_FIELD_MODULUS - 1n) / 2n);
+// ψ's constants ξ^((q−1)/3) and ξ^((q−1)/2) in F_q², ξ = 9 + u the BN254 sextic non-residue of the twist
+// y² = x³ + 3/ξ. Written out rather than computed at every start (two 254-bit powers: a millisecond of a cold
+// re-check); test/zk/g2-subgroup.test.ts computes them again.
+export const PSI_X: F2 = [
+  21575463638280843010398324269430826099269044274347216827212613867836435027261n,
+  10307601595873709700152284273816112264069230130616436755625194854815875713954n,
+];
+export const PSI_Y: F2 = [
+  2821565182194536844548159561693502659359617185244120367078079554186484126554n,
+  3505843767911556378687030309984248845540243509899259641013678093033130930403n,
+];
 // ψ²(x, y) = (x·PSI_X·conj(PSI_X), y·PSI_Y·conj(PSI_Y)): no conjugation left, so it also keeps Z.
 const PSI2_X = f2mul(PSI_X, f2conj(PSI_X));
 const PSI2_Y = f2mul(PSI_Y, f2conj(PSI_Y));

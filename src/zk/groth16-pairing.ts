@@ -1,7 +1,11 @@
 // The Groth16 verifying equation (eprint 2016/260, §3.2) on mcl-wasm: a registered key prepared once per process
-// (e(α,β), −γ, −δ, IC points), one proof checked alone, or many proofs of one key checked together with random
+// (−α, β, −γ, −δ, IC points), one proof checked alone, or many proofs of one key checked together with random
 // weights and one final exponentiation. Callers (src/zk/groth16-batch.ts) hand over points already checked and
 // signals already counted and range-checked.
+//
+// e(α,β) is never computed on its own: (−α, β) is one more pair of the multi-Miller loop, and the product is compared
+// with 1. The same equation (e(−α,β) = e(α,β)⁻¹), without a pairing per key (most of preparing a key, paid by every
+// cold re-check) or a power of e(α,β) per batch.
 import { getRandomValues } from 'node:crypto';
 import { frFrom, initMcl, mcl, millerLoopVec } from './bn254-mcl.ts';
 import { registeredKey, type RegisteredCircuit } from './circuit-registration.ts';
@@ -9,7 +13,8 @@ import { g1From, g2From } from './curve-points.ts';
 import { FIELD_MODULUS } from './statement.ts';
 
 export type PreparedKey = {
-  alphaBeta: mcl.GT;
+  negAlpha: mcl.G1;
+  beta: mcl.G2;
   negGamma: mcl.G2;
   negDelta: mcl.G2;
   ic: mcl.G1[];
@@ -35,7 +40,8 @@ async function prepareKey(circuit: RegisteredCircuit): Promise<PreparedKey> {
   await initMcl();
   const v = registeredKey(circuit);
   return {
-    alphaBeta: mcl.pairing(g1From(v.vk_alpha_1, 'vk.alpha'), g2From(v.vk_beta_2, 'vk.beta')),
+    negAlpha: mcl.neg(g1From(v.vk_alpha_1, 'vk.alpha')),
+    beta: g2From(v.vk_beta_2, 'vk.beta'),
     negGamma: mcl.neg(g2From(v.vk_gamma_2, 'vk.gamma')),
     negDelta: mcl.neg(g2From(v.vk_delta_2, 'vk.delta')),
     ic: v.IC.map((pt, i) => g1From(pt, `vk.IC[${i}]`)),
@@ -43,7 +49,7 @@ async function prepareKey(circuit: RegisteredCircuit): Promise<PreparedKey> {
 }
 
 /**
- * Loads the pairing library and prepares a circuit's key (e(α,β), -γ, -δ, IC points) so that the first request
+ * Loads the pairing library and prepares a circuit's key (-α, β, -γ, -δ, IC points) so that the first request
  * does not pay for it; a server calls this at start for every registered circuit.
  */
 export async function warmUpZk(circuit: RegisteredCircuit): Promise<void> {
@@ -59,15 +65,15 @@ function randomScalar(): bigint {
   }
 }
 
-/** e(A,B) · e(vk_x,-γ) · e(C,-δ) == e(α,β), with vk_x = IC0 + Σ s_j IC_j. */
+/** e(A,B) · e(vk_x,-γ) · e(C,-δ) · e(-α,β) == 1 (that is, == e(α,β)), with vk_x = IC0 + Σ s_j IC_j. */
 export function checkOne(p: PreparedKey, it: ProofPoints): boolean {
   const vkx = mcl.add(p.ic[0]!, mcl.mulVec(p.ic.slice(1), it.signals.map(frFrom)));
-  return mcl.finalExp(millerLoopVec([it.a, vkx, it.c], [it.b, p.negGamma, p.negDelta])).isEqual(p.alphaBeta);
+  return mcl.finalExp(millerLoopVec([it.a, vkx, it.c, p.negAlpha], [it.b, p.negGamma, p.negDelta, p.beta])).isOne();
 }
 
 /**
  * Checks n proofs of one circuit with one final exponentiation: with fresh random r_i,
- * Π e(r_i·A_i, B_i) · e(Σ r_i·vk_x_i, -γ) · e(Σ r_i·C_i, -δ) == e(α,β)^(Σ r_i).
+ * Π e(r_i·A_i, B_i) · e(Σ r_i·vk_x_i, -γ) · e(Σ r_i·C_i, -δ) · e(-(Σ r_i)·α, β) == 1 (that is, == e(α,β)^(Σ r_i)).
  * A cheating prover who does not know the r_i passes with probability about 2^-128 (the r_i come from the OS
  * CSPRNG after every proof is fixed, so proofs from different claims cannot be made to cancel each other).
  */
@@ -91,6 +97,9 @@ export function checkCombined(p: PreparedKey, parsed: readonly ProofPoints[]): b
     parsed.map((it) => it.c),
     rFr,
   );
-  const ml = millerLoopVec([...parsed.map((it, i) => mcl.mul(it.a, rFr[i]!)), vkx, cSum], [...parsed.map((it) => it.b), p.negGamma, p.negDelta]);
-  return mcl.finalExp(ml).isEqual(mcl.pow(p.alphaBeta, rSumFr));
+  const ml = millerLoopVec(
+    [...parsed.map((it, i) => mcl.mul(it.a, rFr[i]!)), vkx, cSum, mcl.mul(p.negAlpha, rSumFr)],
+    [...parsed.map((it) => it.b), p.negGamma, p.negDelta, p.beta],
+  );
+  return mcl.finalExp(ml).isOne();
 }

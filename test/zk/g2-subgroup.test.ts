@@ -8,7 +8,7 @@ import { bn254 } from '@noble/curves/bn254.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BASE_FIELD_MODULUS } from '../../src/zk/bn254-mcl.ts';
-import { diagnoseG2Point } from '../../src/zk/g2-subgroup.ts';
+import { diagnoseG2Point, PSI_X, PSI_Y } from '../../src/zk/g2-subgroup.ts';
 import { FIELD_MODULUS } from '../../src/zk/statement.ts';
 
 const { Fp2, Fr } = bn254.fields;
@@ -127,5 +127,10 @@ describe('G2 subgroup check', () => {
     expect(gcd(deg, h)).toBe(1n);
     // [x₀] is a bijection of E'(F_q²): [x₀]Q = 0 only for Q = 0.
     expect(gcd(X0, r * h)).toBe(1n);
+    // ψ's constants, written out in the module: ξ^((q−1)/3) and ξ^((q−1)/2) for ξ = 9 + u.
+    const xi = bn254.fields.Fp2.fromBigTuple([9n, 1n]);
+    const asTuple = (v: { c0: bigint; c1: bigint }) => [v.c0, v.c1];
+    expect(PSI_X).toEqual(asTuple(bn254.fields.Fp2.pow(xi, (q - 1n) / 3n)));
+    expect(PSI_Y).toEqual(asTuple(bn254.fields.Fp2.pow(xi, (q - 1n) / 2n)));
   });
 });
