@@ -75,9 +75,6 @@ export async function checkClaimBundle(input: ClaimCheckInput): Promise<Check[]>
   for (const item of zkItems) zkResults.set(item.digest, await checkZkItem(item, claim, bundle, circuitPins.pins, input.checkProofs));
   checks.push(summariseZk(zkResults));
 
-  // 5b. The task judged with below (policy, pack pins) is the one its logged definition registered.
-  checks.push(checkTaskDefinition(bundle, input.checkpoint));
-
   // 6. Every attestation against the registry as it stood (trust granted later does not reach back) and the policy.
   const policy = taskPolicySchema.safeParse(bundle.task.policy);
   const registry = registryAsRegistered(bundle.verifierKeys);
@@ -87,6 +84,10 @@ export async function checkClaimBundle(input: ClaimCheckInput): Promise<Check[]>
   // 7. The log: every verdict has a leaf whose bytes are the record recomputed from the signed claim.
   const leafChecks = checkLeaves(bundle, claim, claimId, input.checkpoint);
   checks.push(...leafChecks.checks);
+
+  // 7b. The task judged with (policy, pack pins) is the one its logged definition registered, and the one each
+  //     verdict names.
+  checks.push(checkTaskDefinition(bundle, input.checkpoint, leafChecks.definitionEntries));
 
   // 8. The latest verdict's rule against the evidence it names.
   const latest = bundle.claim.history.at(-1);
@@ -271,10 +272,11 @@ function describeAttestations(j: Judgement, n: number): Check {
   return pass('attestations', `${n} attestation(s): ${j.outcome} (${j.rule}); counted ${j.counted.length}${rejected ? `; not counted: ${rejected}` : ''}`);
 }
 
-type LeafResult = { checks: Check[]; evidenceByIndex: Map<number, string[]> };
+type LeafResult = { checks: Check[]; evidenceByIndex: Map<number, string[]>; definitionEntries: Set<number> };
 
 function checkLeaves(bundle: ClaimBundle, claim: ClaimPayload, claimId: string, checkpoint: Checkpoint): LeafResult {
   const evidenceByIndex = new Map<number, string[]>();
+  const definitionEntries = new Set<number>();
   const problems: string[] = [];
   const inclusion: string[] = [];
   const leaves = new Map(bundle.log.leaves.map((l) => [l.index, l]));
@@ -298,10 +300,15 @@ function checkLeaves(bundle: ClaimBundle, claim: ClaimPayload, claimId: string, 
     }
     const evidence = Array.isArray(logged.evidence) ? logged.evidence.filter((d): d is string => typeof d === 'string') : [];
     evidenceByIndex.set(v.logIndex, evidence);
+    // Which task definition the verdict was judged against: taken from the leaf, and held to the bundle's task by
+    // the task.definition check.
+    const definitionEntry = typeof logged.taskDefinitionEntry === 'number' ? logged.taskDefinitionEntry : null;
+    if (definitionEntry !== null) definitionEntries.add(definitionEntry);
     const expected = verdictRecordText({
       claim: { id: claimId, task: claim.task, commit: claim.commit, submitter: claim.submitter, metric: claim.metric },
       verdict: { status: v.status, method: v.method, reasonCode: v.reasonCode, rule: v.rule, evidence },
       decidedAt: v.decidedAt,
+      taskDefinitionEntry: definitionEntry,
     });
     if (expected !== leaf.data) problems.push(`log entry ${v.logIndex}: ${nameDifference(JSON.parse(expected) as Record<string, unknown>, logged)}`);
     const missing = evidence.filter((d) => !known.has(d));
@@ -319,6 +326,7 @@ function checkLeaves(bundle: ClaimBundle, claim: ClaimPayload, claimId: string, 
   const n = bundle.claim.history.length;
   return {
     evidenceByIndex,
+    definitionEntries,
     checks: [
       problems.length
         ? fail('log.leaves', problems.join('; '))

@@ -5,6 +5,11 @@ export type VerdictRecordInput = {
   claim: { id: string; task: string; commit: string; submitter: string; metric: { name: string; value: number } };
   verdict: { status: string; method: string | null; reasonCode: string | null; rule: string; evidence: readonly string[] };
   decidedAt: string;
+  /**
+   * The log entry of the task's definition (src/attest/task-pack.ts taskDefinitionLeafText): what the verdict was
+   * judged against. Absent for a task registered before definitions were logged, so those records keep their bytes.
+   */
+  taskDefinitionEntry?: number | null;
 };
 
 /** Fixed key order, no whitespace, UTF-8 once encoded. */
@@ -22,5 +27,6 @@ export function verdictRecordText(r: VerdictRecordInput): string {
     rule: r.verdict.rule,
     evidence: r.verdict.evidence,
     decidedAt: r.decidedAt,
+    ...(r.taskDefinitionEntry === undefined || r.taskDefinitionEntry === null ? {} : { taskDefinitionEntry: r.taskDefinitionEntry }),
   });
 }

@@ -166,4 +166,19 @@ describe.each(databaseKinds())('attestations against the pack pins on %s', (kind
     const again = await recheckOverApp(app, settled.slice(0, 1));
     expect(again.claims[0]!.checks.find((c) => c.id === 'task.definition')?.status).toBe('pass');
   });
+
+  it("a definition hidden by the server (as if the task predated logged definitions) fails: each verdict names its task's definition", async () => {
+    const [row] = await ctx.db.select({ entry: tasks.definitionLogIndex }).from(tasks).where(eq(tasks.id, TASK));
+    await ctx.db.update(tasks).set({ definitionLogIndex: null, pack: { ...pack, harnessSha256: sha256Hex('another harness') } }).where(eq(tasks.id, TASK));
+    try {
+      const report = await recheckOverApp(app, settled.slice(0, 1));
+      expect(report.ok).toBe(false);
+      expect(report.claims[0]!.checks.find((c) => c.id === 'task.definition')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringMatching(new RegExp(`judged against the definition at log entry ${row!.entry}, but the bundle does not name task ${TASK}'s definition`)),
+      });
+    } finally {
+      await ctx.db.update(tasks).set({ definitionLogIndex: row!.entry, pack }).where(eq(tasks.id, TASK));
+    }
+  });
 });

@@ -46,12 +46,14 @@ describe('recheck formats match the service', () => {
           evidenceDigests: fc.array(fc.string()),
         }),
         fc.date({ min: new Date(0), max: new Date('2200-01-01'), noInvalidDate: true }),
-        (claim, verdict, at) => {
-          const service = new TextDecoder().decode(toVerdictRecordBytes(claim, verdict as never, at));
+        fc.option(fc.nat()),
+        (claim, verdict, at, entry) => {
+          const service = new TextDecoder().decode(toVerdictRecordBytes(claim, verdict as never, at, entry));
           const ours = verdictRecordText({
             claim: { id: claim.id, task: claim.taskId, commit: claim.commit, submitter: claim.submitter, metric: { name: claim.metricName, value: claim.metricValue } },
             verdict: { ...verdict, evidence: verdict.evidenceDigests },
             decidedAt: at.toISOString(),
+            taskDefinitionEntry: entry,
           });
           expect(ours).toBe(service);
         },

@@ -1,9 +1,9 @@
 // Records verdicts: the verdict rows, the claims' current status, the submitters' records and the log leaves, all in
 // the caller's transaction, so a verdict is never stored without its log entry or the other way round. Takes many
 // verdicts at once (the intake commits a batch of claims together) in a fixed number of statements per batch.
-import { sql } from 'drizzle-orm';
+import { inArray, sql } from 'drizzle-orm';
 import type { Tx } from '../../../db/client.ts';
-import { claims, submitterKeys, verdicts } from '../../../db/schema.ts';
+import { claims, submitterKeys, tasks, verdicts } from '../../../db/schema.ts';
 import { verdictRecordText } from '../../verdict/record.ts';
 import { appendLogLeaves } from './log-append.ts';
 import { queueAudits } from './audits.ts';
@@ -25,10 +25,15 @@ export async function recordVerdicts(ctx: AppContext, tx: Tx, items: readonly Ve
   if (items.length === 0) return [];
   // The submitter record moves from the claim's previous status; two verdicts for one claim here would count twice.
   if (new Set(items.map((i) => i.claim.id)).size !== items.length) throw new Error('recordVerdicts: a claim appears twice in one batch');
+  // Each verdict names the log entry of its task's definition: the policy and pins it was judged against.
+  const taskIds = [...new Set(items.map((i) => i.claim.taskId))];
+  const definitions = new Map(
+    (await tx.select({ id: tasks.id, entry: tasks.definitionLogIndex }).from(tasks).where(inArray(tasks.id, taskIds))).map((t) => [t.id, t.entry]),
+  );
   const logIndexes = await appendLogLeaves(
     ctx,
     tx,
-    items.map(({ claim, verdict, decidedAt }) => ({ data: toVerdictRecordBytes(claim, verdict, decidedAt), claimId: claim.id })),
+    items.map(({ claim, verdict, decidedAt }) => ({ data: toVerdictRecordBytes(claim, verdict, decidedAt, definitions.get(claim.taskId) ?? null), claimId: claim.id })),
   );
   await tx.insert(verdicts).values(
     items.map(({ claim, verdict, decidedAt }, k) => ({
@@ -58,11 +63,12 @@ export async function recordVerdicts(ctx: AppContext, tx: Tx, items: readonly Ve
 }
 
 /** The log leaf of a verdict: the canonical record (src/verdict/record.ts) of the claim's row and the verdict. */
-export function toVerdictRecordBytes(claim: Omit<ClaimForVerdict, 'status'>, verdict: Verdict, decidedAt: Date): Uint8Array {
+export function toVerdictRecordBytes(claim: Omit<ClaimForVerdict, 'status'>, verdict: Verdict, decidedAt: Date, taskDefinitionEntry: number | null): Uint8Array {
   const text = verdictRecordText({
     claim: { id: claim.id, task: claim.taskId, commit: claim.commit, submitter: claim.submitter, metric: { name: claim.metricName, value: claim.metricValue } },
     verdict: { status: verdict.status, method: verdict.method, reasonCode: verdict.reasonCode, rule: verdict.rule, evidence: verdict.evidenceDigests },
     decidedAt: decidedAt.toISOString(),
+    taskDefinitionEntry,
   });
   return new TextEncoder().encode(text);
 }
