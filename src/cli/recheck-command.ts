@@ -33,6 +33,8 @@ last checkpoint seen (kept in --state, default ${defaultStatePath()}).
   --task TASK      every leaderboard entry of TASK, and every claim the log shows verified for it
   --json           one JSON report on stdout
   --replay         also re-run each claim in a local sandbox (when this checkout has the replay worker)
+  --allow-unlogged-tasks  accept, with a warning, a task with no logged definition (one registered by a build
+                   older than logged definitions); by default its claims fail task.definition
   --concurrency N  bundles fetched at once when they come one by one (default 4; --task reads them in bulk)
   --threads N      pairing threads checking proofs beside the main thread (default: one per spare core, at
                    most 4, with --task; 0 with claim ids); 0 checks them on the main thread
@@ -71,6 +73,7 @@ export async function recheckCommand(argv: string[], env: RecheckEnvironment = {
       task: { type: 'string' },
       json: { type: 'boolean', default: false },
       replay: { type: 'boolean', default: false },
+      'allow-unlogged-tasks': { type: 'boolean', default: false },
       concurrency: { type: 'string', default: '4' },
       threads: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -124,6 +127,7 @@ export async function recheckCommand(argv: string[], env: RecheckEnvironment = {
       pins,
       replayRequested: values.replay,
       replay: values.replay && env.replayAvailable !== false ? await loadReplay(values.server) : null,
+      allowUnloggedTasks: values['allow-unlogged-tasks'],
       now: new Date(),
       concurrency,
       checkProofs: pooled.check,

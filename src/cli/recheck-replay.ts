@@ -21,9 +21,11 @@ export async function runReplayForRecheck(bundle: ClaimBundle, opts: { server: s
   if (!policy.success) return fail('replay', 'the task policy in the bundle is malformed');
   const replay = (bundle.task as { replay?: unknown }).replay;
   if (!replay) return skip('replay', `task ${bundle.task.id} has no replay spec`);
+  // A task stored by an older build names a harness compiled into the worker; this version has none.
+  if (!isPackReplaySpec(replay)) return skip('replay', `task ${bundle.task.id}'s replay names a compiled-in harness, which this version no longer has`);
   // The pack comes with the bundle; the task.definition check holds it to the one logged when the task was registered.
-  const pack = isPackReplaySpec(replay) ? publicPackOf(opts.server, bundle.task) : null;
-  if (pack && !pack.ok) return skip('replay', `replay not possible here: ${pack.reason}`);
+  const pack = publicPackOf(opts.server, bundle.task);
+  if (!pack.ok) return skip('replay', `replay not possible here: ${pack.reason}`);
   let bytes: Buffer;
   try {
     // No size cap beyond what the server accepted; the bytes must hash to the signed digest before anything runs.
@@ -45,7 +47,7 @@ export async function runReplayForRecheck(bundle: ClaimBundle, opts: { server: s
       bundleSha256: digest,
       policy: policy.data,
       replay,
-      ...(pack?.ok ? { pack: { pack: pack.pack, source: pack.source } } : {}),
+      pack: { pack: pack.pack, source: pack.source },
       gpus: false,
       environment: { gpu: 'cpu', driver: null, runtimes: { node: process.versions.node } },
     });

@@ -153,6 +153,7 @@ export async function copyBoard(origin: Origin, opts: CopyOptions): Promise<Copy
  */
 async function copyBlobs(origin: Origin, claims: MirrorSnapshot['claims'], opts: CopyOptions): Promise<string[]> {
   const digests = new Set<string>();
+  const packFiles = new Set<string>();
   for (const { bundle } of Object.values(claims)) {
     const parsed = JSON.parse(bundle) as { task?: { pack?: unknown } };
     const head = bundleHeadSchema.parse(parsed);
@@ -161,19 +162,32 @@ async function copyBlobs(origin: Origin, claims: MirrorSnapshot['claims'], opts:
     const pack = taskPackSchema.safeParse(parsed.task?.pack);
     if (pack.success) {
       const { harness, trainData, evalData } = pack.data;
-      for (const f of [...harness.files, ...trainData.files, ...(evalData.public ? evalData.files : [])]) digests.add(f.sha256);
+      for (const f of [...harness.files, ...trainData.files, ...(evalData.public ? evalData.files : [])]) packFiles.add(f.sha256);
     }
   }
-  for (const digest of digests) {
-    if (await opts.blobs.has(digest)) continue;
-    const bytes = await origin.download(`/v1/blobs/sha256:${digest}`, opts.maxBlobBytes);
-    const put = await opts.blobs.put(digest, (async function* () {
-      yield bytes;
-    })(), opts.maxBlobBytes);
-    // A blob that is not what its digest says is the origin's fault: refused, never stored.
-    if (!put.ok) throw new Error(`blob sha256:${digest} from the origin: ${put.message}`);
+  for (const digest of digests) await copyBlob(origin, digest, opts);
+  // A pack file serves only `recheck --replay`: one the origin does not serve is left out (and replay says so), the
+  // copy of the board goes on. A git bundle a claim names is part of what is checked: its absence fails the copy.
+  for (const digest of packFiles) {
+    if (digests.has(digest)) continue;
+    try {
+      await copyBlob(origin, digest, opts);
+      digests.add(digest);
+    } catch {
+      // Not copied: not listed, so the mirror answers 404 for it.
+    }
   }
   return [...digests].sort();
+}
+
+async function copyBlob(origin: Origin, digest: string, opts: CopyOptions): Promise<void> {
+  if (await opts.blobs.has(digest)) return;
+  const bytes = await origin.download(`/v1/blobs/sha256:${digest}`, opts.maxBlobBytes);
+  const put = await opts.blobs.put(digest, (async function* () {
+    yield bytes;
+  })(), opts.maxBlobBytes);
+  // A blob that is not what its digest says is the origin's fault: refused, never stored.
+  if (!put.ok) throw new Error(`blob sha256:${digest} from the origin: ${put.message}`);
 }
 
 /** recheck's Fetcher over a snapshot: the answers the mirror serves. */

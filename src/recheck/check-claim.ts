@@ -8,7 +8,7 @@ import { verifyIntakeEnvelope } from '../attest/intake.ts';
 import { taskPolicySchema, type TaskPolicy } from '../attest/policy.ts';
 import { toEffectiveVerifierKey, type VerifierKey } from '../attest/registry.ts';
 import { judgeAttestations, perSeedMeans, type Judgement } from '../attest/verify-attestations.ts';
-import { environmentPinsOf, type EnvironmentPins } from '../attest/task-pack.ts';
+import { environmentPinsOf, isPackReplaySpec, type EnvironmentPins } from '../attest/task-pack.ts';
 import { verifyLeafInCheckpoint, type Checkpoint } from '../log/index.ts';
 import type { Groth16Checker } from '../zk/groth16-batch.ts';
 import { verifyZkEvidence, type ZkCheck } from '../zk/verify.ts';
@@ -31,6 +31,8 @@ export type ClaimCheckInput = {
   pins: ReadonlyMap<string, PinnedCircuit>;
   /** The pairing check of the proofs: pooled with other claims' when given (src/zk/batch-verifier.ts). */
   checkProofs?: Groth16Checker | undefined;
+  /** Accept a task without a logged definition with a warning (task-definition.ts). */
+  allowUnloggedTasks?: boolean | undefined;
 };
 
 type Evidence = ClaimBundle['evidence'][number];
@@ -67,7 +69,7 @@ export async function checkClaimBundle(input: ClaimCheckInput): Promise<Check[]>
   // 4. Every circuit of the task against the hash committed in this repository.
   const zkItems = bundle.evidence.filter((e) => e.kind === 'zk');
   //    Circuits an operator registered through the API are pinned by their registration leaf in the log instead.
-  const circuitPins = withLoggedCircuits(input.pins, bundle, input.checkpoint);
+  const circuitPins = withLoggedCircuits(input.pins, bundle, input.checkpoint, new Set(zkItems.map((e) => circuitOf(e.body))));
   checks.push(checkCircuitPins(bundle, circuitPins, zkItems));
 
   // 5. Every proof, with the repository's key and eval layout.
@@ -79,6 +81,10 @@ export async function checkClaimBundle(input: ClaimCheckInput): Promise<Check[]>
   const policy = taskPolicySchema.safeParse(bundle.task.policy);
   const registry = registryAsRegistered(bundle.verifierKeys);
   if (!policy.success) checks.push(fail('attestations', 'the task policy is malformed'));
+  // A pack-form task's attestations count only with its pins: a pack that does not parse must not drop the comparison.
+  if (isPackReplaySpec(bundle.task.replay) && environmentPinsOf(bundle.task.pack) === null) {
+    checks.push(fail('attestations', "the task replays as a pack, but the bundle's pack does not parse: no attestation can be held to its pins"));
+  }
   if (!registry.ok) checks.push(fail('attestations', registry.detail));
 
   // 7. The log: every verdict has a leaf whose bytes are the record recomputed from the signed claim.
@@ -87,7 +93,7 @@ export async function checkClaimBundle(input: ClaimCheckInput): Promise<Check[]>
 
   // 7b. The task judged with (policy, pack pins) is the one its logged definition registered, and the one each
   //     verdict names.
-  checks.push(checkTaskDefinition(bundle, input.checkpoint, leafChecks.definitionEntries));
+  checks.push(checkTaskDefinition(bundle, input.checkpoint, leafChecks.definitionEntries, input.allowUnloggedTasks));
 
   // 8. The latest verdict's rule against the evidence it names.
   const latest = bundle.claim.history.at(-1);

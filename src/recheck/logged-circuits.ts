@@ -20,13 +20,24 @@ export type CircuitPins = {
   problems: string[];
 };
 
-export function withLoggedCircuits(repository: ReadonlyMap<string, PinnedCircuit>, bundle: ClaimBundle, checkpoint: Checkpoint): CircuitPins {
+/**
+ * `used`: the circuits the claim's proofs name. A used circuit must have been registered before the claim's first
+ * verdict: a key logged after the fact (one built to accept a given proof, say) pins nothing for it. A circuit
+ * registered after the bundle's checkpoint is not pinned (an unused one is only reported).
+ */
+export function withLoggedCircuits(repository: ReadonlyMap<string, PinnedCircuit>, bundle: ClaimBundle, checkpoint: Checkpoint, used: ReadonlySet<string>): CircuitPins {
   const pins = new Map(repository);
   const logged: string[] = [];
   const problems: string[] = [];
+  const verdictEntries = bundle.claim.history.map((v) => v.logIndex).filter((i): i is number => i !== null);
+  const firstVerdict = verdictEntries.length ? Math.min(...verdictEntries) : Number.POSITIVE_INFINITY;
   for (const c of bundle.task.circuits) {
     const index = (c as { logIndex?: unknown }).logIndex;
-    if (repository.has(c.id) || typeof index !== 'number') continue;
+    if (repository.has(c.id) || typeof index !== 'number' || index >= checkpoint.size) continue;
+    if (index > firstVerdict) {
+      if (used.has(c.id)) problems.push(`circuit ${c.id} (log entry ${index}): registered after the claim's first verdict (entry ${firstVerdict}), so it cannot be what its proofs were checked with`);
+      continue;
+    }
     const checked = loggedRegistration(bundle, c, index, checkpoint);
     if (!checked.ok) {
       problems.push(`circuit ${c.id} (log entry ${index}): ${checked.problem}`);
@@ -79,6 +90,11 @@ function loggedRegistration(bundle: ClaimBundle, c: BundleCircuit, index: number
   const { vkey: _vkey, ...pins } = served.data;
   if (circuitLeafText(bundle.task.id, pins, String(entry.registeredAt)) !== leaf.data) {
     return problem('the served circuit differs from its logged registration (protocol, pin or eval-set layout changed)');
+  }
+  // The proofs must be about the task's evaluation set, not one the circuit's registrant chose.
+  const taskCommitment = bundle.task.evalSetCommitment;
+  if (taskCommitment && served.data.params.evalSetCommitment !== taskCommitment) {
+    return problem(`its eval-set commitment is not the task's (${taskCommitment.slice(0, 16)}…)`);
   }
   return { ok: true, params: served.data.params };
 }

@@ -32,6 +32,8 @@ export type RecheckOptions = {
   onProgress?: (done: number, total: number) => void;
   /** Witnesses the reader pins (--witness, --witnesses-needed): checkpoints relied on need that many cosignatures. */
   witnesses?: WitnessPolicy | undefined;
+  /** Accept a task without a logged definition with a warning instead of a failure (--allow-unlogged-tasks). */
+  allowUnloggedTasks?: boolean;
   /**
    * Work to start once the first requests are on their way, so that it runs while their answers are awaited (the CLI
    * prepares the pinned keys' pairings there). It must not throw, and nothing waits for it.
@@ -70,6 +72,8 @@ export async function recheck(fetcher: Fetcher, target: RecheckTarget, opts: Rec
   let registrySnapshot: RecheckState['servers'][string]['registry'];
   // Each task's policy as seen in this run's bundles, and whether any claim found it changed.
   const taskPolicies = new Map<string, { policy: unknown; changed: boolean }>();
+  // Each claim's task and the definition entry its bundle names: held, after the run, to one entry per task.
+  const definitionNamed = new Map<string, { taskId: string; entry: number | null }>();
   const results = new Map<string, ClaimReport>();
   let total = 'taskId' in target ? 0 : target.claimIds.length;
   opts.onProgress?.(0, total);
@@ -84,6 +88,7 @@ export async function recheck(fetcher: Fetcher, target: RecheckTarget, opts: Rec
       const changed = policyCheck.status === 'fail' || (taskPolicies.get(task.id)?.changed ?? false);
       taskPolicies.set(task.id, { policy: task.policy, changed });
     }
+    if (bundle) definitionNamed.set(claimId, { taskId: bundle.task.id, entry: bundle.task.definitionLogIndex ?? null });
     results.set(claimId, { claimId, ok: !failed(checks), checks });
     opts.onProgress?.(results.size, Math.max(total, results.size));
   };
@@ -101,6 +106,7 @@ export async function recheck(fetcher: Fetcher, target: RecheckTarget, opts: Rec
 
   let claimIds: string[];
   const streamed = new Set<string>();
+  let loggedDefinitions: { taskId: string; entries: number[] } | null = null;
   if ('taskId' in target) {
     // The log walk (which claims the log shows verified) and the task's bundles, streamed, at the same time.
     const bulk = fetcher.lines
@@ -113,6 +119,7 @@ export async function recheck(fetcher: Fetcher, target: RecheckTarget, opts: Rec
     const [listed, bulkCheck] = await Promise.all([listTaskClaims(fetcher, target.taskId, log), bulk]);
     report.log.push(...listed.checks);
     if (bulkCheck) report.log.push(bulkCheck);
+    loggedDefinitions = { taskId: target.taskId, entries: listed.definitionEntries };
     // Claims the server's bulk answer left out are checked too, and so is every claim it served: a claim shown
     // verified without a logged verdict fails its own checks.
     claimIds = [...new Set([...listed.claimIds, ...streamed])];
@@ -134,6 +141,12 @@ export async function recheck(fetcher: Fetcher, target: RecheckTarget, opts: Rec
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, single.length) }, fetchWorker));
   while (inFlight.size) await Promise.race(inFlight);
+  const definitions = checkDefinitionEntries(claimIds, definitionNamed, loggedDefinitions, remembered?.tasks);
+  for (const [claimId, check] of definitions.checks) {
+    const r = results.get(claimId)!;
+    r.checks.push(check);
+    r.ok = !failed(r.checks);
+  }
   report.claims = claimIds.map((id) => results.get(id)!);
   report.ok = !failed(report.log) && report.claims.every((c) => c.ok);
 
@@ -143,6 +156,8 @@ export async function recheck(fetcher: Fetcher, target: RecheckTarget, opts: Rec
   // A changed policy is not remembered: the next run compares with the one first seen, and fails again.
   const tasks = { ...remembered?.tasks };
   for (const [taskId, t] of taskPolicies) if (!t.changed) tasks[taskId] = snapshotTask(t.policy, nowIso);
+  // A task's definition entry, once agreed on by everything this run saw, is remembered; a conflict is not.
+  for (const [taskId, entry] of definitions.agreed) if (tasks[taskId]) tasks[taskId] = { ...tasks[taskId]!, definitionEntry: entry };
   const state: RecheckState = {
     v: 1,
     servers: {
@@ -197,10 +212,15 @@ async function checkBundle(
   checks.push({ ...c, id: 'log.bundle-checkpoint' });
   // A bundle's checkpoint beyond the witnessed one is covered by no witness: it must carry its own cosignatures.
   if (opts.witnesses && cp.checkpoint.size > log.latest.size) checks.push(checkWitnesses(bundle.log.checkpoint, opts.witnesses, opts.now, 'log.bundle-witnesses'));
-  checks.push(...(await checkClaimBundle({ claimId, bundle, checkpoint: cp.checkpoint, pins: opts.pins, checkProofs: opts.checkProofs })));
+  checks.push(...(await checkClaimBundle({ claimId, bundle, checkpoint: cp.checkpoint, pins: opts.pins, checkProofs: opts.checkProofs, allowUnloggedTasks: opts.allowUnloggedTasks })));
   checks.push(checkRegistryHistory(bundle.verifierKeys, remembered?.registry, remembered?.registrySeenAt, opts.now));
   checks.push(checkTaskPolicy(bundle.task.id, bundle.task.policy, remembered?.tasks?.[bundle.task.id]));
-  if (opts.replayRequested) checks.push(opts.replay ? await opts.replay(bundle) : skip('replay', 'replay not available: this checkout has no replay worker (src/replay/run-job.ts)'));
+  if (opts.replayRequested) {
+    // The replay runs the task's harness and training command on this machine: only the ones the log defined.
+    const definition = checks.find((c) => c.id === 'task.definition');
+    if (definition?.status !== 'pass') checks.push(skip('replay', `not run: the task's definition did not check out (task.definition ${definition?.status ?? 'missing'})`));
+    else checks.push(opts.replay ? await opts.replay(bundle) : skip('replay', 'replay not available: this checkout has no replay worker (src/replay/run-job.ts)'));
+  }
   return { checks, bundle };
 }
 
@@ -214,10 +234,11 @@ function orderedConsistency(fetcher: Fetcher, cp: Checkpoint, note: string, log:
  * The claims of a task to re-check: the leaderboard's entries, plus every claim whose latest logged verdict is
  * "verified" (walking the whole log, whose leaves must rebuild the signed root: a leaf removed or edited shows here).
  */
-async function listTaskClaims(fetcher: Fetcher, taskId: string, log: TrustedLog): Promise<{ claimIds: string[]; checks: Check[] }> {
+async function listTaskClaims(fetcher: Fetcher, taskId: string, log: TrustedLog): Promise<{ claimIds: string[]; checks: Check[]; definitionEntries: number[] }> {
   const checks: Check[] = [];
   const board = await fetcher.json(`/v1/tasks/${encodeURIComponent(taskId)}/leaderboard`, leaderboardSchema);
   const latestStatus = new Map<string, string>();
+  const definitionEntries: number[] = [];
   const leafHashes: Uint8Array[] = [];
   const PAGE = 1000;
   let gap = false;
@@ -226,13 +247,14 @@ async function listTaskClaims(fetcher: Fetcher, taskId: string, log: TrustedLog)
     for (const e of page.entries) {
       if (e.index !== leafHashes.length) gap = true;
       leafHashes.push(hashLeaf(utf8(e.data)));
-      let record: { task?: unknown; claim?: unknown; status?: unknown } = {};
+      let record: { task?: unknown; claim?: unknown; status?: unknown; kind?: unknown } = {};
       try {
         record = JSON.parse(e.data) as typeof record;
       } catch {
         // Not a verdict record: still hashed into the root check below, but it names no claim to list.
       }
       if (record.task === taskId && typeof record.claim === 'string' && typeof record.status === 'string') latestStatus.set(record.claim, record.status);
+      if (record.task === taskId && record.kind === 'task-definition') definitionEntries.push(e.index);
     }
   }
   const root = rootFromLeafHashes(leafHashes);
@@ -253,6 +275,58 @@ async function listTaskClaims(fetcher: Fetcher, taskId: string, log: TrustedLog)
   if (hidden.length && onBoard.length < 100) {
     checks.push(fail('task.leaderboard', `verified in the log but missing from the leaderboard: ${hidden.join(', ')}`));
   } else if (hidden.length) checks.push(warn('task.leaderboard', `${hidden.length} verified claims beyond the leaderboard's first ${onBoard.length} also re-checked`));
-  return { claimIds: [...new Set([...onBoard, ...verifiedInLog])], checks };
+  // A task is registered once: two definitions in the log would let a bundle pick the one it is judged against.
+  checks.push(
+    definitionEntries.length > 1
+      ? fail('task.definitions', `task ${taskId} is defined ${definitionEntries.length} times in the log (entries ${definitionEntries.join(', ')}); a task is registered once`)
+      : definitionEntries.length === 1
+        ? pass('task.definitions', `task ${taskId} is defined once in the log, at entry ${definitionEntries[0]}`)
+        : warn('task.definitions', `task ${taskId} has no definition in the log (registered before definitions were logged)`),
+  );
+  return { claimIds: [...new Set([...onBoard, ...verifiedInLog])], checks, definitionEntries };
+}
+
+/**
+ * One definition entry per task across everything this run saw: the log walk (--task), an earlier visit (the state
+ * file), and every bundle of the run. A bundle that names another entry than the others (or none, where one is
+ * known) fails `task.definition.entry`: a server cannot judge one claim against a second definition of its task.
+ */
+function checkDefinitionEntries(
+  claimIds: readonly string[],
+  named: ReadonlyMap<string, { taskId: string; entry: number | null }>,
+  logged: { taskId: string; entries: number[] } | null,
+  remembered: Record<string, { definitionEntry?: number | undefined; seenAt: string }> | undefined,
+): { checks: Map<string, Check>; agreed: Map<string, number> } {
+  const id = 'task.definition.entry';
+  const known = new Map<string, { entry: number; source: string }>();
+  for (const [taskId, t] of Object.entries(remembered ?? {})) if (t.definitionEntry !== undefined) known.set(taskId, { entry: t.definitionEntry, source: `our visit of ${t.seenAt}` });
+  if (logged && logged.entries.length === 1) known.set(logged.taskId, { entry: logged.entries[0]!, source: 'the log walk' });
+  const checks = new Map<string, Check>();
+  const conflicted = new Set<string>();
+  const seen = new Map<string, Set<number | null>>();
+  for (const claimId of claimIds) {
+    const n = named.get(claimId);
+    if (n) seen.set(n.taskId, (seen.get(n.taskId) ?? new Set()).add(n.entry));
+  }
+  for (const claimId of claimIds) {
+    const n = named.get(claimId);
+    if (!n) continue;
+    const k = known.get(n.taskId);
+    const others = [...(seen.get(n.taskId) ?? [])].filter((e) => e !== n.entry);
+    if (k && k.entry !== n.entry) {
+      conflicted.add(n.taskId);
+      checks.set(claimId, fail(id, `the bundle names entry ${n.entry ?? 'none'} for task ${n.taskId}'s definition, but entry ${k.entry} per ${k.source}`));
+    } else if (others.length > 0) {
+      conflicted.add(n.taskId);
+      checks.set(claimId, fail(id, `the bundle names entry ${n.entry ?? 'none'} for task ${n.taskId}'s definition, but other bundles of this run name ${others.map((e) => e ?? 'none').join(', ')}`));
+    } else if (k) checks.set(claimId, pass(id, `entry ${k.entry}, as per ${k.source}`));
+    else checks.set(claimId, skip(id, `first sight of task ${n.taskId}'s definition entry (${n.entry ?? 'none'}): remembered for next time`));
+  }
+  const agreed = new Map<string, number>();
+  for (const [taskId, entries] of seen) {
+    const [only] = [...entries];
+    if (!conflicted.has(taskId) && entries.size === 1 && typeof only === 'number') agreed.set(taskId, only);
+  }
+  return { checks, agreed };
 }
 

@@ -29,7 +29,11 @@ export const registrySnapshotSchema = z.record(
 export type RegistrySnapshot = z.infer<typeof registrySnapshotSchema>;
 
 /** Per task id: the SHA-256 of the canonical JSON of its policy, the policy itself (to name what changed), and when. */
-export const taskSnapshotSchema = z.record(z.string(), z.object({ policySha256: z.string(), policy: z.unknown(), seenAt: z.string() }));
+// definitionEntry: the log entry of the task's definition (task-definition.ts), once seen; a task has exactly one.
+export const taskSnapshotSchema = z.record(
+  z.string(),
+  z.object({ policySha256: z.string(), policy: z.unknown(), seenAt: z.string(), definitionEntry: z.number().int().nonnegative().optional() }),
+);
 export type TaskSnapshot = z.infer<typeof taskSnapshotSchema>;
 
 const serverStateSchema = z.object({

@@ -16,14 +16,18 @@ const ID = 'task.definition';
 /** The fields of the bundle's task that verdicts depend on, each compared with the logged definition. */
 const JUDGED_FIELDS = ['metricName', 'direction', 'policy', 'replay', 'pack', 'evalSetCommitment'] as const;
 
-/** `named`: the definition entries the claim's verdict leaves name (each verdict records what it was judged against). */
-export function checkTaskDefinition(bundle: ClaimBundle, checkpoint: Checkpoint, named: ReadonlySet<number>): Check {
+/**
+ * `named`: the definition entries the claim's verdict leaves name (each verdict records what it was judged against).
+ * `allowUnlogged`: the reader accepts a task with no logged definition (one registered by a build older than logged
+ * definitions) with a warning; by default it fails, since a server could otherwise drop a definition to escape this.
+ */
+export function checkTaskDefinition(bundle: ClaimBundle, checkpoint: Checkpoint, named: ReadonlySet<number>, allowUnlogged = false): Check {
   const task = bundle.task;
   const index = task.definitionLogIndex;
   if (index === undefined || index === null) {
-    // A server cannot hide the definition to get a warning instead of a failure: the verdicts name it.
     if (named.size > 0) return fail(ID, `the verdicts were judged against the definition at log entry ${[...named].join(', ')}, but the bundle does not name task ${task.id}'s definition`);
-    return warn(ID, `task ${task.id} was registered before task definitions were logged: its policy and pins are the server's word`);
+    const what = `task ${task.id} has no logged definition (registered before definitions were logged, or hidden by the server): its policy and pins are the server's word`;
+    return allowUnlogged ? warn(ID, what) : fail(ID, `${what}; pass --allow-unlogged-tasks to accept that`);
   }
   const other = [...named].filter((n) => n !== index);
   if (other.length > 0) return fail(ID, `the verdicts name the definition at log entry ${other.join(', ')}, not the task's entry ${index}`);

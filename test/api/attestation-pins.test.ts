@@ -9,7 +9,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApp, type Api } from '../../src/api/app.ts';
 import { claimIdOf } from '../../src/attest/claim.ts';
-import { toTaskPack, type TaskPack } from '../../src/attest/task-pack.ts';
+import { taskDefinitionLeafText, toTaskPack, type TaskDefinitionRecord, type TaskPack } from '../../src/attest/task-pack.ts';
+import { utf8 } from '../../src/attest/bytes.ts';
+import { appendLogLeaves } from '../../src/service/storage/log-append.ts';
 import { replayAttestation } from '../helpers/attestations.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { recheckOverApp } from '../helpers/recheck-app.ts';
@@ -34,6 +36,7 @@ describe.each(databaseKinds())('attestations against the pack pins on %s', (kind
   let ctx: AppContext;
   let close: () => Promise<void>;
   let pack: TaskPack;
+  let taskBody: { replay: Record<string, unknown> } & Record<string, unknown>;
   const verifier = newKey();
   const submitter = newKey();
   let n = 0;
@@ -61,7 +64,7 @@ describe.each(databaseKinds())('attestations against the pack pins on %s', (kind
       evalData: { files: [{ path: 'val.txt', sha256: sha256Hex(VAL_TXT), bytes: VAL_TXT.length }] },
       trainData: { files: [] },
     });
-    const task = {
+    taskBody = {
       id: TASK,
       title: 'A task with a pack',
       metricName: 'val_bpb',
@@ -74,7 +77,7 @@ describe.each(databaseKinds())('attestations against the pack pins on %s', (kind
       },
       pack,
     };
-    const res = await postJson(app, '/v1/tasks', task, auth);
+    const res = await postJson(app, '/v1/tasks', taskBody, auth);
     expect(res.status, await res.clone().text()).toBe(201);
     const key = await postJson(app, '/v1/verifier-keys', { name: 'lab', operator: 'lab', publicKey: verifier.hex, tasks: [TASK] }, auth);
     expect(key.status, await key.clone().text()).toBe(201);
@@ -180,5 +183,35 @@ describe.each(databaseKinds())('attestations against the pack pins on %s', (kind
     } finally {
       await ctx.db.update(tasks).set({ definitionLogIndex: row!.entry, pack }).where(eq(tasks.id, TASK));
     }
+  });
+
+  it('a digest already served in public cannot be hidden, and a hidden file cannot be a harness or training file', async () => {
+    // The harness script was uploaded in public: hiding it now would protect nothing and break this task's pack.
+    const hide = await app.request(`/v1/blobs/hidden/sha256:${sha256Hex(SCORE_PY)}`, { method: 'PUT', body: SCORE_PY, headers: auth });
+    expect(hide.status).toBe(409);
+    expect(await hide.json()).toMatchObject({ error: { code: 'conflict', details: { reason: 'already_public' } } });
+    expect((await app.request(`/v1/blobs/sha256:${sha256Hex(SCORE_PY)}`)).status).toBe(200);
+    // The hidden evaluation file named as the harness: refused, it would never be served to a worker's stage 2 as public.
+    const leaky = toTaskPack({
+      harness: { command: ['/usr/bin/python3', '/harness/val.txt'], files: [{ path: 'val.txt', sha256: sha256Hex(VAL_TXT), bytes: VAL_TXT.length }], limits: {} },
+      evalData: pack.evalData,
+      trainData: { files: [] },
+    });
+    const res = await postJson(app, '/v1/tasks', { ...taskBody, id: 'leaky-pack', replay: { ...taskBody.replay, harness: { command: leaky.harness.command, limits: {} } }, pack: leaky }, auth);
+    expect(res.status, await res.clone().text()).toBe(422);
+    expect(JSON.stringify(await res.json())).toMatch(/val\.txt: this file is hidden/);
+  });
+
+  it("a second definition of the task appended to the log fails recheck --task (task.definitions)", async () => {
+    const [row] = await ctx.db.select().from(tasks).where(eq(tasks.id, TASK));
+    const looser = { ...(row as unknown as TaskDefinitionRecord), policy: { ...(row!.policy as object), quorum: 1, tolerance: { absolute: 1000 } } };
+    // Through the service's own append: the leaf is in the signed tree, as a lying server would make it.
+    const [entry] = await ctx.db.transaction((tx) => appendLogLeaves(ctx, tx, [{ data: utf8(taskDefinitionLeafText(looser, new Date().toISOString())), claimId: '' }]));
+    const report = await recheckOverApp(app, { taskId: TASK });
+    expect(report.ok).toBe(false);
+    expect(report.log.find((c) => c.id === 'task.definitions')).toMatchObject({
+      status: 'fail',
+      detail: `task ${TASK} is defined 2 times in the log (entries ${row!.definitionLogIndex}, ${entry}); a task is registered once`,
+    });
   });
 });

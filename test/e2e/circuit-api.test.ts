@@ -76,6 +76,15 @@ describe.each(databaseKinds())('a circuit registered through the API on %s', (ki
     expect(body.error.code).toBe('bad_task');
     // Every file not uploaded is named (the evaluation split is stored already: the example task's pack holds it).
     expect(body.error.details.problems.map((p) => p.path).sort()).toEqual(['build.wasm', 'build.zkey']);
+    // A circuit for a task with an eval-set commitment must commit to that set, not one its registrant chose.
+    const other = await fetch(`${server.url}/v1/tasks/digits-mlp/circuits`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ ...registration, id: 'digits-elsewhere', params: { evalSetCommitment: '1', shardCommitments: ['1'] } }),
+    });
+    const refused = (await other.json()) as typeof body;
+    expect(other.status, JSON.stringify(refused)).toBe(422);
+    expect(refused.error.details.problems.map((p) => p.path)).toContain('params.evalSetCommitment');
   });
 
   it(

@@ -22,6 +22,10 @@ export async function registerTaskCircuit(ctx: AppContext, actor: Operator, task
     throw new ServiceError('bad_request', `vkey: not a usable Groth16 BN254 verification key (${e instanceof Error ? e.message : String(e)})`);
   }
   const problems = await buildProblems(ctx, input);
+  // Proofs of the task must be about its evaluation set, not one the circuit's registrant chose.
+  if (task.evalSetCommitment !== null && input.params.evalSetCommitment !== task.evalSetCommitment) {
+    problems.push({ path: 'params.evalSetCommitment', message: `must be the task's eval-set commitment (${task.evalSetCommitment})` });
+  }
   if (problems.length > 0) throw new ServiceError('bad_task', `the circuit's build has ${problems.length} problem(s)`, { problems });
   return ctx.db.transaction(async (tx) => {
     const now = ctx.now();

@@ -1,16 +1,25 @@
 // A task pack's files: the operator uploads the hidden evaluation data through its own route; a worker holding a
 // lease downloads any file of its job's task pack by digest. The public blob route never serves a hidden file.
 import { and, eq, gt } from 'drizzle-orm';
-import { claims, hiddenBlobs, replayJobs, tasks } from '../../../db/schema.ts';
+import { blobs, claims, hiddenBlobs, replayJobs, tasks } from '../../../db/schema.ts';
 import { taskPackSchema } from '../../attest/task-pack.ts';
 import type { AppContext } from '../context.ts';
 import { ServiceError } from '../errors.ts';
 import { authorizeWorker } from '../judging/worker-auth.ts';
 import { writeAudit, type Operator } from '../storage/audit-trail.ts';
+import { isHiddenBlob } from '../storage/pack-files.ts';
 import { uploadBlob } from './upload-blob.ts';
 
-/** Stores a blob and marks it hidden (operator only): the public GET /v1/blobs/{ref} answers 404 for it from now on. */
+/**
+ * Stores a blob and marks it hidden (operator only): the public GET /v1/blobs/{ref} answers 404 for it from now on.
+ * A digest already stored in public is refused: its bytes were served to anyone (hiding them now protects nothing),
+ * and they may be a public file of another task, which hiding would break.
+ */
 export async function uploadHiddenBlob(ctx: AppContext, actor: Operator, sha256: string, body: AsyncIterable<Uint8Array>) {
+  const [stored] = await ctx.db.select({ sha256: blobs.sha256 }).from(blobs).where(eq(blobs.sha256, sha256));
+  if (stored && !(await isHiddenBlob(ctx, sha256))) {
+    throw new ServiceError('conflict', `sha256:${sha256} is already stored in public: it cannot be hidden (its bytes were served to anyone)`, { reason: 'already_public' });
+  }
   const result = await uploadBlob(ctx, sha256, body);
   await ctx.db.transaction(async (tx) => {
     const marked = await tx.insert(hiddenBlobs).values({ sha256, createdAt: ctx.now() }).onConflictDoNothing().returning();

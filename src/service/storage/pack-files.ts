@@ -31,7 +31,9 @@ export async function packFileProblems(ctx: AppContext, pack: TaskPack): Promise
       const size = sizes.get(f.sha256);
       if (size === undefined) problems.push({ path: at, message: `${f.path}: sha256:${f.sha256} is not uploaded` });
       else if (size !== f.bytes) problems.push({ path: at, message: `${f.path}: the stored blob has ${size} bytes, the pack says ${f.bytes}` });
-      else if (path === 'pack.evalData.files' && pack.evalData.public && hidden.has(f.sha256)) {
+      else if (path !== 'pack.evalData.files' && hidden.has(f.sha256)) {
+        problems.push({ path: at, message: `${f.path}: this file is hidden (uploaded as evaluation data), but the harness and the training data are public` });
+      } else if (path === 'pack.evalData.files' && pack.evalData.public && hidden.has(f.sha256)) {
         problems.push({ path: at, message: `${f.path}: the pack declares its evaluation data public, but this file was uploaded hidden` });
       } else if (path === 'pack.evalData.files' && !pack.evalData.public && !hidden.has(f.sha256)) {
         problems.push({ path: at, message: `${f.path}: evaluation data must be uploaded hidden (PUT /v1/blobs/hidden/{ref}), not through the public route` });
