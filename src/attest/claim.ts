@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { utf8 } from './bytes.ts';
 import { openSingleSignerEnvelope, signDsse, type DsseEnvelope } from './dsse.ts';
-import { lazySchema } from './lazy-schema.ts';
 import { firstIssue } from './validation.ts';
 import { parseStrictJson } from './strict-json.ts';
 
@@ -12,33 +11,31 @@ export const CLAIM_PAYLOAD_TYPE = 'application/vnd.proofboard.claim.v1+json';
 export const MAX_CLAIM_PAYLOAD_BYTES = 4096;
 
 const hex = (n: number) => new RegExp(`^[0-9a-f]{${n}}$`);
-export const commitSchema = lazySchema(() => z.string().regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, 'git commit: 40 or 64 lowercase hex'));
-export const taskIdSchema = lazySchema(() => z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'task id: lowercase letters, digits, dashes'));
-export const sha256RefSchema = lazySchema(() => z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex>'));
-export const publicKeyHexSchema = lazySchema(() => z.string().regex(hex(64), 'Ed25519 public key: 64 lowercase hex'));
+export const commitSchema = z.string().regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, 'git commit: 40 or 64 lowercase hex');
+export const taskIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'task id: lowercase letters, digits, dashes');
+export const sha256RefSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex>');
+export const publicKeyHexSchema = z.string().regex(hex(64), 'Ed25519 public key: 64 lowercase hex');
 
-export const claimPayloadSchema = lazySchema(() =>
-  z
-    .object({
-      v: z.literal(1),
-      task: taskIdSchema,
-      commit: commitSchema,
-      parent: commitSchema.nullable(),
-      // Says the commit beats its parent: the task's policy then requires a statistical test over replays.
-      beatsParent: z.boolean().default(false),
-      metric: z
-        .object({
-          name: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/),
-          // JSON.parse turns 1e309 into Infinity; finite() rejects it along with NaN.
-          value: z.number().finite().gte(-1e12).lte(1e12),
-        })
-        .strict(),
-      submitter: publicKeyHexSchema,
-      createdAt: z.iso.datetime({ offset: false }),
-      bundle: sha256RefSchema,
-    })
-    .strict(),
-);
+export const claimPayloadSchema = z
+  .object({
+    v: z.literal(1),
+    task: taskIdSchema,
+    commit: commitSchema,
+    parent: commitSchema.nullable(),
+    // Says the commit beats its parent: the task's policy then requires a statistical test over replays.
+    beatsParent: z.boolean().default(false),
+    metric: z
+      .object({
+        name: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/),
+        // JSON.parse turns 1e309 into Infinity; finite() rejects it along with NaN.
+        value: z.number().finite().gte(-1e12).lte(1e12),
+      })
+      .strict(),
+    submitter: publicKeyHexSchema,
+    createdAt: z.iso.datetime({ offset: false }),
+    bundle: sha256RefSchema,
+  })
+  .strict();
 
 export type ClaimPayload = z.infer<typeof claimPayloadSchema>;
 

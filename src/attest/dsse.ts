@@ -4,23 +4,20 @@
 import { z } from 'zod';
 import { concatBytes, fromBase64, fromHex, toBase64, utf8, EncodingError } from './bytes.ts';
 import { signEd25519, verifyEd25519, type Ed25519Mode } from './ed25519.ts';
-import { lazySchema } from './lazy-schema.ts';
 import { firstIssue } from './validation.ts';
 
 export const MAX_DSSE_SIGNATURES = 16;
 
-export const dsseEnvelopeSchema = lazySchema(() =>
-  z
-    .object({
-      payloadType: z.string().min(1).max(128),
-      payload: z.string().max(1_400_000),
-      signatures: z
-        .array(z.object({ keyid: z.string().max(128).optional(), sig: z.string().min(1).max(256) }).strict())
-        .min(1)
-        .max(MAX_DSSE_SIGNATURES),
-    })
-    .strict(),
-);
+export const dsseEnvelopeSchema = z
+  .object({
+    payloadType: z.string().min(1).max(128),
+    payload: z.string().max(1_400_000),
+    signatures: z
+      .array(z.object({ keyid: z.string().max(128).optional(), sig: z.string().min(1).max(256) }).strict())
+      .min(1)
+      .max(MAX_DSSE_SIGNATURES),
+  })
+  .strict();
 
 export type DsseEnvelope = z.infer<typeof dsseEnvelopeSchema>;
 

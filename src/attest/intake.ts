@@ -6,7 +6,6 @@
 import { z } from 'zod';
 import { utf8 } from './bytes.ts';
 import { openSingleSignerEnvelope, signDsse, type DsseEnvelope } from './dsse.ts';
-import { lazySchema } from './lazy-schema.ts';
 import { parseStrictJson } from './strict-json.ts';
 import { firstIssue } from './validation.ts';
 
@@ -16,21 +15,19 @@ export const MAX_INTAKE_PAYLOAD_BYTES = 8192;
 /** A bound on the list itself; the service accepts fewer items per claim (src/service/judging/evidence-item.ts). */
 export const MAX_INTAKE_EVIDENCE = 64;
 
-const sha256Hex = lazySchema(() => z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex (SHA-256)'));
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex (SHA-256)');
 
-export const intakePayloadSchema = lazySchema(() =>
-  z
-    .object({
-      v: z.literal(1),
-      claimId: sha256Hex,
-      // The log's origin (C2SP tlog-checkpoint's first line): one deployment's name for itself, so the same signed
-      // intake is refused by any other deployment.
-      audience: z.string().min(1).max(256),
-      // The digest of each evidence item (src/verdict/evidence-digest.ts), in the order sent.
-      evidence: z.array(sha256Hex).max(MAX_INTAKE_EVIDENCE),
-    })
-    .strict(),
-);
+export const intakePayloadSchema = z
+  .object({
+    v: z.literal(1),
+    claimId: sha256Hex,
+    // The log's origin (C2SP tlog-checkpoint's first line): one deployment's name for itself, so the same signed
+    // intake is refused by any other deployment.
+    audience: z.string().min(1).max(256),
+    // The digest of each evidence item (src/verdict/evidence-digest.ts), in the order sent.
+    evidence: z.array(sha256Hex).max(MAX_INTAKE_EVIDENCE),
+  })
+  .strict();
 export type IntakePayload = z.infer<typeof intakePayloadSchema>;
 
 export type IntakeRefusal = 'bad_intake' | 'intake_mismatch' | 'wrong_audience';

@@ -1,50 +1,45 @@
 // A task's attestation policy: how many distinct trusted verifiers must agree, how close is "agree", how many runs,
 // and the statistical test that a "beats its parent" claim must pass. Set by the operator with the task.
 import { z } from 'zod';
-import { lazySchema } from './lazy-schema.ts';
 
-const seedSchema = lazySchema(() => z.number().int().min(0).max(0xffff_ffff));
-const toleranceValue = lazySchema(() => z.number().finite().min(0).max(1e12));
+const seedSchema = z.number().int().min(0).max(0xffff_ffff);
+const toleranceValue = z.number().finite().min(0).max(1e12);
 
-export const toleranceSchema = lazySchema(() =>
-  z
-    .object({ absolute: toleranceValue.optional(), relative: toleranceValue.max(1).optional() })
-    .strict()
-    .refine((t) => t.absolute !== undefined || t.relative !== undefined, 'set absolute, relative or both'),
-);
+export const toleranceSchema = z
+  .object({ absolute: toleranceValue.optional(), relative: toleranceValue.max(1).optional() })
+  .strict()
+  .refine((t) => t.absolute !== undefined || t.relative !== undefined, 'set absolute, relative or both');
 
-export const taskPolicySchema = lazySchema(() =>
-  z
-    .object({
-      /** Distinct operators whose trusted keys must agree. Two signatures by one key, or by two keys of one operator, are one vote. */
-      quorum: z.number().int().min(1).max(16),
-      /** Which way is better for the task's metric: `lower` for a loss, `higher` for an accuracy. */
-      direction: z.enum(['higher', 'lower']),
-      /**
-       * How far an attestation's mean may fall short of the claimed value and still agree. With both set, the allowance
-       * is their sum: absolute + relative × |claimed|.
-       */
-      tolerance: toleranceSchema,
-      /** Runs each attestation must report. */
-      runs: z.number().int().min(1).max(64),
-      /** When set, exactly these seeds must be run (so verifiers measure the same thing); length must equal `runs`. */
-      seeds: z.array(seedSchema).min(1).max(64).optional(),
-      /** For a claim that says it beats its parent: a one-sided two-sample t-test of the claim's runs over the parent's. */
-      beatsParent: z
-        .object({ test: z.enum(['welch-t', 'student-t']), alpha: z.number().gt(0).max(0.5) })
-        .strict()
-        .default({ test: 'welch-t', alpha: 0.05 }),
-      /**
-       * Whether an operator's attestation counts for a claim signed by one of that operator's own keys (the claim's
-       * submitter key is one of its verifier keys). `refuse` (the default): an operator cannot verify its own claims.
-       * The default keeps tasks registered before this field parsing, and judged, the stricter way.
-       */
-      selfAttestation: z.enum(['refuse', 'allow']).default('refuse'),
-    })
-    .strict()
-    .refine((p) => p.seeds === undefined || p.seeds.length === p.runs, { message: 'seeds must list exactly `runs` seeds', path: ['seeds'] })
-    .refine((p) => p.seeds === undefined || new Set(p.seeds).size === p.seeds.length, { message: 'seeds must be distinct', path: ['seeds'] }),
-);
+export const taskPolicySchema = z
+  .object({
+    /** Distinct operators whose trusted keys must agree. Two signatures by one key, or by two keys of one operator, are one vote. */
+    quorum: z.number().int().min(1).max(16),
+    /** Which way is better for the task's metric: `lower` for a loss, `higher` for an accuracy. */
+    direction: z.enum(['higher', 'lower']),
+    /**
+     * How far an attestation's mean may fall short of the claimed value and still agree. With both set, the allowance
+     * is their sum: absolute + relative × |claimed|.
+     */
+    tolerance: toleranceSchema,
+    /** Runs each attestation must report. */
+    runs: z.number().int().min(1).max(64),
+    /** When set, exactly these seeds must be run (so verifiers measure the same thing); length must equal `runs`. */
+    seeds: z.array(seedSchema).min(1).max(64).optional(),
+    /** For a claim that says it beats its parent: a one-sided two-sample t-test of the claim's runs over the parent's. */
+    beatsParent: z
+      .object({ test: z.enum(['welch-t', 'student-t']), alpha: z.number().gt(0).max(0.5) })
+      .strict()
+      .default({ test: 'welch-t', alpha: 0.05 }),
+    /**
+     * Whether an operator's attestation counts for a claim signed by one of that operator's own keys (the claim's
+     * submitter key is one of its verifier keys). `refuse` (the default): an operator cannot verify its own claims.
+     * The default keeps tasks registered before this field parsing, and judged, the stricter way.
+     */
+    selfAttestation: z.enum(['refuse', 'allow']).default('refuse'),
+  })
+  .strict()
+  .refine((p) => p.seeds === undefined || p.seeds.length === p.runs, { message: 'seeds must list exactly `runs` seeds', path: ['seeds'] })
+  .refine((p) => p.seeds === undefined || new Set(p.seeds).size === p.seeds.length, { message: 'seeds must be distinct', path: ['seeds'] });
 
 export type TaskPolicy = z.infer<typeof taskPolicySchema>;
 /** A policy as an operator writes it: fields with a default may be left out. */

@@ -4,15 +4,14 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { fromHex } from './bytes.ts';
 import { publicKeyHexSchema, taskIdSchema } from './claim.ts';
-import { lazySchema } from './lazy-schema.ts';
 
-const timestampSchema = lazySchema(() => z.iso.datetime({ offset: false }));
+const timestampSchema = z.iso.datetime({ offset: false });
 
 /**
  * An operator's id: who runs a verifier key. A quorum counts operators, not keys (DESIGN.md, "What a signature
  * covers"): one lab with two keys is one vote. A lowercase slug, so two spellings of one name cannot be two operators.
  */
-export const operatorIdSchema = lazySchema(() => z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'operator id: lowercase letters, digits and -, 1 to 64 characters, not starting with -'));
+export const operatorIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'operator id: lowercase letters, digits and -, 1 to 64 characters, not starting with -');
 
 /**
  * The operator of a key registered before keys had one (migration 0003): each such key its own operator, as they were
@@ -22,35 +21,33 @@ export function defaultOperatorId(keyId: string): string {
   return `key-${keyId}`;
 }
 
-export const revocationReasonSchema = lazySchema(() => z.enum(['compromised', 'retired']));
+export const revocationReasonSchema = z.enum(['compromised', 'retired']);
 export type RevocationReason = z.infer<typeof revocationReasonSchema>;
 
-export const verifierKeySchema = lazySchema(() =>
-  z
-    .object({
-      /** The operator's stable id for this key record; what verdicts and reputations name. */
-      id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
-      name: z.string().min(1).max(128),
-      /** Who runs this key; every key of one operator together counts once toward a quorum. */
-      operator: operatorIdSchema,
-      publicKey: publicKeyHexSchema,
-      validFrom: timestampSchema,
-      validUntil: timestampSchema.nullable(),
-      revokedAt: timestampSchema.nullable(),
-      revocationReason: revocationReasonSchema.nullable(),
-      /** Task ids this key may attest for. No wildcard: trust is granted task by task. */
-      tasks: z.array(taskIdSchema).max(1024),
-    })
-    .strict()
-    .refine((k) => (k.revokedAt === null) === (k.revocationReason === null), {
-      message: 'revokedAt and revocationReason are set together',
-      path: ['revocationReason'],
-    })
-    .refine((k) => k.validUntil === null || Date.parse(k.validUntil) > Date.parse(k.validFrom), {
-      message: 'validUntil must be after validFrom',
-      path: ['validUntil'],
-    }),
-);
+export const verifierKeySchema = z
+  .object({
+    /** The operator's stable id for this key record; what verdicts and reputations name. */
+    id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
+    name: z.string().min(1).max(128),
+    /** Who runs this key; every key of one operator together counts once toward a quorum. */
+    operator: operatorIdSchema,
+    publicKey: publicKeyHexSchema,
+    validFrom: timestampSchema,
+    validUntil: timestampSchema.nullable(),
+    revokedAt: timestampSchema.nullable(),
+    revocationReason: revocationReasonSchema.nullable(),
+    /** Task ids this key may attest for. No wildcard: trust is granted task by task. */
+    tasks: z.array(taskIdSchema).max(1024),
+  })
+  .strict()
+  .refine((k) => (k.revokedAt === null) === (k.revocationReason === null), {
+    message: 'revokedAt and revocationReason are set together',
+    path: ['revocationReason'],
+  })
+  .refine((k) => k.validUntil === null || Date.parse(k.validUntil) > Date.parse(k.validFrom), {
+    message: 'validUntil must be after validFrom',
+    path: ['validUntil'],
+  });
 
 export type VerifierKey = z.infer<typeof verifierKeySchema>;
 

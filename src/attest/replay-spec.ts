@@ -2,7 +2,6 @@
 // sandbox budget of one training run. Pure, so that task registration refuses a spec no worker could run (instead of
 // every worker failing on it later), and so that the service can bound how long a replay job may hold its lease.
 import { z } from 'zod';
-import { lazySchema } from './lazy-schema.ts';
 
 /** Wall time of one training run when the task names none (the sandbox's default). */
 export const DEFAULT_TRAIN_WALL_MS = 10 * 60_000;
@@ -13,26 +12,24 @@ const CHECKOUT_BUDGET_MS = 4 * 120_000;
 /** Downloading the bundle, posting the result, and the clock skew between worker and server. */
 const OVERHEAD_MS = 5 * 60_000;
 
-export const replaySpecSchema = lazySchema(() =>
-  z
-    .object({
-      harness: z.string().min(1).max(64),
-      // argv inside the sandbox: {seed} is replaced by the run's seed; the commit's tree is at /input, the writable
-      // work folder at /work.
-      train: z.array(z.string().max(512)).min(1).max(64),
-      limits: z
-        .object({
-          wallTimeMs: z.number().int().positive().max(24 * 3_600_000),
-          memoryBytes: z.number().int().positive(),
-          cpuSeconds: z.number().int().positive(),
-          diskBytes: z.number().int().positive().optional(),
-        })
-        .partial()
-        .strict()
-        .optional(),
-    })
-    .strict(),
-);
+export const replaySpecSchema = z
+  .object({
+    harness: z.string().min(1).max(64),
+    // argv inside the sandbox: {seed} is replaced by the run's seed; the commit's tree is at /input, the writable
+    // work folder at /work.
+    train: z.array(z.string().max(512)).min(1).max(64),
+    limits: z
+      .object({
+        wallTimeMs: z.number().int().positive().max(24 * 3_600_000),
+        memoryBytes: z.number().int().positive(),
+        cpuSeconds: z.number().int().positive(),
+        diskBytes: z.number().int().positive().optional(),
+      })
+      .partial()
+      .strict()
+      .optional(),
+  })
+  .strict();
 export type ReplaySpec = z.infer<typeof replaySpecSchema>;
 
 /**

@@ -6,7 +6,6 @@ import { z } from 'zod';
 import { utf8 } from './bytes.ts';
 import { commitSchema, taskIdSchema } from './claim.ts';
 import { addDsseSignature, signDsse, type DsseEnvelope } from './dsse.ts';
-import { lazySchema } from './lazy-schema.ts';
 import { firstIssue } from './validation.ts';
 import { parseStrictJson } from './strict-json.ts';
 
@@ -18,104 +17,94 @@ export const REPLAY_RESULT_PREDICATE_TYPE = 'https://proofboard.dev/replay-resul
 export const MAX_STATEMENT_BYTES = 16 * 1024;
 export const MAX_RUNS = 64;
 
-const sha256HexSchema = lazySchema(() => z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex (SHA-256)'));
+const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex (SHA-256)');
 const shortText = (max: number) => z.string().min(1).max(max).regex(/^[\x20-\x7e]+$/, 'printable ASCII only');
-const timestampSchema = lazySchema(() => z.iso.datetime({ offset: false }));
+const timestampSchema = z.iso.datetime({ offset: false });
 
 /**
  * The generic Statement layer, as any in-toto consumer reads it. Per the spec's parsing rules, unknown fields are
  * ignored here; the predicate-specific schema below is strict.
  */
-export const inTotoStatementSchema = lazySchema(() =>
-  z.looseObject({
-    _type: z.literal(IN_TOTO_STATEMENT_TYPE),
-    subject: z
-      .array(
-        z.looseObject({
-          name: z.string().optional(),
-          digest: z.record(z.string(), z.string()).refine((d) => Object.keys(d).length > 0, 'digest must not be empty'),
-        }),
-      )
-      .min(1),
-    predicateType: z.string().min(1),
-    predicate: z.record(z.string(), z.unknown()).optional(),
-  }),
-);
+export const inTotoStatementSchema = z.looseObject({
+  _type: z.literal(IN_TOTO_STATEMENT_TYPE),
+  subject: z
+    .array(
+      z.looseObject({
+        name: z.string().optional(),
+        digest: z.record(z.string(), z.string()).refine((d) => Object.keys(d).length > 0, 'digest must not be empty'),
+      }),
+    )
+    .min(1),
+  predicateType: z.string().min(1),
+  predicate: z.record(z.string(), z.unknown()).optional(),
+});
 
-export const runSchema = lazySchema(() =>
-  z
-    .object({
-      // uint32 seeds: every training framework accepts them, and JSON numbers represent them exactly.
-      seed: z.number().int().min(0).max(0xffff_ffff),
-      // Same bounds as the claimed metric (claim.ts): finite, so NaN/Infinity can never sit inside a mean.
-      value: z.number().finite().gte(-1e12).lte(1e12),
-    })
-    .strict(),
-);
+export const runSchema = z
+  .object({
+    // uint32 seeds: every training framework accepts them, and JSON numbers represent them exactly.
+    seed: z.number().int().min(0).max(0xffff_ffff),
+    // Same bounds as the claimed metric (claim.ts): finite, so NaN/Infinity can never sit inside a mean.
+    value: z.number().finite().gte(-1e12).lte(1e12),
+  })
+  .strict();
 
-export const environmentSchema = lazySchema(() =>
-  z
-    .object({
-      gpu: z.union([z.literal('cpu'), z.object({ model: shortText(128), count: z.number().int().min(1).max(64) }).strict()]),
-      /** GPU driver version, null on CPU. */
-      driver: shortText(64).nullable(),
-      /** Runtime versions by name, e.g. { python: "3.12.3", torch: "2.5.1", cuda: "12.4" }. */
-      runtimes: z
-        .record(z.string().regex(/^[a-z][a-z0-9_.-]{0,31}$/), shortText(64))
-        .refine((r) => Object.keys(r).length <= 16, 'at most 16 runtimes'),
-      runnerVersion: shortText(64),
-      harnessSha256: sha256HexSchema,
-      datasetSha256: sha256HexSchema,
-      sandboxProfileSha256: sha256HexSchema,
-    })
-    .strict(),
-);
+export const environmentSchema = z
+  .object({
+    gpu: z.union([z.literal('cpu'), z.object({ model: shortText(128), count: z.number().int().min(1).max(64) }).strict()]),
+    /** GPU driver version, null on CPU. */
+    driver: shortText(64).nullable(),
+    /** Runtime versions by name, e.g. { python: "3.12.3", torch: "2.5.1", cuda: "12.4" }. */
+    runtimes: z
+      .record(z.string().regex(/^[a-z][a-z0-9_.-]{0,31}$/), shortText(64))
+      .refine((r) => Object.keys(r).length <= 16, 'at most 16 runtimes'),
+    runnerVersion: shortText(64),
+    harnessSha256: sha256HexSchema,
+    datasetSha256: sha256HexSchema,
+    sandboxProfileSha256: sha256HexSchema,
+  })
+  .strict();
 
-export const replayResultPredicateSchema = lazySchema(() =>
-  z
-    .object({
-      task: taskIdSchema,
-      /** The claim this result answers (claimIdOf in claim.ts): binds the attestation to one claim, not just a commit. */
-      claimId: sha256HexSchema,
-      metric: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/),
-      runs: z
-        .array(runSchema)
-        .min(1)
-        .max(MAX_RUNS)
-        // A repeated seed would let one run be counted twice in a mean or a t-test.
-        .refine((runs) => new Set(runs.map((r) => r.seed)).size === runs.length, 'seeds must be distinct'),
-      environment: environmentSchema,
-      startedAt: timestampSchema,
-      finishedAt: timestampSchema,
-    })
-    .strict()
-    .refine((p) => Date.parse(p.finishedAt) >= Date.parse(p.startedAt), {
-      message: 'finishedAt is before startedAt',
-      path: ['finishedAt'],
-    }),
-);
+export const replayResultPredicateSchema = z
+  .object({
+    task: taskIdSchema,
+    /** The claim this result answers (claimIdOf in claim.ts): binds the attestation to one claim, not just a commit. */
+    claimId: sha256HexSchema,
+    metric: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/),
+    runs: z
+      .array(runSchema)
+      .min(1)
+      .max(MAX_RUNS)
+      // A repeated seed would let one run be counted twice in a mean or a t-test.
+      .refine((runs) => new Set(runs.map((r) => r.seed)).size === runs.length, 'seeds must be distinct'),
+    environment: environmentSchema,
+    startedAt: timestampSchema,
+    finishedAt: timestampSchema,
+  })
+  .strict()
+  .refine((p) => Date.parse(p.finishedAt) >= Date.parse(p.startedAt), {
+    message: 'finishedAt is before startedAt',
+    path: ['finishedAt'],
+  });
 
 export type ReplayResultPredicate = z.infer<typeof replayResultPredicateSchema>;
 export type Run = z.infer<typeof runSchema>;
 
-const commitSubjectSchema = lazySchema(() => z.object({ name: z.literal('commit'), digest: z.object({ gitCommit: commitSchema }).strict() }).strict());
-const modelSubjectSchema = lazySchema(() => z.object({ name: z.literal('model'), digest: z.object({ sha256: sha256HexSchema }).strict() }).strict());
+const commitSubjectSchema = z.object({ name: z.literal('commit'), digest: z.object({ gitCommit: commitSchema }).strict() }).strict();
+const modelSubjectSchema = z.object({ name: z.literal('model'), digest: z.object({ sha256: sha256HexSchema }).strict() }).strict();
 
 /**
  * Our statement, strict at every level: we are its only producer, so an unknown field is a signer trying to say
  * something we would not read (in-toto's "ignore unknown fields" would let it pass unseen). Subject order is fixed:
  * the commit first, then the model, so there is one spelling of each statement.
  */
-export const replayStatementSchema = lazySchema(() =>
-  z
-    .object({
-      _type: z.literal(IN_TOTO_STATEMENT_TYPE),
-      subject: z.union([z.tuple([commitSubjectSchema]), z.tuple([commitSubjectSchema, modelSubjectSchema])]),
-      predicateType: z.literal(REPLAY_RESULT_PREDICATE_TYPE),
-      predicate: replayResultPredicateSchema,
-    })
-    .strict(),
-);
+export const replayStatementSchema = z
+  .object({
+    _type: z.literal(IN_TOTO_STATEMENT_TYPE),
+    subject: z.union([z.tuple([commitSubjectSchema]), z.tuple([commitSubjectSchema, modelSubjectSchema])]),
+    predicateType: z.literal(REPLAY_RESULT_PREDICATE_TYPE),
+    predicate: replayResultPredicateSchema,
+  })
+  .strict();
 
 export type ReplayStatement = z.infer<typeof replayStatementSchema>;
 

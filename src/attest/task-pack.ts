@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalJson } from '../verdict/evidence-digest.ts';
 import { taskIdSchema } from './claim.ts';
-import { lazySchema } from './lazy-schema.ts';
 import { taskPolicySchema } from './policy.ts';
 import { replayJobBudgetMs, replaySpecSchema, SCORING_BUDGET } from './replay-spec.ts';
 
@@ -23,112 +22,98 @@ export const MAX_OUTPUT_BYTES = 2 * 1024 ** 3;
 /** Where stage 2 mounts the pack's harness files (cwd of the harness command). */
 export const HARNESS_MOUNT = '/harness';
 
-const sha256HexSchema = lazySchema(() => z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex (SHA-256)'));
+const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex (SHA-256)');
 
 /**
  * A relative POSIX path inside a pack or a work folder. Refused: absolute paths, `..` and `.` segments, empty segments,
  * backslashes and control characters: each would let a file land outside the folder the sandbox mounts, or name two
  * files with one spelling.
  */
-export const packPathSchema = lazySchema(() =>
-  z
-    .string()
-    .min(1)
-    .max(200)
-    .superRefine((p, ctx) => {
-      // One problem per path, the first that applies: an operator fixes a name once, not three times.
-      const problem = p.startsWith('/')
-        ? 'must be relative (no leading /)'
-        : !p.split('/').every((s) => s !== '' && s !== '.' && s !== '..')
-          ? 'no empty, "." or ".." segments'
-          : !/^[\x21-\x7e]+$/.test(p) || p.includes('\\')
-            ? 'printable ASCII without spaces or backslashes'
-            : null;
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }),
-);
+export const packPathSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .superRefine((p, ctx) => {
+    // One problem per path, the first that applies: an operator fixes a name once, not three times.
+    const problem = p.startsWith('/')
+      ? 'must be relative (no leading /)'
+      : !p.split('/').every((s) => s !== '' && s !== '.' && s !== '..')
+        ? 'no empty, "." or ".." segments'
+        : !/^[\x21-\x7e]+$/.test(p) || p.includes('\\')
+          ? 'printable ASCII without spaces or backslashes'
+          : null;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
-export const packFileSchema = lazySchema(() =>
-  z
-    .object({ path: packPathSchema, sha256: sha256HexSchema, bytes: z.number().int().min(0).max(MAX_PACK_FILE_BYTES) })
-    .strict(),
-);
+export const packFileSchema = z
+  .object({ path: packPathSchema, sha256: sha256HexSchema, bytes: z.number().int().min(0).max(MAX_PACK_FILE_BYTES) })
+  .strict();
 export type PackFile = z.infer<typeof packFileSchema>;
 
-const packFilesSchema = lazySchema(() => z.array(packFileSchema).max(MAX_PACK_FILES));
+const packFilesSchema = z.array(packFileSchema).max(MAX_PACK_FILES);
 
-const argvSchema = lazySchema(() => z.array(z.string().min(1).max(512)).min(1, 'must name a command').max(64));
+const argvSchema = z.array(z.string().min(1).max(512)).min(1, 'must name a command').max(64);
 
 /** Stage 1, the commit's training: the sandbox budget of one run. */
-export const trainLimitsSchema = lazySchema(() =>
-  z
-    .object({
-      wallTimeMs: z.number().int().min(1000).max(24 * 3_600_000),
-      cpuSeconds: z.number().int().min(1).max(7 * 24 * 3600),
-      memoryBytes: z.number().int().min(16 * 1024 ** 2).max(1024 ** 4),
-      diskBytes: z.number().int().min(1024 ** 2).max(1024 ** 4),
-    })
-    .partial()
-    .strict(),
-);
+export const trainLimitsSchema = z
+  .object({
+    wallTimeMs: z.number().int().min(1000).max(24 * 3_600_000),
+    cpuSeconds: z.number().int().min(1).max(7 * 24 * 3600),
+    memoryBytes: z.number().int().min(16 * 1024 ** 2).max(1024 ** 4),
+    diskBytes: z.number().int().min(1024 ** 2).max(1024 ** 4),
+  })
+  .partial()
+  .strict();
 
 /** Stage 2, the trusted harness scoring one run's outputs. */
-export const harnessLimitsSchema = lazySchema(() =>
-  z
-    .object({
-      wallTimeMs: z.number().int().min(1000).max(3_600_000),
-      cpuSeconds: z.number().int().min(1).max(24 * 3600),
-      memoryBytes: z.number().int().min(16 * 1024 ** 2).max(256 * 1024 ** 3),
-    })
-    .partial()
-    .strict(),
-);
+export const harnessLimitsSchema = z
+  .object({
+    wallTimeMs: z.number().int().min(1000).max(3_600_000),
+    cpuSeconds: z.number().int().min(1).max(24 * 3600),
+    memoryBytes: z.number().int().min(16 * 1024 ** 2).max(256 * 1024 ** 3),
+  })
+  .partial()
+  .strict();
 
-export const replayOutputSchema = lazySchema(() =>
-  z
-    .object({ path: packPathSchema, maxBytes: z.number().int().min(1).max(MAX_OUTPUT_BYTES) })
-    .strict(),
-);
+export const replayOutputSchema = z
+  .object({ path: packPathSchema, maxBytes: z.number().int().min(1).max(MAX_OUTPUT_BYTES) })
+  .strict();
 
 /**
  * The `replay` of a task that has a pack: how stage 1 starts (argv with `{seed}`; the commit's tree at /input, the
  * training data at /data, a writable /work), which files of /work it leaves for the harness, and how stage 2 runs the
  * harness (argv, cwd /harness; /eval and /output read-only). Its last stdout line is `{"metric": <number>}`.
  */
-export const packReplaySpecSchema = lazySchema(() =>
-  z
-    .object({
-      train: argvSchema,
-      outputs: z.array(replayOutputSchema).min(1, 'name at least one output').max(MAX_OUTPUTS),
-      limits: trainLimitsSchema.default({}),
-      harness: z.object({ command: argvSchema, limits: harnessLimitsSchema.default({}) }).strict(),
-      gpus: z.number().int().min(0).max(MAX_GPUS).default(0),
-    })
-    .strict(),
-);
+export const packReplaySpecSchema = z
+  .object({
+    train: argvSchema,
+    outputs: z.array(replayOutputSchema).min(1, 'name at least one output').max(MAX_OUTPUTS),
+    limits: trainLimitsSchema.default({}),
+    harness: z.object({ command: argvSchema, limits: harnessLimitsSchema.default({}) }).strict(),
+    gpus: z.number().int().min(0).max(MAX_GPUS).default(0),
+  })
+  .strict();
 export type PackReplaySpec = z.infer<typeof packReplaySpecSchema>;
 
 /** The registered pack: stored with the task; every file is a blob pinned by its SHA-256. */
-export const taskPackSchema = lazySchema(() =>
-  z
-    .object({
-      harness: z
-        .object({ command: argvSchema, files: packFilesSchema.min(1, 'the harness needs at least one file'), limits: harnessLimitsSchema })
-        .strict(),
-      /**
-       * Hidden by default: served only to workers holding a lease, never by the public blob route. `public: true` is for
-       * a task whose evaluation set cannot be secret anyway (a zk task: the prover scores it, and the circuit commits to
-       * it): its files are public blobs, so a third party can replay a claim itself (recheck --replay).
-       */
-      evalData: z.object({ files: packFilesSchema.min(1, 'the evaluation data must not be empty'), public: z.literal(true).optional() }).strict(),
-      trainData: z.object({ files: packFilesSchema }).strict(),
-      /** What a verifier attests (statement environment harnessSha256): harnessDigestOf(harness). */
-      harnessSha256: sha256HexSchema,
-      /** What a verifier attests (statement environment datasetSha256): evalDataDigestOf(evalData.files). */
-      evalDataSha256: sha256HexSchema,
-    })
-    .strict(),
-);
+export const taskPackSchema = z
+  .object({
+    harness: z
+      .object({ command: argvSchema, files: packFilesSchema.min(1, 'the harness needs at least one file'), limits: harnessLimitsSchema })
+      .strict(),
+    /**
+     * Hidden by default: served only to workers holding a lease, never by the public blob route. `public: true` is for
+     * a task whose evaluation set cannot be secret anyway (a zk task: the prover scores it, and the circuit commits to
+     * it): its files are public blobs, so a third party can replay a claim itself (recheck --replay).
+     */
+    evalData: z.object({ files: packFilesSchema.min(1, 'the evaluation data must not be empty'), public: z.literal(true).optional() }).strict(),
+    trainData: z.object({ files: packFilesSchema }).strict(),
+    /** What a verifier attests (statement environment harnessSha256): harnessDigestOf(harness). */
+    harnessSha256: sha256HexSchema,
+    /** What a verifier attests (statement environment datasetSha256): evalDataDigestOf(evalData.files). */
+    evalDataSha256: sha256HexSchema,
+  })
+  .strict();
 export type TaskPack = z.infer<typeof taskPackSchema>;
 export type PackHarness = TaskPack['harness'];
 
@@ -162,54 +147,50 @@ export function toTaskPack(parts: Omit<TaskPack, 'harnessSha256' | 'evalDataSha2
  * A task as an operator registers it (POST /v1/tasks, `proofboard admin task add`). `replay` is the pack form above
  * (with `pack`), or null for a task checked by proofs and attestations alone.
  */
-const taskFieldsSchema = lazySchema(() =>
-  z
-    .object({
-      id: taskIdSchema,
-      title: z.string().min(1).max(200),
-      description: z.string().max(4000).default(''),
-      metricName: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/),
-      direction: z.enum(['higher', 'lower']),
-      policy: taskPolicySchema,
-      auditFraction: z.number().min(0).max(1).default(0),
-      stampBaseBits: z.number().int().min(0).max(40).default(0),
-      // Checked here, so a spec no worker can run is refused at registration instead of failing every replay job later.
-      // Either form, told apart by `harness` (an object in the pack form, an id string before packs); parsed below with
-      // the one schema that applies, so its mistakes are reported field by field instead of as one failed union.
-      replay: z.unknown().optional(),
-      evalSetCommitment: z.string().max(200).nullable().default(null),
-      pack: taskPackSchema.optional(),
-    })
-    .strict(),
-);
+const taskFieldsSchema = z
+  .object({
+    id: taskIdSchema,
+    title: z.string().min(1).max(200),
+    description: z.string().max(4000).default(''),
+    metricName: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/),
+    direction: z.enum(['higher', 'lower']),
+    policy: taskPolicySchema,
+    auditFraction: z.number().min(0).max(1).default(0),
+    stampBaseBits: z.number().int().min(0).max(40).default(0),
+    // Checked here, so a spec no worker can run is refused at registration instead of failing every replay job later.
+    // Either form, told apart by `harness` (an object in the pack form, an id string before packs); parsed below with
+    // the one schema that applies, so its mistakes are reported field by field instead of as one failed union.
+    replay: z.unknown().optional(),
+    evalSetCommitment: z.string().max(200).nullable().default(null),
+    pack: taskPackSchema.optional(),
+  })
+  .strict();
 
 export type Problem = { path: string; message: string };
 
 /** The task definition with every problem reported at once: zod's per-field issues plus the checks across fields. */
-export const taskDefinitionSchema = lazySchema(() =>
-  taskFieldsSchema
-    .superRefine(
-      (value, ctx) => {
-        // rec(): with `when` this runs on values that failed the object schema (and the OpenAPI generator passes null).
-        const raw = rec(value).replay;
-        const replay = replaySchemaFor(raw).safeParse(raw);
-        if (!replay.success) for (const issue of replay.error.issues) ctx.addIssue({ ...issue, path: ['replay', ...issue.path] } as never);
-        for (const p of crossFieldProblems(value as unknown)) ctx.addIssue({ code: 'custom', path: p.path === '' ? [] : p.path.split('.'), message: p.message });
-      },
-      // Run even when some fields failed: an operator fixing a pack should see all of its mistakes in one round.
-      { when: () => true } as never,
-    )
-    // The refinement above already reported a replay that does not parse (its issues do not stop this transform): never
-    // throw here, a throw would be a 500 instead of a refusal.
-    .transform((value) => {
-      const replay = replaySchemaFor(value.replay).safeParse(value.replay);
-      return { ...value, replay: replay.success ? replay.data : null };
-    }),
-);
+export const taskDefinitionSchema = taskFieldsSchema
+  .superRefine(
+    (value, ctx) => {
+      // rec(): with `when` this runs on values that failed the object schema (and the OpenAPI generator passes null).
+      const raw = rec(value).replay;
+      const replay = replaySchemaFor(raw).safeParse(raw);
+      if (!replay.success) for (const issue of replay.error.issues) ctx.addIssue({ ...issue, path: ['replay', ...issue.path] } as never);
+      for (const p of crossFieldProblems(value as unknown)) ctx.addIssue({ code: 'custom', path: p.path === '' ? [] : p.path.split('.'), message: p.message });
+    },
+    // Run even when some fields failed: an operator fixing a pack should see all of its mistakes in one round.
+    { when: () => true } as never,
+  )
+  // The refinement above already reported a replay that does not parse (its issues do not stop this transform): never
+  // throw here, a throw would be a 500 instead of a refusal.
+  .transform((value) => {
+    const replay = replaySchemaFor(value.replay).safeParse(value.replay);
+    return { ...value, replay: replay.success ? replay.data : null };
+  });
 
 // A replay that names a harness compiled into the worker (the form before packs) is refused: those harnesses are gone,
 // and every job of such a task would be handed back. Tasks stored in that form are still read (replay-spec.ts).
-const NO_REPLAY = lazySchema(() => z.null({ error: 'must be in the pack form ({ train, outputs, harness: { command, limits }, ... }) with a pack, or null for a task without replay' }).default(null));
+const NO_REPLAY = z.null({ error: 'must be in the pack form ({ train, outputs, harness: { command, limits }, ... }) with a pack, or null for a task without replay' }).default(null);
 
 function replaySchemaFor(replay: unknown) {
   const packForm = typeof rec(replay).harness === 'object';

@@ -4,33 +4,26 @@
 // bundle: a line that does not parse, or an answer cut short, only means the claims it did not deliver are fetched
 // one by one.
 import { z } from 'zod';
-import { lazySchema } from '../attest/lazy-schema.ts';
 import { bundleSchema, type ClaimBundle } from './bundle.ts';
 import { pass, skip, warn, type Check } from './report.ts';
 
-const headSchema = lazySchema(() =>
-  z.object({
-    kind: z.literal('head'),
-    checkpoint: z.string().max(1 << 20),
-    treeSize: z.number().int().nonnegative(),
-    verifierKeys: z.array(z.unknown()).max(10_000),
-  }),
-);
-const taskLineSchema = lazySchema(() =>
-  z.object({
-    kind: z.literal('task'),
-    task: z.object({ id: z.string().max(64) }).passthrough(),
-    // The task's definition and circuit registration leaves; absent from servers older than logged task definitions.
-    taskLeaves: z.array(z.object({ index: z.number().int().nonnegative() }).passthrough()).max(128).optional(),
-  }),
-);
-const bundleLineSchema = lazySchema(() =>
-  z.object({
-    kind: z.literal('bundle'),
-    bundle: z.object({ claim: z.object({ task: z.string().max(64) }).passthrough(), log: z.object({ leaves: z.unknown() }) }).passthrough(),
-  }),
-);
-const endSchema = lazySchema(() => z.object({ kind: z.literal('end'), bundles: z.number().int().nonnegative() }));
+const headSchema = z.object({
+  kind: z.literal('head'),
+  checkpoint: z.string().max(1 << 20),
+  treeSize: z.number().int().nonnegative(),
+  verifierKeys: z.array(z.unknown()).max(10_000),
+});
+const taskLineSchema = z.object({
+  kind: z.literal('task'),
+  task: z.object({ id: z.string().max(64) }).passthrough(),
+  // The task's definition and circuit registration leaves; absent from servers older than logged task definitions.
+  taskLeaves: z.array(z.object({ index: z.number().int().nonnegative() }).passthrough()).max(128).optional(),
+});
+const bundleLineSchema = z.object({
+  kind: z.literal('bundle'),
+  bundle: z.object({ claim: z.object({ task: z.string().max(64) }).passthrough(), log: z.object({ leaves: z.unknown() }) }).passthrough(),
+});
+const endSchema = z.object({ kind: z.literal('end'), bundles: z.number().int().nonnegative() });
 
 /**
  * Feeds each bundle of the answer to `onBundle` as it arrives (awaited: a slow consumer slows the reading) and

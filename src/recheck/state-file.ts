@@ -9,51 +9,44 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { lazySchema } from '../attest/lazy-schema.ts';
 
-export const registrySnapshotSchema = lazySchema(() =>
-  z.record(
-    z.string(),
-    z.object({
-      publicKey: z.string(),
-      validFrom: z.string(),
-      registeredAt: z.string(),
-      // Remembered since issue 15; absent in older state files.
-      validUntil: z.string().nullable().optional(),
-      revokedAt: z.string().nullable().optional(),
-      revocationReason: z.string().nullable().optional(),
-      tasks: z.array(z.string()).optional(),
-      // Remembered since issue 15, finding 4 (absent in older state files): a key moved to another operator splits
-      // one vote into two after the fact.
-      operator: z.string().optional(),
-    }),
-  ),
+export const registrySnapshotSchema = z.record(
+  z.string(),
+  z.object({
+    publicKey: z.string(),
+    validFrom: z.string(),
+    registeredAt: z.string(),
+    // Remembered since issue 15; absent in older state files.
+    validUntil: z.string().nullable().optional(),
+    revokedAt: z.string().nullable().optional(),
+    revocationReason: z.string().nullable().optional(),
+    tasks: z.array(z.string()).optional(),
+    // Remembered since issue 15, finding 4 (absent in older state files): a key moved to another operator splits
+    // one vote into two after the fact.
+    operator: z.string().optional(),
+  }),
 );
 export type RegistrySnapshot = z.infer<typeof registrySnapshotSchema>;
 
 /** Per task id: the SHA-256 of the canonical JSON of its policy, the policy itself (to name what changed), and when. */
 // definitionEntry: the log entry of the task's definition (task-definition.ts), once seen; a task has exactly one.
-export const taskSnapshotSchema = lazySchema(() =>
-  z.record(
-    z.string(),
-    z.object({ policySha256: z.string(), policy: z.unknown(), seenAt: z.string(), definitionEntry: z.number().int().nonnegative().optional() }),
-  ),
+export const taskSnapshotSchema = z.record(
+  z.string(),
+  z.object({ policySha256: z.string(), policy: z.unknown(), seenAt: z.string(), definitionEntry: z.number().int().nonnegative().optional() }),
 );
 export type TaskSnapshot = z.infer<typeof taskSnapshotSchema>;
 
-const serverStateSchema = lazySchema(() =>
-  z.object({
-    vkey: z.string(),
-    checkpoint: z.string().optional(),
-    checkpointSeenAt: z.string().optional(),
-    registry: registrySnapshotSchema.optional(),
-    registrySeenAt: z.string().optional(),
-    tasks: taskSnapshotSchema.optional(),
-  }),
-);
+const serverStateSchema = z.object({
+  vkey: z.string(),
+  checkpoint: z.string().optional(),
+  checkpointSeenAt: z.string().optional(),
+  registry: registrySnapshotSchema.optional(),
+  registrySeenAt: z.string().optional(),
+  tasks: taskSnapshotSchema.optional(),
+});
 export type ServerState = z.infer<typeof serverStateSchema>;
 
-const stateSchema = lazySchema(() => z.object({ v: z.literal(1), servers: z.record(z.string(), serverStateSchema) }));
+const stateSchema = z.object({ v: z.literal(1), servers: z.record(z.string(), serverStateSchema) });
 export type RecheckState = z.infer<typeof stateSchema>;
 
 export function defaultStatePath(): string {

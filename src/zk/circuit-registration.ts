@@ -3,7 +3,6 @@
 // wherever a key is prepared for pairing, so no path uses a key these checks did not pass.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { lazySchema } from '../attest/lazy-schema.ts';
 import { BASE_FIELD_MODULUS as Q } from './bn254-mcl.ts';
 import { decimalSchema } from './evidence-schema.ts';
 
@@ -18,19 +17,17 @@ export type RegisteredCircuit = {
   nPublic: number;
 };
 
-const g2Point = lazySchema(() => z.array(z.array(decimalSchema).length(2)).length(3));
-const vkeySchema = lazySchema(() =>
-  z.object({
-    protocol: z.literal('groth16'),
-    curve: z.literal('bn128'),
-    nPublic: z.number().int().min(1).max(64),
-    vk_alpha_1: z.array(decimalSchema).length(3),
-    vk_beta_2: g2Point,
-    vk_gamma_2: g2Point,
-    vk_delta_2: g2Point,
-    IC: z.array(z.array(decimalSchema).length(3)).min(2).max(65),
-  }),
-);
+const g2Point = z.array(z.array(decimalSchema).length(2)).length(3);
+const vkeySchema = z.object({
+  protocol: z.literal('groth16'),
+  curve: z.literal('bn128'),
+  nPublic: z.number().int().min(1).max(64),
+  vk_alpha_1: z.array(decimalSchema).length(3),
+  vk_beta_2: g2Point,
+  vk_gamma_2: g2Point,
+  vk_delta_2: g2Point,
+  IC: z.array(z.array(decimalSchema).length(3)).min(2).max(65),
+});
 export type VerificationKey = z.infer<typeof vkeySchema>;
 
 /** A G2 point's affine coordinates (x.c0, x.c1, y.c0, y.c1), as the pairing code reads them (src/zk/curve-points.ts). */
