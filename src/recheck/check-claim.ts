@@ -2,14 +2,13 @@
 // signed ones, evidence digests, pinned circuits, every proof, every attestation, the verdict's rule, the log leaves
 // recomputed from the bundle and their inclusion in a signed checkpoint. Each check names what it found wrong.
 import { createHash } from 'node:crypto';
-import { fromBase64, utf8 } from '../attest/bytes.ts';
 import { verifyClaimEnvelope, type ClaimPayload } from '../attest/claim.ts';
 import { verifyIntakeEnvelope } from '../attest/intake.ts';
 import { taskPolicySchema, type TaskPolicy } from '../attest/policy.ts';
 import { toEffectiveVerifierKey, type VerifierKey } from '../attest/registry.ts';
 import { judgeAttestations, perSeedMeans, type Judgement } from '../attest/verify-attestations.ts';
 import { environmentPinsOf, isPackReplaySpec, type EnvironmentPins } from '../attest/task-pack.ts';
-import { verifyLeafInCheckpoint, type Checkpoint } from '../log/index.ts';
+import type { Checkpoint } from '../log/index.ts';
 import type { Groth16Checker } from '../zk/groth16-batch.ts';
 import { verifyZkEvidence, type ZkCheck } from '../zk/verify.ts';
 import { toZkContext } from '../zk/zk-context.ts';
@@ -21,6 +20,7 @@ import type { ClaimStatus, VerificationMethod } from '../verdict/verdict.ts';
 import type { PinnedCircuit } from './pins.ts';
 import { fail, pass, skip, warn, type Check } from './report.ts';
 import { checkTaskDefinition } from './task-definition.ts';
+import { leafInclusionProblem } from './leaf-inclusion.ts';
 import { withLoggedCircuits, type CircuitPins } from './logged-circuits.ts';
 
 export type ClaimCheckInput = {
@@ -69,8 +69,9 @@ export async function checkClaimBundle(input: ClaimCheckInput): Promise<Check[]>
   // 4. Every circuit of the task against the hash committed in this repository.
   const zkItems = bundle.evidence.filter((e) => e.kind === 'zk');
   //    Circuits an operator registered through the API are pinned by their registration leaf in the log instead.
-  const circuitPins = withLoggedCircuits(input.pins, bundle, input.checkpoint, new Set(zkItems.map((e) => circuitOf(e.body))));
-  checks.push(checkCircuitPins(bundle, circuitPins, zkItems));
+  const usedCircuits = new Set(zkItems.map((e) => circuitOf(e.body)));
+  const circuitPins = withLoggedCircuits(input.pins, bundle, input.checkpoint, usedCircuits);
+  checks.push(checkCircuitPins(bundle, circuitPins, usedCircuits));
 
   // 5. Every proof, with the repository's key and eval layout.
   const zkResults = new Map<string, ZkCheck>();
@@ -169,9 +170,8 @@ function checkClaimFields(bundle: ClaimBundle, claim: ClaimPayload, claimId: str
     : pass('claim.fields', `task ${claim.task}, commit ${claim.commit.slice(0, 12)}, ${claim.metric.name} = ${claim.metric.value} as signed`);
 }
 
-function checkCircuitPins(bundle: ClaimBundle, circuitPins: CircuitPins, zkItems: Evidence[]): Check {
+function checkCircuitPins(bundle: ClaimBundle, circuitPins: CircuitPins, used: ReadonlySet<string>): Check {
   const { pins } = circuitPins;
-  const used = new Set(zkItems.map((e) => circuitOf(e.body)));
   const problems: string[] = [...circuitPins.problems];
   const unpinned: string[] = [];
   for (const c of bundle.task.circuits) {
@@ -319,15 +319,8 @@ function checkLeaves(bundle: ClaimBundle, claim: ClaimPayload, claimId: string, 
     if (expected !== leaf.data) problems.push(`log entry ${v.logIndex}: ${nameDifference(JSON.parse(expected) as Record<string, unknown>, logged)}`);
     const missing = evidence.filter((d) => !known.has(d));
     if (missing.length) problems.push(`log entry ${v.logIndex} names evidence the server no longer shows: ${missing.map((d) => d.slice(0, 12)).join(', ')}`);
-    let proof: Uint8Array[];
-    try {
-      proof = leaf.inclusionProof.map((p) => fromBase64(p, 'inclusion proof'));
-    } catch {
-      inclusion.push(`entry ${leaf.index}: malformed proof`);
-      continue;
-    }
-    const r = verifyLeafInCheckpoint({ data: utf8(leaf.data), index: leaf.index, proof }, checkpoint);
-    if (!r.ok) inclusion.push(`entry ${leaf.index} is not in the signed tree of size ${checkpoint.size}: ${r.reason}`);
+    const notIncluded = leafInclusionProblem(leaf, checkpoint);
+    if (notIncluded) inclusion.push(`entry ${leaf.index}: ${notIncluded}`);
   }
   const n = bundle.claim.history.length;
   return {

@@ -5,8 +5,8 @@
 // layout, so a server that swapped the key or the layout after registration is caught, on a first visit too. A circuit
 // this repository pins itself keeps the repository's pin: the log cannot override it.
 import { createHash } from 'node:crypto';
-import { fromBase64, utf8 } from '../attest/bytes.ts';
-import { verifyLeafInCheckpoint, type Checkpoint } from '../log/index.ts';
+import type { Checkpoint } from '../log/index.ts';
+import { leafInclusionProblem } from './leaf-inclusion.ts';
 import { circuitLeafText, circuitRegistrationSchema } from '../zk/circuit-build.ts';
 import type { ClaimBundle } from './bundle.ts';
 import type { PinnedCircuit } from './pins.ts';
@@ -65,14 +65,8 @@ function loggedRegistration(bundle: ClaimBundle, c: BundleCircuit, index: number
   const problem = (text: string): Checked => ({ ok: false, problem: text });
   const leaf = bundle.log.leaves.find((l) => l.index === index);
   if (!leaf) return problem('the bundle does not carry its registration leaf');
-  let proof: Uint8Array[];
-  try {
-    proof = leaf.inclusionProof.map((p) => fromBase64(p, 'inclusion proof'));
-  } catch {
-    return problem('malformed inclusion proof');
-  }
-  const included = verifyLeafInCheckpoint({ data: utf8(leaf.data), index, proof }, checkpoint);
-  if (!included.ok) return problem(`not in the signed tree of size ${checkpoint.size}: ${included.reason}`);
+  const notIncluded = leafInclusionProblem(leaf, checkpoint);
+  if (notIncluded) return problem(notIncluded);
   let entry: Record<string, unknown>;
   try {
     entry = JSON.parse(leaf.data) as Record<string, unknown>;

@@ -4,9 +4,9 @@
 // this check holds the task the bundle shows, which the attestations and the verdict rule are judged with, to it. A
 // server that widened a tolerance, lowered a quorum or swapped a pack's pins afterwards is caught on the first visit,
 // without any memory of an earlier one (task-history.ts only compares with what this machine saw before).
-import { fromBase64, utf8 } from '../attest/bytes.ts';
 import { taskDefinitionDigestOf, taskDefinitionLeafText, type TaskDefinitionRecord } from '../attest/task-pack.ts';
-import { verifyLeafInCheckpoint, type Checkpoint } from '../log/index.ts';
+import type { Checkpoint } from '../log/index.ts';
+import { leafInclusionProblem } from './leaf-inclusion.ts';
 import { canonicalJson } from '../verdict/evidence-digest.ts';
 import type { ClaimBundle } from './bundle.ts';
 import { fail, pass, warn, type Check } from './report.ts';
@@ -33,14 +33,8 @@ export function checkTaskDefinition(bundle: ClaimBundle, checkpoint: Checkpoint,
   if (other.length > 0) return fail(ID, `the verdicts name the definition at log entry ${other.join(', ')}, not the task's entry ${index}`);
   const leaf = bundle.log.leaves.find((l) => l.index === index);
   if (!leaf) return fail(ID, `task ${task.id}'s definition is at log entry ${index}, but the bundle does not carry that leaf`);
-  let proof: Uint8Array[];
-  try {
-    proof = leaf.inclusionProof.map((p) => fromBase64(p, 'inclusion proof'));
-  } catch {
-    return fail(ID, `log entry ${index}: malformed inclusion proof`);
-  }
-  const included = verifyLeafInCheckpoint({ data: utf8(leaf.data), index, proof }, checkpoint);
-  if (!included.ok) return fail(ID, `log entry ${index} is not in the signed tree of size ${checkpoint.size}: ${included.reason}`);
+  const notIncluded = leafInclusionProblem(leaf, checkpoint);
+  if (notIncluded) return fail(ID, `log entry ${index}: ${notIncluded}`);
 
   const logged = parseDefinitionLeaf(leaf.data);
   if (!logged.ok) return fail(ID, `log entry ${index} is not a task definition: ${logged.reason}`);
