@@ -15,6 +15,7 @@ import { appendLogLeaves } from '../../src/service/storage/log-append.ts';
 import { replayAttestation } from '../helpers/attestations.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { recheckOverApp } from '../helpers/recheck-app.ts';
+import { readState } from '../../src/recheck/state-file.ts';
 import { makeTestContext, OPERATOR_TOKEN } from '../helpers/context.ts';
 import { tasks } from '../../db/schema.ts';
 import type { AppContext } from '../../src/service/context.ts';
@@ -202,8 +203,11 @@ describe.each(databaseKinds())('attestations against the pack pins on %s', (kind
     expect(JSON.stringify(await res.json())).toMatch(/val\.txt: this file is hidden/);
   });
 
-  it("a second definition of the task appended to the log fails recheck --task (task.definitions)", async () => {
+  it("a second definition of the task appended to the log fails recheck --task (task.definitions), and a bundle naming it fails against the remembered entry", async () => {
     const [row] = await ctx.db.select().from(tasks).where(eq(tasks.id, TASK));
+    // A reader's earlier visit: the task's definition entry is remembered.
+    const memory = { state: readState('/nonexistent/proofboard-recheck-state.json') };
+    expect((await recheckOverApp(app, settled.slice(0, 1), memory)).ok).toBe(true);
     const looser = { ...(row as unknown as TaskDefinitionRecord), policy: { ...(row!.policy as object), quorum: 1, tolerance: { absolute: 1000 } } };
     // Through the service's own append: the leaf is in the signed tree, as a lying server would make it.
     const [entry] = await ctx.db.transaction((tx) => appendLogLeaves(ctx, tx, [{ data: utf8(taskDefinitionLeafText(looser, new Date().toISOString())), claimId: '' }]));
@@ -213,5 +217,16 @@ describe.each(databaseKinds())('attestations against the pack pins on %s', (kind
       status: 'fail',
       detail: `task ${TASK} is defined 2 times in the log (entries ${row!.definitionLogIndex}, ${entry}); a task is registered once`,
     });
+    // The server now points the task at the second definition: the remembered entry says otherwise.
+    await ctx.db.update(tasks).set({ definitionLogIndex: entry! }).where(eq(tasks.id, TASK));
+    try {
+      const later = await recheckOverApp(app, settled.slice(0, 1), memory);
+      expect(later.claims[0]!.checks.find((c) => c.id === 'task.definition.entry')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringMatching(new RegExp(`names entry ${entry} for task ${TASK}'s definition, but entry ${row!.definitionLogIndex} per our visit of`)),
+      });
+    } finally {
+      await ctx.db.update(tasks).set({ definitionLogIndex: row!.definitionLogIndex }).where(eq(tasks.id, TASK));
+    }
   });
 });
