@@ -60,8 +60,8 @@ const commands: Record<string, () => Promise<Loaded>> = {
     return { run: mod.proveCommand, usage: usageOf(mod, 'prove') };
   },
   recheck: async () => {
-    const mod = await import('./recheck-command.ts');
-    return { run: mod.recheckCommand, usage: usageOf(mod, 'recheck') };
+    const [mod, { loadReplay }] = await Promise.all([import('./recheck-command.ts'), import('./recheck-replay-loader.ts')]);
+    return { run: (argv) => mod.recheckCommand(argv, { loadReplay }), usage: usageOf(mod, 'recheck') };
   },
   verifier: async () => {
     const mod = await import('./verifier-command.ts');

@@ -1,11 +1,10 @@
 // `proofboard recheck`: re-checks claims on this machine, trusting nobody (docs/recheck.md). Exit 0 when every check
 // passes, 1 on any discrepancy, 2 on a usage error.
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Worker } from 'node:worker_threads';
 import { apiFetcher } from './http-client.ts';
+import { RECHECK_OPTIONS } from './recheck-options.ts';
 import { repositoryPins, type PinnedCircuit } from '../recheck/pins.ts';
 import { recheck, type RecheckTarget } from '../recheck/recheck.ts';
 import { formatReport, type Check } from '../recheck/report.ts';
@@ -15,7 +14,6 @@ import { createBatchVerifier } from '../zk/batch-verifier.ts';
 import { verifyGroth16Groups } from '../zk/groth16-batch.ts';
 import { warmUpZk } from '../zk/groth16-pairing.ts';
 import { createPairingThreads, PairingThreadFault } from '../zk/pairing-thread.ts';
-import { serverUrlFromEnv } from '../config.ts';
 import { parseCosignerKey, parseVerifierKey, type WitnessPolicy } from '../log/index.ts';
 
 export const HELP = `proofboard recheck CLAIM_ID... --server URL [--log-key VKEY] [--state FILE] [--json] [--replay]
@@ -46,8 +44,11 @@ intake).`;
 export type RecheckEnvironment = {
   pins?: Map<string, PinnedCircuit>;
   spawnPairingThread?: () => Worker;
-  /** False where there is no replay worker to load (the one-file build has none). */
-  replayAvailable?: boolean;
+  /**
+   * The local replay for --replay (src/cli/recheck-replay-loader.ts, which `proofboard recheck` passes). Absent in the
+   * one-file build, which has no sandbox: --replay then reports each claim's replay as not available.
+   */
+  loadReplay?: (server: string) => Promise<((bundle: ClaimBundle) => Promise<Check>) | null>;
   /** The fetch under recheck's HTTP client (the one-file build's loads faster than Node's own). */
   fetchImpl?: typeof fetch;
   /**
@@ -58,27 +59,8 @@ export type RecheckEnvironment = {
   prepareKeysEarly?: boolean;
 };
 
-const REPLAY_MODULE = fileURLToPath(new URL('./recheck-replay.ts', import.meta.url));
-
 export async function recheckCommand(argv: string[], env: RecheckEnvironment = {}): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      server: { type: 'string', default: serverUrlFromEnv() },
-      'log-key': { type: 'string' },
-      witness: { type: 'string', multiple: true },
-      'witnesses-needed': { type: 'string' },
-      state: { type: 'string', default: process.env.PROOFBOARD_RECHECK_STATE ?? defaultStatePath() },
-      task: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      replay: { type: 'boolean', default: false },
-      'allow-unlogged-tasks': { type: 'boolean', default: false },
-      concurrency: { type: 'string', default: '4' },
-      threads: { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-  });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: RECHECK_OPTIONS });
   if (values.help) {
     console.log(HELP);
     return 0;
@@ -113,7 +95,8 @@ export async function recheckCommand(argv: string[], env: RecheckEnvironment = {
   const target: RecheckTarget = values.task ? { taskId: values.task } : { claimIds };
   const pins = env.pins ?? repositoryPins();
   const pooled = pooledChecker(threads, env.spawnPairingThread);
-  const state = readState(values.state);
+  const statePath = values.state ?? process.env.PROOFBOARD_RECHECK_STATE ?? defaultStatePath();
+  const state = readState(statePath);
   const showProgress = Boolean(values.task) && !values.json && process.stderr.isTTY;
   // Loaded only for the bar it draws: a re-check of named claims has none, and starts without it.
   const bar = showProgress ? await progressBar() : undefined;
@@ -126,7 +109,7 @@ export async function recheckCommand(argv: string[], env: RecheckEnvironment = {
       state,
       pins,
       replayRequested: values.replay,
-      replay: values.replay && env.replayAvailable !== false ? await loadReplay(values.server) : null,
+      replay: values.replay && env.loadReplay ? await env.loadReplay(values.server) : null,
       allowUnloggedTasks: values['allow-unlogged-tasks'],
       now: new Date(),
       concurrency,
@@ -141,7 +124,7 @@ export async function recheckCommand(argv: string[], env: RecheckEnvironment = {
         : undefined,
     });
     if (started) bar?.stop();
-    writeState(values.state, next);
+    writeState(statePath, next);
     if (values.json) console.log(JSON.stringify(report, null, 2));
     else {
       const tofu = report.log.find((c) => c.id === 'log.key' && c.status === 'warn');
@@ -208,16 +191,4 @@ function prepareKeys(pins: ReadonlyMap<string, PinnedCircuit>): void {
       .then(({ circuit }) => warmUpZk(circuit))
       .catch(() => {});
   }
-}
-
-/**
- * The local replay, when the sandbox worker is part of this checkout. It is never faked: without the worker the
- * report says "replay not available" and the check is skipped, not passed.
- */
-async function loadReplay(server: string): Promise<((bundle: ClaimBundle) => Promise<Check>) | null> {
-  if (!existsSync(REPLAY_MODULE)) return null;
-  const mod = (await import(REPLAY_MODULE)) as { runReplayForRecheck?: (b: ClaimBundle, o: { server: string }) => Promise<Check> };
-  const run = mod.runReplayForRecheck;
-  if (typeof run !== 'function') return null;
-  return (bundle) => run(bundle, { server });
 }
