@@ -1,5 +1,5 @@
 // How fast a third party re-checks a leaderboard: `recheck --task` over N entries from a fresh process (entries per
-// second, wall clock, process start included), with the one-file build (dist/proofboard-recheck.mjs, built here first)
+// second, wall clock, process start included), with the one-file build (dist/proofboard-recheck.cjs, built here first)
 // and with the repository's command; and the cold time for one zk entry in a fresh process, for each.
 // Baselines, measured in the same run against the same server, nothing checked: downloading the same bundles one
 // request each, four at a time (what a re-check without bulk reads has to do), and reading them in one bulk answer.
@@ -8,9 +8,9 @@
 // proofs come from bench/recheck-fixtures.ts, cached under tmp/; missing ones are proven first (slow, said so), and
 // the bench fails rather than run with fewer.
 //   npm run bench:recheck [-- N]
-import { execFile } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +31,7 @@ import { BENCH_SUBMITTER_SECRET, benchCommit, cachedEntries, CACHE_DIR, makeEntr
 const N = Number(process.argv[2] ?? 200);
 const ZK = Number(process.env.BENCH_RECHECK_ZK ?? Math.ceil(N / 2));
 const ROOT = new URL('..', import.meta.url).pathname;
-const ONE_FILE = join(ROOT, 'dist', 'proofboard-recheck.mjs');
+const ONE_FILE = join(ROOT, 'dist', 'proofboard-recheck.cjs');
 const TOKEN = 'bench-operator-token-0123456789abcdef';
 const BIN = new URL('../bin/proofboard.mjs', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -144,28 +144,24 @@ console.error(`built a leaderboard of ${N} entries (${zkEntries.length} zk) in $
 const vkey = logVerifierKey(service.ctx);
 const work = mkdtempSync(join(tmpdir(), 'proofboard-bench-state-'));
 
-// CPU time of the finished children of this process (Linux /proc/self/stat cutime + cstime, 100 ticks a second): the
-// one recheck process just run, all its threads included. Unlike wall time it hardly moves with the machine's other
-// load, so it is the number to compare between runs on a busy machine.
-function childCpuMs(): number {
-  try {
-    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[13]) + Number(fields[14])) * 10;
-  } catch {
-    return Number.NaN;
-  }
+// Every timed run is started by bench/timed-runs.mjs, a small process of its own, as from a shell: forking this
+// process (the server and its database, about 0.5 GB resident) would add some 20 ms to each start.
+const launcher = fork(join(ROOT, 'bench', 'timed-runs.mjs'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+type Timed = { ms: number; cpuMs: number; code: number | null; stdout: string; stderr: string; error: string | null };
+function launch(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Timed> {
+  return new Promise((resolve) => {
+    launcher.once('message', (m) => resolve(m as Timed));
+    launcher.send({ args, env, cwd: work });
+  });
 }
 
 async function timed(command: string[], args: string[]): Promise<{ ms: number; cpuMs: number; report: { ok: boolean; claims: unknown[] } }> {
-  const cpu0 = childCpuMs();
-  const start = performance.now();
-  const { stdout } = await run(process.execPath, [...command, ...args, '--server', server, '--log-key', vkey, '--json'], {
-    maxBuffer: 256 * 1024 * 1024,
-    cwd: work,
-    env: { ...process.env, PROOFBOARD_RECHECK_STATE: join(work, `state-${Math.random()}.json`) },
+  const r = await launch([...command, ...args, '--server', server, '--log-key', vkey, '--json'], {
+    ...process.env,
+    PROOFBOARD_RECHECK_STATE: join(work, `state-${Math.random()}.json`),
   });
-  const ms = performance.now() - start;
-  return { ms, cpuMs: childCpuMs() - cpu0, report: JSON.parse(stdout) as { ok: boolean; claims: unknown[] } };
+  if (r.error || r.stdout === '') throw new Error(`${command.join(' ')} ${args.join(' ')}: exit ${r.code} ${r.error ?? ''}\n${r.stderr}`);
+  return { ms: r.ms, cpuMs: r.cpuMs, report: JSON.parse(r.stdout) as { ok: boolean; claims: unknown[] } };
 }
 const oneFile = [ONE_FILE];
 const repository = [BIN, 'recheck'];
@@ -200,10 +196,9 @@ for (let i = 0; i < 3; i++) {
   cold.push(check(await timed(oneFile, [oneId]), 'one-file recheck of one entry', 1));
   coldRepository.push(check(await timed(repository, [oneId]), 'recheck of one entry', 1));
   // The floor under any cold start on this machine now: node starting and exiting, nothing else.
-  const n0 = performance.now();
-  await run(process.execPath, ['-e', '0']);
-  bareNode.push(performance.now() - n0);
+  bareNode.push((await launch(['-e', '0'])).ms);
 }
+launcher.disconnect();
 
 await service.close();
 rmSync(dataDir, { recursive: true, force: true });

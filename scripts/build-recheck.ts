@@ -1,4 +1,4 @@
-// Builds the one-file recheck, dist/proofboard-recheck.mjs (docs/recheck.md "One file"): src/cli/recheck-one-file.ts
+// Builds the one-file recheck, dist/proofboard-recheck.cjs (docs/recheck.md "One file"): src/cli/recheck-one-file.ts
 // and everything it imports, bundled by esbuild into one ES module that runs with `node` alone. The pinned circuits
 // (verification key text, pin, eval-set layout computed from the committed eval split) are written in here, so the
 // file needs neither the checkout nor node_modules.
@@ -6,19 +6,21 @@
 // Reproducible: the same commit, the same package-lock (esbuild's version) and the same Node give the same bytes, so
 // anyone can rebuild and compare the SHA-256 printed at the end with a published one. Nothing variable goes in: no
 // time, no path, no environment; the commit is the checkout's HEAD (or PROOFBOARD_BUILD_COMMIT).
-//   npm run build:recheck                  (dist/proofboard-recheck.mjs)
+//   npm run build:recheck                  (dist/proofboard-recheck.cjs)
 //   npx tsx scripts/build-recheck.ts --out FILE
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { build, type Plugin } from 'esbuild';
+import { recordMclInit, type MclInstance } from '../src/zk/mcl-init-snapshot.ts';
 import { circuitArtifacts, DIGITS_CIRCUIT_ID, DIGITS_VKEY_SHA256, loadExampleTask } from '../src/zk/example-task.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const outAt = process.argv.indexOf('--out');
-const OUT = outAt > 0 && process.argv[outAt + 1] ? resolve(process.argv[outAt + 1]!) : resolve(ROOT, 'dist', 'proofboard-recheck.mjs');
+const OUT = outAt > 0 && process.argv[outAt + 1] ? resolve(process.argv[outAt + 1]!) : resolve(ROOT, 'dist', 'proofboard-recheck.cjs');
 
 function headCommit(): string {
   if (process.env.PROOFBOARD_BUILD_COMMIT) return process.env.PROOFBOARD_BUILD_COMMIT;
@@ -63,6 +65,29 @@ const fastWasmDecode: Plugin = {
   },
 };
 
+// mcl's own set-up, mclBn_init, about 15 ms of every cold start: recorded here on a fresh instance of the same module
+// and written into memory at run time instead (src/zk/mcl-init-snapshot.ts says why that is the same), through one
+// changed line of mcl-wasm's initializeMcl. The build fails if that line moves.
+const MCL_INIT_CALL = 'const r = exports.mod._mclBn_init(curveType, constants_1.MCLBN_COMPILED_TIME_VAR);';
+const mclConstants = createRequire(import.meta.url)('mcl-wasm/dist/constants.js') as { BN_SNARK1: number; MCLBN_COMPILED_TIME_VAR: number };
+const createMclModule = createRequire(import.meta.url)('mcl-wasm/dist/mcl_c.js') as (opts: object) => Promise<MclInstance>;
+const mclInit = recordMclInit(
+  await createMclModule({ cryptoGetRandomValues: () => { throw new Error('mclBn_init asked for randomness'); } }),
+  mclConstants.BN_SNARK1,
+  mclConstants.MCLBN_COMPILED_TIME_VAR,
+);
+const recordedMclInit: Plugin = {
+  name: 'mcl-recorded-init',
+  setup(b) {
+    b.onLoad({ filter: /mcl-wasm[\\/]dist[\\/]mcl\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      if (source.split(MCL_INIT_CALL).length !== 2) throw new Error(`${args.path}: mcl-wasm's call of mclBn_init changed; update scripts/build-recheck.ts`);
+      const replay = `const r = require(${JSON.stringify(join(ROOT, 'src', 'zk', 'mcl-init-snapshot.ts'))}).initialiseMcl(exports.mod, curveType, constants_1.MCLBN_COMPILED_TIME_VAR, ${JSON.stringify(mclInit)});`;
+      return { contents: source.replace(MCL_INIT_CALL, replay), loader: 'js' };
+    });
+  },
+};
+
 // zod's `z` is one namespace object holding all of zod (every locale, JSON Schema conversion, ...), and esbuild cannot
 // leave out what a namespace object holds: about 460 KB of the file, parsed at every start. So each source file's
 // `import { z } from 'zod'` is bundled as `import * as z from` zod's classic API module, the module `z` is
@@ -87,25 +112,94 @@ const zodUsedParts: Plugin = {
   },
 };
 
-mkdirSync(dirname(OUT), { recursive: true });
-await build({
+// The recheck command as one script (not a module: V8 takes a code cache only for a script compiled through node:vm).
+// `import.meta.url` becomes the loader's, passed in, as are `require` and whether V8 took the cache.
+const bundled = await build({
   absWorkingDir: ROOT,
   entryPoints: ['src/cli/recheck-one-file.ts'],
-  outfile: OUT,
+  write: false,
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
   minify: true,
   legalComments: 'eof',
-  // CommonJS dependencies (mcl-wasm, cli-progress) call require() for Node's own modules.
-  banner: { js: "#!/usr/bin/env node\nimport{createRequire as __pbRequire}from'node:module';const require=__pbRequire(import.meta.url);" },
   define: {
     PROOFBOARD_EMBEDDED_PINS: JSON.stringify(pins),
-    PROOFBOARD_BUILD: JSON.stringify({ commit: headCommit() }),
+    PROOFBOARD_BUILD: JSON.stringify({ commit: headCommit(), node: process.version }),
+    'import.meta.url': '__pbLoaderUrl',
   },
-  plugins: [noRepositoryPins, fastWasmDecode, zodUsedParts],
+  plugins: [noRepositoryPins, fastWasmDecode, recordedMclInit, zodUsedParts],
   logLevel: 'warning',
 });
+const body = bundled.outputFiles[0]!.text;
+if (process.env.DUMP) writeFileSync(process.env.DUMP, body);
+// A dynamic import() left in the script would fail at run time (a script compiled by node:vm has no module loader):
+// esbuild turns those of bundled code and of Node's own modules into require(), and the build checks it did.
+if (/\bimport\(/.test(body)) throw new Error('the bundled recheck still holds a dynamic import(); it cannot run as a script');
+const code = `(function (require, __pbLoaderUrl, PROOFBOARD_CODE_CACHE_REJECTED) {${body}\n})`;
+
+/**
+ * V8's compiled form of what a start runs, made by running the script once in a fresh node: module set-up and the
+ * command line's parsing (`--help`, which touches no network). Deterministic: the run is under `--predictable` (one
+ * thread, fixed seeds, which V8 leaves out of the flags a cache is checked against), and with the cold-start tuning's
+ * V8 flags left unset, since a cache made under other flags is refused. The same node gives the same bytes.
+ */
+function codeCache(scriptPath: string): Buffer {
+  const cachePath = `${scriptPath}.cache`;
+  const warmUp = `
+    const { Script } = require('node:vm'); const fs = require('node:fs'); const v8 = require('node:v8');
+    const script = new Script(fs.readFileSync(${JSON.stringify(scriptPath)}, 'utf8'), { filename: 'proofboard-recheck.cjs' });
+    const quietV8 = { ...v8, setFlagsFromString() {} };
+    process.argv = [process.argv[0], 'proofboard-recheck.cjs', '--help'];
+    process.on('exit', () => fs.writeFileSync(${JSON.stringify(cachePath)}, script.createCachedData()));
+    script.runInThisContext()((id) => (id === 'node:v8' ? quietV8 : require(id)), 'file:///proofboard-recheck.cjs', false);`;
+  execFileSync(process.execPath, ['--predictable', '-e', warmUp], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const cache = readFileSync(cachePath);
+  // A cache V8 would refuse is no use: fail here rather than ship a file that is quietly slower.
+  const check = `const { Script } = require('node:vm'); const fs = require('node:fs');
+    const s = new Script(fs.readFileSync(${JSON.stringify(scriptPath)}, 'utf8'), { filename: 'check', cachedData: fs.readFileSync(${JSON.stringify(cachePath)}) });
+    process.exitCode = s.cachedDataRejected ? 1 : 0;`;
+  try {
+    execFileSync(process.execPath, ['-e', check], { stdio: 'inherit' });
+  } catch {
+    throw new Error('V8 refuses the code cache it just made; the file would start slowly');
+  }
+  return cache;
+}
+
+mkdirSync(dirname(OUT), { recursive: true });
+const work = mkdtempSync(join(tmpdir(), 'proofboard-build-recheck-'));
+let cache: Buffer;
+try {
+  writeFileSync(join(work, 'recheck.js'), code);
+  cache = codeCache(join(work, 'recheck.js'));
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+// The file: a small CommonJS loader that reads the script and its code cache from the comment closing the file,
+// compiles the one with the other and runs it. A comment, not string literals: V8 skips a comment far faster than it
+// scans a megabyte of string (about 5 ms of every start), and CommonJS is read faster than an ES module. Under another
+// Node version V8 refuses the cache and compiles the script as usual (`--version` says which happened).
+// JSON with every "*/" written "*\/" (the same string to JSON.parse) cannot end the comment early.
+const payload = JSON.stringify({ code, compiled: cache.toString('base64') }).replaceAll('*/', '*\\/');
+const loader = `#!/usr/bin/env node
+// proofboard-recheck (docs/recheck.md "One file"), built by scripts/build-recheck.ts from the proofboard repository.
+// The comment that closes this file holds the recheck command as one script (code) and V8's compiled form of its
+// start-up, made at build time (compiled); V8 checks that cache against itself and the script before using it.
+'use strict';
+const { readFileSync } = require('node:fs');
+const { pathToFileURL } = require('node:url');
+const { Script } = require('node:vm');
+const self = readFileSync(__filename, 'latin1');
+const { code, compiled } = JSON.parse(self.slice(self.lastIndexOf('\\n/*') + 3, self.lastIndexOf('*/')));
+const script = new Script(code, { filename: __filename, cachedData: Buffer.from(compiled, 'base64') });
+script.runInThisContext()(require, pathToFileURL(__filename).href, script.cachedDataRejected === true);
+/*${payload}*/
+`;
+// Read back as latin1 above: every byte must be ASCII (esbuild writes non-ASCII characters as escapes).
+if (!/^[\x00-\x7f]*$/.test(loader)) throw new Error('the one-file recheck is not pure ASCII');
+writeFileSync(OUT, loader);
 const bytes = readFileSync(OUT);
-console.log(`${OUT}: ${bytes.length} bytes, sha256 ${createHash('sha256').update(bytes).digest('hex')}`);
+console.log(`${OUT}: ${bytes.length} bytes (code cache ${cache.length}), sha256 ${createHash('sha256').update(bytes).digest('hex')}`);

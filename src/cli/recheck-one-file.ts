@@ -1,4 +1,4 @@
-// Entry of the one-file recheck (npm run build:recheck -> dist/proofboard-recheck.mjs; docs/recheck.md "One file"):
+// Entry of the one-file recheck (npm run build:recheck -> dist/proofboard-recheck.cjs; docs/recheck.md "One file"):
 // `proofboard recheck` for a third party who has node and nothing else. What the repository's command reads from the
 // checkout, this file carries: the pinned circuits' verification keys and eval-set layouts, written in at build time
 // by scripts/build-recheck.ts from the committed files (and checked against the pinned hashes again when used).
@@ -7,27 +7,39 @@ import { setFlagsFromString } from 'node:v8';
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import { z } from 'zod';
 import type { PinnedCircuit } from '../recheck/pins.ts';
+import { firstRequests, withEarlyAnswers } from './early-answers.ts';
 import { MAX_RESPONSE_BYTES } from './http-client.ts';
 import { nodeHttpFetch } from './node-http-fetch.ts';
 
 type EmbeddedPin = { id: string; vkeySha256: string; vkey: string; evalSetCommitment: string; shardCommitments: string[] };
 declare const PROOFBOARD_EMBEDDED_PINS: EmbeddedPin[];
-declare const PROOFBOARD_BUILD: { commit: string };
+declare const PROOFBOARD_BUILD: { commit: string; node: string };
+// Set by the file's loader (scripts/build-recheck.ts): whether V8 took the compiled code the file carries.
+declare const PROOFBOARD_CODE_CACHE_REJECTED: boolean;
 
 const ROLE = 'proofboard-pairing-thread';
 
+// The build runs this as a script, not a module (no top-level await): the file's loader compiles it with V8's code
+// cache (scripts/build-recheck.ts).
 if (!isMainThread && (workerData as { role?: unknown } | null)?.role === ROLE) {
-  await import('../zk/pairing-worker.ts');
+  void import('../zk/pairing-worker.ts');
 } else {
-  process.exitCode = await main(process.argv.slice(2));
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === '--version') {
-    console.log(`proofboard-recheck built from commit ${PROOFBOARD_BUILD.commit}`);
+    const cache = PROOFBOARD_CODE_CACHE_REJECTED ? `not used: this is node ${process.version}, the file was built with node ${PROOFBOARD_BUILD.node}` : 'used';
+    console.log(`proofboard-recheck built from commit ${PROOFBOARD_BUILD.commit}; compiled code cache ${cache}`);
     return 0;
   }
   tuneForColdStart(argv);
+  const http = nodeHttpFetch(MAX_RESPONSE_BYTES);
+  // Asked now, answered while the checking code below loads.
+  const first = firstRequests(argv);
+  const early = first ? withEarlyAnswers(http, first.server, first.paths) : undefined;
   const { recheckCommand } = await import('./recheck-command.ts');
   const pins = new Map<string, PinnedCircuit>(
     PROOFBOARD_EMBEDDED_PINS.map((p) => [
@@ -43,13 +55,16 @@ async function main(argv: string[]): Promise<number> {
       },
     ]),
   );
-  return recheckCommand(argv, {
-    pins: memoisedPins(pins),
-    spawnPairingThread: () => new Worker(new URL(import.meta.url), { workerData: { role: ROLE } }),
-    replayAvailable: false,
-    fetchImpl: nodeHttpFetch(MAX_RESPONSE_BYTES),
-    prepareKeysEarly: true,
-  });
+  try {
+    return await recheckCommand(argv, {
+      pins: memoisedPins(pins),
+      spawnPairingThread: () => new Worker(new URL(import.meta.url), { workerData: { role: ROLE } }),
+      fetchImpl: early?.fetch ?? http,
+      prepareKeysEarly: true,
+    });
+  } finally {
+    early?.close();
+  }
 }
 
 /** Up to this many named claims (and no --task), the process is set up for a cold start (tuneForColdStart). */

@@ -1,15 +1,20 @@
-// The one-file recheck (scripts/build-recheck.ts -> proofboard-recheck.mjs), built here and run with `node` from a
+// The one-file recheck (scripts/build-recheck.ts -> proofboard-recheck.cjs), built here and run with `node` from a
 // folder holding nothing else, against a real server: it re-checks the task through the bulk read, proofs included,
 // and catches an entry edited in the server's database. Also the bulk reads themselves: each bundle line, completed
 // with the answer's head and task, is exactly the claim's single bundle; malformed or unknown requests get a 4xx.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { fromBase64 } from '../../src/attest/bytes.ts';
 import { claimIdOf, signClaim, type ClaimPayload } from '../../src/attest/claim.ts';
+import { firstRequests } from '../../src/cli/early-answers.ts';
+import { MAX_RESPONSE_BYTES } from '../../src/cli/http-client.ts';
+import { nodeHttpFetch } from '../../src/cli/node-http-fetch.ts';
+import { recheckCommand } from '../../src/cli/recheck-command.ts';
 import { databaseKinds } from '../helpers/databases.ts';
 import { logOrigin, withIntake } from '../helpers/claims.ts';
 import { syntheticCommit } from '../helpers/git-objects.ts';
@@ -36,12 +41,25 @@ let folder: string;
 let oneFile: string;
 beforeAll(async () => {
   folder = mkdtempSync(join(tmpdir(), 'proofboard-one-file-'));
-  oneFile = join(folder, 'proofboard-recheck.mjs');
+  oneFile = join(folder, 'proofboard-recheck.cjs');
   await run(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'build-recheck.ts'), '--out', oneFile], { cwd: ROOT });
 }, 120_000);
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
-/** `node proofboard-recheck.mjs ...` in the folder, with an environment that names nothing of the repository. */
+it('builds reproducibly: a second build, elsewhere, gives the same bytes', async () => {
+  // The file carries V8's compiled code (made under --predictable) and the recorded mcl set-up: neither may depend on
+  // the run that made it or on where the file is written, or nobody could check a published file against its commit.
+  const elsewhere = mkdtempSync(join(tmpdir(), 'proofboard-one-file-again-'));
+  try {
+    const again = join(elsewhere, 'again.mjs');
+    await run(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'build-recheck.ts'), '--out', again], { cwd: ROOT });
+    expect(readFileSync(again).equals(readFileSync(oneFile))).toBe(true);
+  } finally {
+    rmSync(elsewhere, { recursive: true, force: true });
+  }
+}, 120_000);
+
+/** `node proofboard-recheck.cjs ...` in the folder, with an environment that names nothing of the repository. */
 async function oneFileRecheck(args: string[]) {
   try {
     const { stdout, stderr } = await run(process.execPath, [oneFile, ...args], {
@@ -142,10 +160,14 @@ describe.each(databaseKinds())('the one-file recheck against a real server on %s
   });
 
   it('runs with node alone from a folder holding nothing else, and every check passes', async () => {
-    expect(readdirSync(folder)).toEqual(['proofboard-recheck.mjs']);
-    // Nothing to resolve outside the file: its only imports are Node's own modules.
-    const imports = [...readFileSync(oneFile, 'utf8').matchAll(/\bfrom\s*["']([^"']+)["']/g)].map((m) => m[1]!);
-    expect(imports.filter((i) => !i.startsWith('node:'))).toEqual([]);
+    expect(readdirSync(folder)).toEqual(['proofboard-recheck.cjs']);
+    // Nothing to resolve outside the file: the loader and the script it carries require only Node's own modules.
+    const text = readFileSync(oneFile, 'latin1');
+    const { code } = JSON.parse(text.slice(text.lastIndexOf('\n/*') + 3, text.lastIndexOf('*/'))) as { code: string };
+    const required = [...`${text.slice(0, text.lastIndexOf('\n/*'))}\n${code}`.matchAll(/\brequire\(\s*["'`]([^"'`]+)["'`]\s*\)/g)].map((m) => m[1]!);
+    expect(required).toContain('node:vm');
+    expect(required.filter((r) => !isBuiltin(r))).toEqual([]);
+    expect(code).not.toMatch(/\bimport\(/);
 
     const r = await oneFileRecheck(['--task', TASK, '--server', s.url, '--log-key', s.logKey, '--state', state, '--json']);
     const report = JSON.parse(r.stdout || '{}') as Report;
@@ -158,8 +180,32 @@ describe.each(databaseKinds())('the one-file recheck against a real server on %s
 
     const one = await oneFileRecheck([claims[3]!.id, '--server', s.url, '--log-key', s.logKey, '--state', state, '--json']);
     expect(one.code, one.stdout + one.stderr).toBe(0);
-    expect((await oneFileRecheck(['--version'])).stdout).toMatch(/^proofboard-recheck built from commit \S+/);
+    // Built with this node, so V8 takes the compiled code the file carries (scripts/build-recheck.ts).
+    expect((await oneFileRecheck(['--version'])).stdout).toMatch(/^proofboard-recheck built from commit \S+; compiled code cache used$/m);
   }, 120_000);
+
+  it('asks first for exactly the answers the one file asks for before its checks load', async () => {
+    // The one file asks for these as it starts (src/cli/early-answers.ts); the command, once loaded, must ask for the
+    // same ones first, or they are wasted and the start is as slow as before. Recorded here through the command itself.
+    const argv = [claims[3]!.id, claims[0]!.id, '--server', s.url, '--log-key', s.logKey, '--state', join(folder, '..', `early-${kind}.json`), '--json'];
+    const http = nodeHttpFetch(MAX_RESPONSE_BYTES);
+    const asked: string[] = [];
+    const recording = ((input: URL | string, init?: RequestInit) => {
+      const u = new URL(String(input));
+      asked.push(`${init?.method ?? 'GET'} ${u.pathname}${u.search}`);
+      return http(input, init);
+    }) as typeof fetch;
+    const first = firstRequests(argv)!;
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      expect(await recheckCommand(argv, { fetchImpl: recording })).toBe(0);
+    } finally {
+      log.mockRestore();
+      rmSync(join(folder, '..', `early-${kind}.json`), { force: true });
+    }
+    expect(first.server).toBe(s.url);
+    expect(asked.slice(0, first.paths.length).sort()).toEqual(first.paths.map((p) => `GET ${p}`).sort());
+  });
 
   it('catches an entry whose metric was edited in the database', async () => {
     const target = claims[1]!;
