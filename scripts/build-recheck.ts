@@ -122,6 +122,8 @@ const bundled = await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
+  // A script compiled by node:vm has no module loader, so no import(): esbuild writes each as a require().
+  supported: { 'dynamic-import': false },
   minify: true,
   legalComments: 'eof',
   define: {
@@ -134,8 +136,7 @@ const bundled = await build({
 });
 const body = bundled.outputFiles[0]!.text;
 if (process.env.DUMP) writeFileSync(process.env.DUMP, body);
-// A dynamic import() left in the script would fail at run time (a script compiled by node:vm has no module loader):
-// esbuild turns those of bundled code and of Node's own modules into require(), and the build checks it did.
+// A dynamic import() left in the script would fail at run time: the build checks esbuild wrote none.
 if (/\bimport\(/.test(body)) throw new Error('the bundled recheck still holds a dynamic import(); it cannot run as a script');
 const code = `(function (require, __pbLoaderUrl, PROOFBOARD_CODE_CACHE_REJECTED) {${body}\n})`;
 

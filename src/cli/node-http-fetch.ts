@@ -4,15 +4,13 @@
 // re-check of one entry. Redirects are refused, as recheck asks (the server checked is the one named), and an answer
 // is read to at most `maxBytes` + 1 bytes, so an endless one cannot fill memory (http-client.ts then refuses it).
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { createRequire } from 'node:module';
 
 export function nodeHttpFetch(maxBytes: number): typeof fetch {
   return (async (input: URL | string, init: RequestInit = {}) => {
     const url = new URL(String(input));
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`unsupported protocol ${url.protocol}`);
-    // node:https is loaded only for an https server: it brings all of TLS (about 5 ms of a cold start). Through
-    // require, not import(): the one-file build runs as a script, which has no dynamic import (scripts/build-recheck.ts).
-    const request = url.protocol === 'https:' ? (createRequire(import.meta.url)('node:https') as typeof import('node:https')).request : httpRequest;
+    // node:https is loaded only for an https server: it brings all of TLS (about 5 ms of a cold start).
+    const request = url.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
     return new Promise<Response>((resolve, reject) => {
       const req = request(
         url,

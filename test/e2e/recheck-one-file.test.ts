@@ -4,6 +4,8 @@
 // with the answer's head and task, is exactly the claim's single bundle; malformed or unknown requests get a 4xx.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execFile } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -60,11 +62,11 @@ it('builds reproducibly: a second build, elsewhere, gives the same bytes', async
 }, 120_000);
 
 /** `node proofboard-recheck.cjs ...` in the folder, with an environment that names nothing of the repository. */
-async function oneFileRecheck(args: string[]) {
+async function oneFileRecheck(args: string[], env: Record<string, string> = {}) {
   try {
     const { stdout, stderr } = await run(process.execPath, [oneFile, ...args], {
       cwd: folder,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: folder },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: folder, ...env },
       maxBuffer: 16 * 1024 * 1024,
     });
     return { code: 0, stdout, stderr };
@@ -182,6 +184,36 @@ describe.each(databaseKinds())('the one-file recheck against a real server on %s
     expect(one.code, one.stdout + one.stderr).toBe(0);
     // Built with this node, so V8 takes the compiled code the file carries (scripts/build-recheck.ts).
     expect((await oneFileRecheck(['--version'])).stdout).toMatch(/^proofboard-recheck built from commit \S+; compiled code cache used$/m);
+  }, 120_000);
+
+  it('re-checks a named zk claim over https, as a third party reaches a real board', async () => {
+    // A TLS front for the test server, with a certificate made here and trusted through NODE_EXTRA_CA_CERTS: the one
+    // file loads node:https only for an https server, so only this reaches that path.
+    const tls = mkdtempSync(join(tmpdir(), 'proofboard-one-file-tls-'));
+    cleanups.push(() => rmSync(tls, { recursive: true, force: true }));
+    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', join(tls, 'key.pem'), '-out', join(tls, 'cert.pem')]);
+    const front = createHttpsServer({ key: readFileSync(join(tls, 'key.pem')), cert: readFileSync(join(tls, 'cert.pem')) }, (req, res) => {
+      const upstream = httpRequest(new URL(req.url ?? '/', s.url), { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => front.close(r)));
+    const httpsUrl = `https://localhost:${(front.address() as { port: number }).port}`;
+    const r = await oneFileRecheck([claims[3]!.id, '--server', httpsUrl, '--log-key', s.logKey, '--state', join(tls, 'state.json'), '--json'], {
+      NODE_EXTRA_CA_CERTS: join(tls, 'cert.pem'),
+    });
+    const report = JSON.parse(r.stdout || '{}') as Report;
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(report.claims[0]!.checks.find((c) => c.id === 'zk.proofs')).toMatchObject({ status: 'pass' });
+    // Without the certificate trusted, nothing is checked: the server is unreachable, said so, exit 3.
+    const untrusted = await oneFileRecheck([claims[3]!.id, '--server', httpsUrl, '--log-key', s.logKey, '--state', join(tls, 'state2.json'), '--json']);
+    expect(untrusted.code).not.toBe(0);
+    expect(untrusted.stderr).toMatch(/certificate|unreachable/i);
   }, 120_000);
 
   it('asks first for exactly the answers the one file asks for before its checks load', async () => {
