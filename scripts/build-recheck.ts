@@ -138,7 +138,7 @@ const body = bundled.outputFiles[0]!.text;
 if (process.env.DUMP) writeFileSync(process.env.DUMP, body);
 // A dynamic import() left in the script would fail at run time: the build checks esbuild wrote none.
 if (/\bimport\(/.test(body)) throw new Error('the bundled recheck still holds a dynamic import(); it cannot run as a script');
-const code = `(function (require, __pbLoaderUrl, PROOFBOARD_CODE_CACHE_REJECTED) {${body}\n})`;
+const code = `(function (require, __pbLoaderUrl, PROOFBOARD_CODE_CACHE) {${body}\n})`;
 
 /**
  * V8's compiled form of what a start runs, made by running the script once in a fresh node: module set-up and the
@@ -154,15 +154,16 @@ function codeCache(scriptPath: string): Buffer {
     const quietV8 = { ...v8, setFlagsFromString() {} };
     process.argv = [process.argv[0], 'proofboard-recheck.cjs', '--help'];
     process.on('exit', () => fs.writeFileSync(${JSON.stringify(cachePath)}, script.createCachedData()));
-    script.runInThisContext()((id) => (id === 'node:v8' ? quietV8 : require(id)), 'file:///proofboard-recheck.cjs', false);`;
-  execFileSync(process.execPath, ['--predictable', '-e', warmUp], { stdio: ['ignore', 'ignore', 'inherit'] });
+    script.runInThisContext()((id) => (id === 'node:v8' ? quietV8 : require(id)), 'file:///proofboard-recheck.cjs', 'used');`;
+  // An empty environment: NODE_OPTIONS (a heap size, a loader) would change V8's flags, and with them the cache.
+  execFileSync(process.execPath, ['--predictable', '-e', warmUp], { stdio: ['ignore', 'ignore', 'inherit'], env: {} });
   const cache = readFileSync(cachePath);
   // A cache V8 would refuse is no use: fail here rather than ship a file that is quietly slower.
   const check = `const { Script } = require('node:vm'); const fs = require('node:fs');
     const s = new Script(fs.readFileSync(${JSON.stringify(scriptPath)}, 'utf8'), { filename: 'check', cachedData: fs.readFileSync(${JSON.stringify(cachePath)}) });
     process.exitCode = s.cachedDataRejected ? 1 : 0;`;
   try {
-    execFileSync(process.execPath, ['-e', check], { stdio: 'inherit' });
+    execFileSync(process.execPath, ['-e', check], { stdio: 'inherit', env: {} });
   } catch {
     throw new Error('V8 refuses the code cache it just made; the file would start slowly');
   }
@@ -181,22 +182,27 @@ try {
 
 // The file: a small CommonJS loader that reads the script and its code cache from the comment closing the file,
 // compiles the one with the other and runs it. A comment, not string literals: V8 skips a comment far faster than it
-// scans a megabyte of string (about 5 ms of every start), and CommonJS is read faster than an ES module. Under another
-// Node version V8 refuses the cache and compiles the script as usual (`--version` says which happened).
+// scans a megabyte of string (about 5 ms of every start), and CommonJS is read faster than an ES module.
+// V8 refuses the cache under another Node version or other V8 flags, and the script then compiles as usual; it does
+// not check the cache against the script's text (only its length), so what runs is the compiled code: a file is
+// trusted by its SHA-256 against a rebuild (docs/recheck.md "One file"), and PROOFBOARD_RECHECK_CODE_CACHE=off runs
+// the readable script alone. `--version` says which happened.
 // JSON with every "*/" written "*\/" (the same string to JSON.parse) cannot end the comment early.
 const payload = JSON.stringify({ code, compiled: cache.toString('base64') }).replaceAll('*/', '*\\/');
 const loader = `#!/usr/bin/env node
 // proofboard-recheck (docs/recheck.md "One file"), built by scripts/build-recheck.ts from the proofboard repository.
 // The comment that closes this file holds the recheck command as one script (code) and V8's compiled form of its
-// start-up, made at build time (compiled); V8 checks that cache against itself and the script before using it.
+// start-up, made at build time (compiled). What runs is that compiled form: check this file's SHA-256 against a
+// rebuild of its commit, or run the script alone with PROOFBOARD_RECHECK_CODE_CACHE=off.
 'use strict';
 const { readFileSync } = require('node:fs');
 const { pathToFileURL } = require('node:url');
 const { Script } = require('node:vm');
 const self = readFileSync(__filename, 'latin1');
 const { code, compiled } = JSON.parse(self.slice(self.lastIndexOf('\\n/*') + 3, self.lastIndexOf('*/')));
-const script = new Script(code, { filename: __filename, cachedData: Buffer.from(compiled, 'base64') });
-script.runInThisContext()(require, pathToFileURL(__filename).href, script.cachedDataRejected === true);
+const off = process.env.PROOFBOARD_RECHECK_CODE_CACHE === 'off';
+const script = new Script(code, { filename: __filename, cachedData: off ? undefined : Buffer.from(compiled, 'base64') });
+script.runInThisContext()(require, pathToFileURL(__filename).href, off ? 'off' : script.cachedDataRejected ? 'refused' : 'used');
 /*${payload}*/
 `;
 // Read back as latin1 above: every byte must be ASCII (esbuild writes non-ASCII characters as escapes).

@@ -11,10 +11,13 @@ import { RECHECK_OPTIONS } from './recheck-options.ts';
 const CLAIM_ID = /^[0-9a-f]{64}$/;
 
 /**
- * The API paths recheck asks first for this command line: the log key where none is pinned (unless the state file
- * remembers it), the checkpoint (the cosigned one where witnesses are pinned) and the bundles of the first named
- * claims, `--concurrency` of them (src/recheck/check-log.ts establishLog, src/recheck/recheck.ts). Null where it
- * asks others first (--task) or does not start (--help, a usage error the command will report).
+ * The API paths recheck asks first for this command line: the log key where none is pinned, the checkpoint (the
+ * cosigned one where witnesses are pinned) and the bundles of the first named claims, `--concurrency` of them
+ * (src/recheck/check-log.ts establishLog, src/recheck/recheck.ts). Null where it asks others first (--task) or does
+ * not start (--help, a command line parseArgs refuses). Two cases ask for more than the command will: the log key
+ * when the state file remembers it (reading the state would wait for the checking code), and any of these when the
+ * command then refuses a malformed --log-key, --witness or --threads. Both are reads of public answers from the
+ * server the command line names, and the unused ones are dropped.
  */
 export function firstRequests(argv: string[]): { server: string; paths: string[] } | null {
   let parsed;
@@ -58,7 +61,7 @@ export function withEarlyAnswers(fetchImpl: typeof fetch, server: string, paths:
   }
   const earlyFetch = (async (input: URL | string, init: RequestInit = {}) => {
     const key = new URL(String(input)).href;
-    const asked = (init.method ?? 'GET') === 'GET' && init.body == null ? early.get(key) : undefined;
+    const asked = asksAsEarly(init) ? early.get(key) : undefined;
     if (!asked) return fetchImpl(input, init);
     early.delete(key);
     const got = await untilAborted(asked, init.signal);
@@ -72,6 +75,18 @@ export function withEarlyAnswers(fetchImpl: typeof fetch, server: string, paths:
       stop.abort();
     },
   };
+}
+
+/**
+ * Whether a request is one the early answers were asked as: a GET with no body, no headers of its own and redirects
+ * refused (recheck's reads, src/cli/http-client.ts). Anything else goes to the server.
+ */
+function asksAsEarly(init: RequestInit): boolean {
+  const headers = init.headers;
+  // Only a plain empty object counts as none (a Headers instance lists no own keys whatever it holds; the global
+  // Headers class is not named here, since touching it loads Node's whole fetch).
+  const noHeaders = headers === undefined || (Object.getPrototypeOf(headers) === Object.prototype && Object.keys(headers).length === 0);
+  return (init.method ?? 'GET') === 'GET' && init.body == null && noHeaders && (init.redirect ?? 'error') === 'error';
 }
 
 /** The answer, with its body already read: the same status and headers, the same bytes. */

@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { defaultKeyPath, writeNewKeyFile } from './key-file.ts';
-import { ApiError } from './http-client.ts';
-import { EXIT, UsageError, closestFlag, unknownOptionOf, wantsHelp } from './usage.ts';
+import { EXIT, reportError, wantsHelp } from './usage.ts';
 
 const HELP = `proofboard <command> [options]
 
@@ -115,27 +114,6 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     return reportError(name, command.usage, err);
   }
-}
-
-/** One line for the person at the terminal, and the exit code docs/cli.md gives for it. */
-function reportError(name: string, usage: string, err: unknown): number {
-  const typed = unknownOptionOf(err);
-  if (typed !== null) {
-    const guess = closestFlag(typed, usage);
-    console.error(`proofboard ${name}: unknown option ${typed}${guess ? ` (did you mean ${guess}?)` : ''}\n\n${usage}`);
-    return EXIT.usage;
-  }
-  if (err instanceof UsageError || (err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) {
-    console.error(`proofboard ${name}: ${err.message}\n\n${usage}`);
-    return EXIT.usage;
-  }
-  if (err instanceof ApiError && err.status === 0 && err.code === 'unreachable') {
-    console.error(`proofboard ${name}: ${err.message}`);
-    return EXIT.unreachable;
-  }
-  if (err instanceof ApiError && err.status > 0) console.error(`proofboard ${name}: server refused: ${err.message}`);
-  else console.error(`proofboard ${name}: ${err instanceof Error ? err.message : String(err)}`);
-  return EXIT.failed;
 }
 
 async function keygenCommand(argv: string[]): Promise<number> {

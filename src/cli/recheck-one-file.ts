@@ -10,12 +10,14 @@ import type { PinnedCircuit } from '../recheck/pins.ts';
 import { firstRequests, withEarlyAnswers } from './early-answers.ts';
 import { MAX_RESPONSE_BYTES } from './http-client.ts';
 import { nodeHttpFetch } from './node-http-fetch.ts';
+import { reportError } from './usage.ts';
 
 type EmbeddedPin = { id: string; vkeySha256: string; vkey: string; evalSetCommitment: string; shardCommitments: string[] };
 declare const PROOFBOARD_EMBEDDED_PINS: EmbeddedPin[];
 declare const PROOFBOARD_BUILD: { commit: string; node: string };
-// Set by the file's loader (scripts/build-recheck.ts): whether V8 took the compiled code the file carries.
-declare const PROOFBOARD_CODE_CACHE_REJECTED: boolean;
+// Set by the file's loader (scripts/build-recheck.ts): whether V8 took the compiled code the file carries ('used'),
+// refused it (another node or other V8 flags than the build's), or was not given it (PROOFBOARD_RECHECK_CODE_CACHE=off).
+declare const PROOFBOARD_CODE_CACHE: 'used' | 'refused' | 'off';
 
 const ROLE = 'proofboard-pairing-thread';
 
@@ -29,19 +31,50 @@ if (!isMainThread && (workerData as { role?: unknown } | null)?.role === ROLE) {
   });
 }
 
+/** The command's exit code, as `proofboard recheck` gives it (docs/cli.md): errors are reported as main.ts does. */
 async function main(argv: string[]): Promise<number> {
-  if (argv[0] === '--version') {
-    const cache = PROOFBOARD_CODE_CACHE_REJECTED ? `not used: this is node ${process.version}, the file was built with node ${PROOFBOARD_BUILD.node}` : 'used';
-    console.log(`proofboard-recheck built from commit ${PROOFBOARD_BUILD.commit}; compiled code cache ${cache}`);
-    return 0;
-  }
+  if (argv[0] === '--version') return version();
   tuneForColdStart(argv);
   const http = nodeHttpFetch(MAX_RESPONSE_BYTES);
   // Asked now, answered while the checking code below loads.
   const first = firstRequests(argv);
   const early = first ? withEarlyAnswers(http, first.server, first.paths) : undefined;
-  const { recheckCommand } = await import('./recheck-command.ts');
-  const pins = new Map<string, PinnedCircuit>(
+  let usage = '';
+  try {
+    const { recheckCommand, HELP } = await import('./recheck-command.ts');
+    usage = HELP;
+    return await recheckCommand(argv, {
+      pins: memoisedPins(embeddedPins()),
+      spawnPairingThread: () => new Worker(new URL(import.meta.url), { workerData: { role: ROLE } }),
+      fetchImpl: early?.fetch ?? http,
+      prepareKeysEarly: true,
+    });
+  } catch (err) {
+    return reportError('recheck', usage, err);
+  } finally {
+    early?.close();
+  }
+}
+
+/**
+ * What the file is: its commit, whether V8 runs the compiled code it carries, and whether the pairing library's
+ * set-up comes from its recording (src/zk/mcl-init-snapshot.ts), each found out here rather than assumed.
+ */
+async function version(): Promise<number> {
+  const cache = {
+    used: 'used',
+    refused: `refused by V8 (this node is ${process.version} with its own flags; the file was built with node ${PROOFBOARD_BUILD.node})`,
+    off: 'not used (PROOFBOARD_RECHECK_CODE_CACHE=off)',
+  }[PROOFBOARD_CODE_CACHE];
+  const [{ initMcl }, { mclInitWasReplayed }] = await Promise.all([import('../zk/bn254-mcl.ts'), import('../zk/mcl-init-snapshot.ts')]);
+  await initMcl();
+  const mcl = mclInitWasReplayed() ? 'from its recording' : 'run (its recording does not apply here)';
+  console.log(`proofboard-recheck built from commit ${PROOFBOARD_BUILD.commit}; compiled code cache ${cache}; pairing library set-up ${mcl}`);
+  return 0;
+}
+
+function embeddedPins(): Map<string, PinnedCircuit> {
+  return new Map<string, PinnedCircuit>(
     PROOFBOARD_EMBEDDED_PINS.map((p) => [
       p.id,
       {
@@ -55,16 +88,6 @@ async function main(argv: string[]): Promise<number> {
       },
     ]),
   );
-  try {
-    return await recheckCommand(argv, {
-      pins: memoisedPins(pins),
-      spawnPairingThread: () => new Worker(new URL(import.meta.url), { workerData: { role: ROLE } }),
-      fetchImpl: early?.fetch ?? http,
-      prepareKeysEarly: true,
-    });
-  } finally {
-    early?.close();
-  }
 }
 
 /** Up to this many named claims (and no --task), the process is set up for a cold start (tuneForColdStart). */

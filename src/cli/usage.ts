@@ -1,5 +1,6 @@
 // What every command shares at its edge: the documented exit codes (docs/cli.md), `--help` wherever it is asked for,
 // and a usage error that names the closest option when a flag is mistyped.
+import { ApiError } from './http-client.ts';
 
 /** Exit codes of every `proofboard` command; docs/cli.md lists the same table. */
 export const EXIT = {
@@ -58,4 +59,25 @@ function editDistance(a: string, b: string): number {
 export function unknownOptionOf(err: unknown): string | null {
   if (!(err instanceof Error) || (err as { code?: string }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return null;
   return /option '([^']+)'/.exec(err.message)?.[1] ?? null;
+}
+
+/** One line for the person at the terminal, and the exit code docs/cli.md gives for it. */
+export function reportError(name: string, usage: string, err: unknown): number {
+  const typed = unknownOptionOf(err);
+  if (typed !== null) {
+    const guess = closestFlag(typed, usage);
+    console.error(`proofboard ${name}: unknown option ${typed}${guess ? ` (did you mean ${guess}?)` : ''}\n\n${usage}`);
+    return EXIT.usage;
+  }
+  if (err instanceof UsageError || (err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) {
+    console.error(`proofboard ${name}: ${err.message}\n\n${usage}`);
+    return EXIT.usage;
+  }
+  if (err instanceof ApiError && err.status === 0 && err.code === 'unreachable') {
+    console.error(`proofboard ${name}: ${err.message}`);
+    return EXIT.unreachable;
+  }
+  if (err instanceof ApiError && err.status > 0) console.error(`proofboard ${name}: server refused: ${err.message}`);
+  else console.error(`proofboard ${name}: ${err instanceof Error ? err.message : String(err)}`);
+  return EXIT.failed;
 }

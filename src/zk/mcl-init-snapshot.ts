@@ -74,6 +74,7 @@ export function initialiseMcl(mod: MclInstance, curveType: number, compiledTimeV
     recording.memoryBytes === memory.length &&
     recording.stackPointer === mod.stackSave() &&
     recording.before === sha256Hex(memory);
+  replayed = applies;
   if (!applies) return mod._mclBn_init(curveType, compiledTimeVar);
   const changes = Buffer.from(recording.changes, 'base64');
   for (let at = 0; at < changes.length; ) {
@@ -83,6 +84,12 @@ export function initialiseMcl(mod: MclInstance, curveType: number, compiledTimeV
     at += 8 + length;
   }
   return 0;
+}
+
+let replayed: boolean | undefined;
+/** Whether this process's last mcl set-up came from a recording (undefined: none yet); `--version` reports it. */
+export function mclInitWasReplayed(): boolean | undefined {
+  return replayed;
 }
 
 function sha256Hex(bytes: Uint8Array): string {

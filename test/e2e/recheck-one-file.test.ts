@@ -182,9 +182,28 @@ describe.each(databaseKinds())('the one-file recheck against a real server on %s
 
     const one = await oneFileRecheck([claims[3]!.id, '--server', s.url, '--log-key', s.logKey, '--state', state, '--json']);
     expect(one.code, one.stdout + one.stderr).toBe(0);
-    // Built with this node, so V8 takes the compiled code the file carries (scripts/build-recheck.ts).
-    expect((await oneFileRecheck(['--version'])).stdout).toMatch(/^proofboard-recheck built from commit \S+; compiled code cache used$/m);
+    // Built with this node, so V8 takes the compiled code the file carries, and mcl's set-up comes from its recording
+    // (scripts/build-recheck.ts): found out by the file itself, as a user runs it.
+    expect((await oneFileRecheck(['--version'])).stdout).toMatch(
+      /^proofboard-recheck built from commit \S+; compiled code cache used; pairing library set-up from its recording$/m,
+    );
+    // The readable script alone, without the compiled code, checks the same and says so.
+    const off = { PROOFBOARD_RECHECK_CODE_CACHE: 'off' };
+    expect((await oneFileRecheck(['--version'], off)).stdout).toMatch(/compiled code cache not used \(PROOFBOARD_RECHECK_CODE_CACHE=off\)/);
+    const plain = await oneFileRecheck([claims[3]!.id, '--server', s.url, '--log-key', s.logKey, '--state', state, '--json'], off);
+    expect(plain.code, plain.stdout + plain.stderr).toBe(0);
+    expect((JSON.parse(plain.stdout) as Report).claims[0]!.checks.find((c) => c.id === 'zk.proofs')).toMatchObject({ status: 'pass' });
   }, 120_000);
+
+  it("exits as `proofboard recheck` does: 2 for a wrong command line, 3 when the server can't be reached", async () => {
+    const bogus = await oneFileRecheck([claims[0]!.id, '--bogus']);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toMatch(/^proofboard recheck: unknown option --bogus/);
+    expect((await oneFileRecheck([claims[0]!.id, '--log-key', 'not-a-key', '--server', s.url])).code).toBe(2);
+    const down = await oneFileRecheck([claims[0]!.id, '--server', 'http://127.0.0.1:1', '--log-key', s.logKey, '--state', join(folder, '..', `down-${kind}.json`)]);
+    expect(down.code, down.stderr).toBe(3);
+    expect(down.stderr).toMatch(/^proofboard recheck: .*unreachable/);
+  });
 
   it('re-checks a named zk claim over https, as a third party reaches a real board', async () => {
     // A TLS front for the test server, with a certificate made here and trusted through NODE_EXTRA_CA_CERTS: the one
