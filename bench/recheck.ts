@@ -7,7 +7,9 @@
 // The board always holds zk entries (BENCH_RECHECK_ZK, default N/2, the rest attested by two verifier keys): their
 // proofs come from bench/recheck-fixtures.ts, cached under tmp/; missing ones are proven first (slow, said so), and
 // the bench fails rather than run with fewer. Every timed run is started from a small launcher process
-// (bench/timed-runs.mjs), as from a shell, not by forking this one.
+// (bench/timed-runs.mjs), as from a shell, not by forking this one, with PATH and HOME as its environment; the one
+// file is timed again with this bench's whole environment (see RUN_ENV). It stops if the one file does not run as
+// built (its code cache refused, mcl's recorded set-up not applied).
 //   npm run bench:recheck [-- N]
 import { execFile, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -149,22 +151,31 @@ const work = mkdtempSync(join(tmpdir(), 'proofboard-bench-state-'));
 // process (the server and its database, about 0.5 GB resident) would add some 20 ms to each start.
 const launcher = fork(join(ROOT, 'bench', 'timed-runs.mjs'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 type Timed = { ms: number; cpuMs: number; code: number | null; stdout: string; stderr: string; error: string | null };
-function launch(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Timed> {
+// The environment of every timed run: PATH and HOME, as a third party's shell gives them, and nothing this machine
+// adds. Its NODE_EXTRA_CA_CERTS alone made every node start 37 ms slower (`node -e 0`: 60 ms with it, 23 ms without:
+// Node 20 parses that file, and its own root certificates, as it starts, TLS or not). The one file is also timed with
+// this bench's whole environment (cold_one_inherited_env_ms), so what the machine adds is in the result too.
+const RUN_ENV: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? work };
+function launch(args: string[], env: NodeJS.ProcessEnv = RUN_ENV): Promise<Timed> {
   return new Promise((resolve) => {
     launcher.once('message', (m) => resolve(m as Timed));
     launcher.send({ args, env, cwd: work });
   });
 }
 
-async function timed(command: string[], args: string[]): Promise<{ ms: number; cpuMs: number; report: { ok: boolean; claims: unknown[] } }> {
+async function timed(command: string[], args: string[], env = RUN_ENV): Promise<{ ms: number; cpuMs: number; report: { ok: boolean; claims: unknown[] } }> {
   const r = await launch([...command, ...args, '--server', server, '--log-key', vkey, '--json'], {
-    ...process.env,
+    ...env,
     PROOFBOARD_RECHECK_STATE: join(work, `state-${Math.random()}.json`),
   });
   if (r.error || r.stdout === '') throw new Error(`${command.join(' ')} ${args.join(' ')}: exit ${r.code} ${r.error ?? ''}\n${r.stderr}`);
   return { ms: r.ms, cpuMs: r.cpuMs, report: JSON.parse(r.stdout) as { ok: boolean; claims: unknown[] } };
 }
 const oneFile = [ONE_FILE];
+// The one file's fast start rests on V8 taking its code cache and on mcl's recorded set-up applying here; either
+// refused (another node, NODE_OPTIONS) would quietly measure a slower file, so the bench stops instead.
+const version = (await launch([ONE_FILE, '--version'])).stdout.trim();
+if (!/compiled code cache used; pairing library set-up from its recording$/.test(version)) throw new Error(`the one file does not start as built: ${version}`);
 const repository = [BIN, 'recheck'];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -202,6 +213,13 @@ for (let i = 0; i < COLD_RUNS; i++) {
   // The floor under any cold start on this machine now: node starting and exiting, nothing else.
   bareNode.push((await launch(['-e', '0'])).ms);
 }
+// The same with everything this bench's environment holds (NODE_EXTRA_CA_CERTS and the rest), three times.
+const coldInherited: number[] = [];
+const bareNodeInherited: number[] = [];
+for (let i = 0; i < 3; i++) {
+  coldInherited.push(check(await timed(oneFile, [oneId], process.env), 'one-file recheck of one entry', 1).ms);
+  bareNodeInherited.push((await launch(['-e', '0'], process.env)).ms);
+}
 launcher.disconnect();
 
 await service.close();
@@ -220,6 +238,9 @@ const result = {
   cold_one_ms: Math.round(median(cold.map((r) => r.ms))),
   cold_one_cpu_ms: Math.round(median(cold.map((r) => r.cpuMs))),
   node_start_ms: Math.round(median(bareNode)),
+  cold_one_inherited_env_ms: Math.round(median(coldInherited)),
+  node_start_inherited_env_ms: Math.round(median(bareNodeInherited)),
+  inherited_env_has_node_extra_ca_certs: process.env.NODE_EXTRA_CA_CERTS !== undefined,
   cold_one_kind: 'zk',
   baseline_download_entries_per_s: perS(baselineMs),
   ratio_to_download: Number((baselineMs / all.ms).toFixed(2)),
@@ -236,6 +257,6 @@ console.log(
   `recheck --task (one file): ${N} entries (${result.zk_entries} zk) in ${(all.ms / 1000).toFixed(2)} s (${result.entries_per_s}/s); ` +
     `download only, one request each: ${result.baseline_download_entries_per_s}/s (ratio ${result.ratio_to_download}); ` +
     `bulk download only: ${result.bulk_download_entries_per_s}/s (ratio ${result.ratio_to_bulk_download}); ` +
-    `repository command: ${result.repository_entries_per_s}/s; one zk entry cold: ${result.cold_one_ms} ms one file (CPU ${result.cold_one_cpu_ms} ms; bare node start ${result.node_start_ms} ms; median of ${COLD_RUNS}), ${result.repository_cold_one_ms} ms repository (median of 3); load average ${result.loadavg_1m}`,
+    `repository command: ${result.repository_entries_per_s}/s; one zk entry cold: ${result.cold_one_ms} ms one file (CPU ${result.cold_one_cpu_ms} ms; bare node start ${result.node_start_ms} ms; median of ${COLD_RUNS}; with this bench's whole environment ${result.cold_one_inherited_env_ms} ms, bare node start ${result.node_start_inherited_env_ms} ms), ${result.repository_cold_one_ms} ms repository (median of 3); load average ${result.loadavg_1m}`,
 );
 console.log(JSON.stringify(result));
