@@ -214,6 +214,7 @@ for (let i = 0; i < COLD_RUNS; i++) {
   bareNode.push((await launch(['-e', '0'])).ms);
 }
 // The same with everything this bench's environment holds (NODE_EXTRA_CA_CERTS and the rest), three times.
+const inheritedVersion = (await launch([ONE_FILE, '--version'], process.env)).stdout.trim().replace(/^.*?; /, '');
 const coldInherited: number[] = [];
 const bareNodeInherited: number[] = [];
 for (let i = 0; i < 3; i++) {
@@ -241,6 +242,8 @@ const result = {
   cold_one_inherited_env_ms: Math.round(median(coldInherited)),
   node_start_inherited_env_ms: Math.round(median(bareNodeInherited)),
   inherited_env_has_node_extra_ca_certs: process.env.NODE_EXTRA_CA_CERTS !== undefined,
+  // What the one file says of itself under the whole environment (NODE_OPTIONS there would make V8 refuse its cache).
+  inherited_env_version: inheritedVersion,
   cold_one_kind: 'zk',
   baseline_download_entries_per_s: perS(baselineMs),
   ratio_to_download: Number((baselineMs / all.ms).toFixed(2)),

@@ -1,8 +1,8 @@
 // Runs the commands a bench times, one at a time, from a small process of its own: each run is started here as a
 // shell would start it. Started from the bench itself, every run paid for forking the bench, which holds the server
-// under test and its database (about 0.5 GB resident): on this machine `node -e 0` took 59 ms from a small process,
-// 79 ms from one with 500 MB resident and 112 ms with 1.5 GB. Plain JavaScript, started with no loader, so that it
-// stays small.
+// under test and its database (about 0.5 GB resident): on this machine, with its whole environment, `node -e 0` took
+// 59 ms from a small process, 79 ms from one with 500 MB resident and 112 ms with 1.5 GB. Plain JavaScript, started
+// with no loader, so that it stays small.
 //   fork('bench/timed-runs.mjs', [], { execArgv: [] }); send { args, env, cwd }; receive { ms, cpuMs, code, stdout, stderr }
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,6 @@
 // Builds the one-file recheck, dist/proofboard-recheck.cjs (docs/recheck.md "One file"): src/cli/recheck-one-file.ts
-// and everything it imports, bundled by esbuild into one ES module that runs with `node` alone. The pinned circuits
+// and everything it imports, bundled by esbuild into one script, carried with its V8 code cache by a small CommonJS
+// loader (below) in one file that runs with `node` alone. The pinned circuits
 // (verification key text, pin, eval-set layout computed from the committed eval split) are written in here, so the
 // file needs neither the checkout nor node_modules.
 //
@@ -8,7 +9,7 @@
 // time, no path, no environment; the commit is the checkout's HEAD (or PROOFBOARD_BUILD_COMMIT).
 //   npm run build:recheck                  (dist/proofboard-recheck.cjs)
 //   npx tsx scripts/build-recheck.ts --out FILE
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -140,9 +141,13 @@ if (process.env.DUMP) writeFileSync(process.env.DUMP, body);
 if (/\bimport\(/.test(body)) throw new Error('the bundled recheck still holds a dynamic import(); it cannot run as a script');
 const code = `(function (require, __pbLoaderUrl, PROOFBOARD_CODE_CACHE) {${body}\n})`;
 
+// The warm-up's command line: a claim id, a server that is not a URL (so nothing is asked for early) and a malformed
+// log key, which the command refuses (exit 2) after loading every module and reading its options, before any request.
+const WARM_UP_ARGV = ['0'.repeat(64), '--server', 'not-a-url', '--log-key', 'not-a-key'];
+
 /**
- * V8's compiled form of what a start runs, made by running the script once in a fresh node: module set-up and the
- * command line's parsing (`--help`, which touches no network). Deterministic: the run is under `--predictable` (one
+ * V8's compiled form of what a start runs, made by running the script once in a fresh node: module set-up, the
+ * cold-start set-up and the command line's parsing (WARM_UP_ARGV, which touches no network). Deterministic: the run is under `--predictable` (one
  * thread, fixed seeds, which V8 leaves out of the flags a cache is checked against), and with the cold-start tuning's
  * V8 flags left unset, since a cache made under other flags is refused. The same node gives the same bytes.
  */
@@ -152,11 +157,15 @@ function codeCache(scriptPath: string): Buffer {
     const { Script } = require('node:vm'); const fs = require('node:fs'); const v8 = require('node:v8');
     const script = new Script(fs.readFileSync(${JSON.stringify(scriptPath)}, 'utf8'), { filename: 'proofboard-recheck.cjs' });
     const quietV8 = { ...v8, setFlagsFromString() {} };
-    process.argv = [process.argv[0], 'proofboard-recheck.cjs', '--help'];
+    process.argv = [process.argv[0], 'proofboard-recheck.cjs', ...${JSON.stringify(WARM_UP_ARGV)}];
     process.on('exit', () => fs.writeFileSync(${JSON.stringify(cachePath)}, script.createCachedData()));
     script.runInThisContext()((id) => (id === 'node:v8' ? quietV8 : require(id)), 'file:///proofboard-recheck.cjs', 'used');`;
   // An empty environment: NODE_OPTIONS (a heap size, a loader) would change V8's flags, and with them the cache.
-  execFileSync(process.execPath, ['--predictable', '-e', warmUp], { stdio: ['ignore', 'ignore', 'inherit'], env: {} });
+  const ran = spawnSync(process.execPath, ['--predictable', '-e', warmUp], { stdio: ['ignore', 'ignore', 'pipe'], env: {}, encoding: 'utf8' });
+  // The command refuses the key, as it should: exit 2 with its usage error, nothing else.
+  if (ran.status !== 2 || !ran.stderr.startsWith('proofboard recheck: --log-key is not a C2SP verifier key')) {
+    throw new Error(`the code cache warm-up did not end as expected (exit ${ran.status}): ${ran.stderr.slice(0, 500)}`);
+  }
   const cache = readFileSync(cachePath);
   // A cache V8 would refuse is no use: fail here rather than ship a file that is quietly slower.
   const check = `const { Script } = require('node:vm'); const fs = require('node:fs');

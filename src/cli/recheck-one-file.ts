@@ -10,7 +10,7 @@ import type { PinnedCircuit } from '../recheck/pins.ts';
 import { firstRequests, withEarlyAnswers } from './early-answers.ts';
 import { MAX_RESPONSE_BYTES } from './http-client.ts';
 import { nodeHttpFetch } from './node-http-fetch.ts';
-import { reportError } from './usage.ts';
+import { EXIT, reportError, wantsHelp } from './usage.ts';
 
 type EmbeddedPin = { id: string; vkeySha256: string; vkey: string; evalSetCommitment: string; shardCommitments: string[] };
 declare const PROOFBOARD_EMBEDDED_PINS: EmbeddedPin[];
@@ -26,14 +26,24 @@ const ROLE = 'proofboard-pairing-thread';
 if (!isMainThread && (workerData as { role?: unknown } | null)?.role === ROLE) {
   void import('../zk/pairing-worker.ts');
 } else {
-  void main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  void main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.exitCode = reportError('recheck', '', err);
+    },
+  );
 }
 
 /** The command's exit code, as `proofboard recheck` gives it (docs/cli.md): errors are reported as main.ts does. */
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === '--version') return version();
+  // As main.ts: --help or -h anywhere prints the usage and exits 0, whatever else the command line holds.
+  if (wantsHelp(argv)) {
+    console.log((await import('./recheck-command.ts')).HELP);
+    return EXIT.ok;
+  }
   tuneForColdStart(argv);
   const http = nodeHttpFetch(MAX_RESPONSE_BYTES);
   // Asked now, answered while the checking code below loads.
