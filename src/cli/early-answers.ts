@@ -6,9 +6,7 @@
 // same URL, as the answer that request would have had from the same server; every other request goes out as before.
 // An early answer nobody asks for is dropped, and one that failed is asked for again.
 import { parseArgs } from 'node:util';
-import { RECHECK_OPTIONS } from './recheck-options.ts';
-
-const CLAIM_ID = /^[0-9a-f]{64}$/;
+import { CLAIM_ID, concurrencyOf, RECHECK_OPTIONS } from './recheck-options.ts';
 
 /**
  * The API paths recheck asks first for this command line: the log key where none is pinned, the checkpoint (the
@@ -28,8 +26,8 @@ export function firstRequests(argv: string[]): { server: string; paths: string[]
   }
   const { values, positionals } = parsed;
   if (values.help || values.task !== undefined || positionals.length === 0 || !positionals.every((id) => CLAIM_ID.test(id))) return null;
-  const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64 || !URL.canParse(values.server)) return null;
+  const concurrency = concurrencyOf(values.concurrency);
+  if (concurrency === null || !URL.canParse(values.server)) return null;
   return {
     server: values.server,
     paths: [

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Worker } from 'node:worker_threads';
 import { apiFetcher } from './http-client.ts';
-import { RECHECK_OPTIONS } from './recheck-options.ts';
+import { CLAIM_ID, concurrencyOf, RECHECK_OPTIONS } from './recheck-options.ts';
 import { repositoryPins, type PinnedCircuit } from '../recheck/pins.ts';
 import { recheck, type RecheckTarget } from '../recheck/recheck.ts';
 import { formatReport, type Check } from '../recheck/report.ts';
@@ -66,7 +66,7 @@ export async function recheckCommand(argv: string[], env: RecheckEnvironment = {
     return 0;
   }
   const claimIds = positionals;
-  if ((claimIds.length === 0) === !values.task || claimIds.some((id) => !/^[0-9a-f]{64}$/.test(id))) {
+  if ((claimIds.length === 0) === !values.task || claimIds.some((id) => !CLAIM_ID.test(id))) {
     console.error(`proofboard recheck: name claim ids (64 lowercase hex) or --task TASK, not both\n\n${HELP}`);
     return 2;
   }
@@ -76,8 +76,8 @@ export async function recheckCommand(argv: string[], env: RecheckEnvironment = {
     console.error(`proofboard recheck: --log-key is not a C2SP verifier key (${logKey.detail}); copy it as \`proofboard serve\` printed it: name+hexid+base64\n\n${HELP}`);
     return 2;
   }
-  const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+  const concurrency = concurrencyOf(values.concurrency);
+  if (concurrency === null) {
     console.error('proofboard recheck: --concurrency must be 1 to 64');
     return 2;
   }

@@ -8,6 +8,7 @@ import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import { z } from 'zod';
 import type { PinnedCircuit } from '../recheck/pins.ts';
 import { firstRequests, withEarlyAnswers } from './early-answers.ts';
+import { CLAIM_ID } from './recheck-options.ts';
 import { MAX_RESPONSE_BYTES } from './http-client.ts';
 import { nodeHttpFetch } from './node-http-fetch.ts';
 import { EXIT, reportError, wantsHelp } from './usage.ts';
@@ -116,7 +117,7 @@ const FEW_CLAIMS = 16;
  *   most of what it allocates (modules, schemas), and five scavenges copying it became two.
  */
 function tuneForColdStart(argv: string[]): void {
-  if (argv.includes('--task') || argv.filter((a) => /^[0-9a-f]{64}$/.test(a)).length > FEW_CLAIMS) return;
+  if (argv.includes('--task') || argv.filter((a) => CLAIM_ID.test(a)).length > FEW_CLAIMS) return;
   z.config({ jitless: true });
   setFlagsFromString('--liftoff-only');
   setFlagsFromString('--semi-space-growth-factor=16');
