@@ -1,8 +1,8 @@
 // Builds the one-file recheck, dist/proofboard-recheck.cjs (docs/recheck.md "One file"): src/cli/recheck-one-file.ts
 // and everything it imports, bundled by esbuild into one script, carried with its V8 code cache by a small CommonJS
-// loader (below) in one file that runs with `node` alone. The pinned circuits
-// (verification key text, pin, eval-set layout computed from the committed eval split) are written in here, so the
-// file needs neither the checkout nor node_modules.
+// loader (below) in one file that runs with `node` alone. The pinned circuits (verification key text, pin, eval-set
+// layout computed from the committed eval split) are written in here, so the file needs neither the checkout nor
+// node_modules.
 //
 // Reproducible: the same commit, the same package-lock (esbuild's version) and the same Node give the same bytes, so
 // anyone can rebuild and compare the SHA-256 printed at the end with a published one. Nothing variable goes in: no
@@ -136,7 +136,6 @@ const bundled = await build({
   logLevel: 'warning',
 });
 const body = bundled.outputFiles[0]!.text;
-if (process.env.DUMP) writeFileSync(process.env.DUMP, body);
 // A dynamic import() left in the script would fail at run time: the build checks esbuild wrote none.
 if (/\bimport\(/.test(body)) throw new Error('the bundled recheck still holds a dynamic import(); it cannot run as a script');
 const code = `(function (require, __pbLoaderUrl, PROOFBOARD_CODE_CACHE) {${body}\n})`;
@@ -147,9 +146,10 @@ const WARM_UP_ARGV = ['0'.repeat(64), '--server', 'not-a-url', '--log-key', 'not
 
 /**
  * V8's compiled form of what a start runs, made by running the script once in a fresh node: module set-up, the
- * cold-start set-up and the command line's parsing (WARM_UP_ARGV, which touches no network). Deterministic: the run is under `--predictable` (one
- * thread, fixed seeds, which V8 leaves out of the flags a cache is checked against), and with the cold-start tuning's
- * V8 flags left unset, since a cache made under other flags is refused. The same node gives the same bytes.
+ * cold-start set-up and the command line's parsing (WARM_UP_ARGV, which touches no network). Deterministic: the run
+ * is under `--predictable` (one thread, fixed seeds, which V8 leaves out of the flags a cache is checked against), and
+ * with the cold-start tuning's V8 flags left unset, since a cache made under other flags is refused. The same node
+ * gives the same bytes.
  */
 function codeCache(scriptPath: string): Buffer {
   const cachePath = `${scriptPath}.cache`;
@@ -195,7 +195,7 @@ try {
 // V8 refuses the cache under another Node version or other V8 flags, and the script then compiles as usual; it does
 // not check the cache against the script's text (only its length), so what runs is the compiled code: a file is
 // trusted by its SHA-256 against a rebuild (docs/recheck.md "One file"), and PROOFBOARD_RECHECK_CODE_CACHE=off runs
-// the readable script alone. `--version` says which happened.
+// the script's own text alone. `--version` says which happened.
 // JSON with every "*/" written "*\/" (the same string to JSON.parse) cannot end the comment early.
 const payload = JSON.stringify({ code, compiled: cache.toString('base64') }).replaceAll('*/', '*\\/');
 const loader = `#!/usr/bin/env node
