@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { firstRequests, withEarlyAnswers } from '../../src/cli/early-answers.ts';
 import { apiFetcher, MAX_RESPONSE_BYTES } from '../../src/cli/http-client.ts';
 import { nodeHttpFetch } from '../../src/cli/node-http-fetch.ts';
+import { answerEndlessly } from '../helpers/http-server.ts';
 
 const ID = 'ab'.repeat(32);
 const ID2 = 'cd'.repeat(32);
@@ -128,15 +129,7 @@ describe('early answers over node:http', () => {
   });
 
   it('cuts an endless early answer at the cap', async () => {
-    behaviour.set('/endless', (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      const chunk = Buffer.alloc(1 << 20, 0x20);
-      const pump = () => {
-        while (res.write(chunk));
-      };
-      res.on('drain', pump);
-      pump();
-    });
+    behaviour.set('/endless', (_req, res) => answerEndlessly(res, 'text/plain'));
     const early = withEarlyAnswers(http(), url, ['/endless']);
     await expect(apiFetcher(url, early.fetch).text('/endless')).rejects.toThrow(/response_too_large/);
     early.close();

@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { z } from 'zod';
 import { apiFetcher, MAX_RESPONSE_BYTES } from '../../src/cli/http-client.ts';
 import { nodeHttpFetch } from '../../src/cli/node-http-fetch.ts';
+import { answerEndlessly } from '../helpers/http-server.ts';
 
 let server: Server;
 let url: string;
@@ -20,17 +21,7 @@ beforeAll(async () => {
     }
     if (req.url === '/redirect') return res.writeHead(302, { location: 'http://elsewhere.example/' }).end();
     if (req.url === '/refused') return res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"no"}}');
-    if (req.url === '/endless') {
-      // No content-length: only reading tells the size. Stops when the client goes away.
-      res.writeHead(200, { 'content-type': 'application/json' });
-      const chunk = Buffer.alloc(1 << 20, 0x20);
-      const pump = () => {
-        while (res.write(chunk));
-      };
-      res.on('drain', pump);
-      pump();
-      return;
-    }
+    if (req.url === '/endless') return answerEndlessly(res, 'application/json');
     res.writeHead(500).end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
