@@ -100,6 +100,16 @@ describe('early answers over node:http', () => {
     early.close();
   });
 
+  it('refuses a redirect in an early answer, as in any other: the server checked is the one named', async () => {
+    seen.length = 0;
+    behaviour.set('/moved', (_req, res) => res.writeHead(302, { location: 'http://elsewhere.example/' }).end());
+    const early = withEarlyAnswers(http(), url, ['/moved']);
+    await expect(apiFetcher(url, early.fetch).text('/moved')).rejects.toThrow(/unreachable.*redirect refused/);
+    // The early request was refused and asked once more, never followed elsewhere.
+    expect(seen).toEqual(['GET /moved', 'GET /moved']);
+    early.close();
+  });
+
   it('asks again for an early answer that failed', async () => {
     seen.length = 0;
     // The first request's connection is cut before any answer; the second is answered.
